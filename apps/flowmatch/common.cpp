@@ -1,0 +1,164 @@
+#include "common.h"
+
+#include <torch/torch.h>
+
+#include <iostream>
+
+#include "flowmatch/allocator.h"
+#include "flowmatch/atomic_file.h"
+#include "flowmatch/error.h"
+#include "flowmatch/figures.h"
+#include "flowmatch/model_registry.h"
+#include "flowmatch/run_dir.h"
+#include "flowmatch/scheduler.h"
+#include "flowmatch/threads.h"
+
+namespace flowmatch::cli {
+
+void add_run_options(CLI::App* cmd, RunSettings& settings) {
+  cmd->add_option("--seed", settings.seed, "Random seed; the same seed, inputs and thread count give the same bytes")
+      ->capture_default_str();
+  cmd->add_option("--threads", settings.threads, "Compute threads (0 = one per core)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+}
+
+at::Generator start_run(const RunSettings& settings) {
+  keep_freed_memory();
+  set_compute_threads(settings.threads);
+  torch::manual_seed(settings.seed);
+  return at::make_generator<at::CPUGeneratorImpl>(settings.seed);
+}
+
+void add_solver_options(CLI::App* cmd, SolverOptions& options) {
+  cmd->add_option("--solver", options.method, "ODE solver: euler, midpoint, heun, rk4 (fixed grid) or dopri5 (adaptive)")
+      ->capture_default_str();
+  cmd->add_option("--steps", options.steps, "Steps of a fixed-grid solver")->capture_default_str();
+  cmd->add_option("--atol", options.atol, "Absolute tolerance of dopri5")->capture_default_str();
+  cmd->add_option("--rtol", options.rtol, "Relative tolerance of dopri5")->capture_default_str();
+}
+
+void add_train_options(CLI::App* cmd, TrainArgs& a) {
+  TrainOptions& o = a.options;
+  cmd->add_option("--config", a.config, "Read options from a TOML file (keys are the long option names; the command line wins)")
+      ->configurable(false);
+  cmd->add_option("--data", a.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
+                                    "swissroll, gaussian) or a .npy/.csv file of points [N, D]");
+  cmd->add_option("--data-n", a.data_n, "Draw this many points once from a built-in and train on that fixed set")
+      ->capture_default_str();
+  cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
+  cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");
+  auto* model = cmd->add_option_group("Model");
+  model->add_option("--model", a.model, "Velocity network: mlp (residual MLP, the default) or seed-mlp (the seed's)")
+      ->capture_default_str();
+  model->add_option("--width", a.width, "Hidden width (0 = the model's default: mlp 256, seed-mlp 512)");
+  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp (0 = default: 4, 5)");
+  model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (default silu)");
+  model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = default: mlp 128, seed-mlp 512)");
+  model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = default 64, 0 = none)");
+  model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = default 0.5)");
+  auto* objective = cmd->add_option_group("Objective");
+  objective->add_option("--scheduler", o.scheduler, "Path scheduler: condot, cosine, vp or poly")->capture_default_str();
+  objective->add_option("--poly-exponent", o.poly_exponent, "Exponent n of the poly scheduler (alpha = t^n)")
+      ->capture_default_str();
+  objective->add_option("--time-sampler", o.time_sampler.name, "Training times: uniform or logit-normal")->capture_default_str();
+  objective->add_option("--logit-mean", o.time_sampler.mean, "Mean of the logit-normal time sampler")->capture_default_str();
+  objective->add_option("--logit-std", o.time_sampler.std, "Std of the logit-normal time sampler")->capture_default_str();
+  auto* optim = cmd->add_option_group("Optimisation");
+  optim->add_option("--steps", o.steps, "Training steps")->capture_default_str();
+  optim->add_option("--batch", o.batch, "Batch size")->capture_default_str();
+  optim->add_option("--lr", o.lr.peak, "Peak learning rate (AdamW)")->capture_default_str();
+  optim->add_option("--warmup", o.lr.warmup, "Linear warm-up steps")->capture_default_str();
+  optim->add_option("--lr-schedule", o.lr.shape, "After warm-up: cosine or constant")->capture_default_str();
+  optim->add_option("--min-lr-ratio", o.lr.min_ratio, "Cosine decay ends at this fraction of --lr")->capture_default_str();
+  optim->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
+  optim->add_option("--beta1", o.beta1, "AdamW beta1")->capture_default_str();
+  optim->add_option("--beta2", o.beta2, "AdamW beta2")->capture_default_str();
+  optim->add_option("--grad-clip", o.grad_clip, "Clip the global gradient norm to this (0 = off)")->capture_default_str();
+  optim->add_option("--ema", o.ema, "EMA decay of the weights kept for sampling (0 = off)")->capture_default_str();
+  auto* logging = cmd->add_option_group("Logging");
+  logging->add_option("--log-every", o.log_every, "Steps between metrics.jsonl lines")->capture_default_str();
+  logging->add_option("--checkpoint-every", o.checkpoint_every, "Also save the weights every N steps (0 = only at the end)")
+      ->capture_default_str();
+  add_run_options(cmd, a.run);
+}
+
+namespace {
+// CLI11 reads config files for the top-level app only, so a subcommand's --config is applied
+// here: every key sets its option unless the command line already did.
+void apply_config_file(CLI::App* cmd, const std::string& path) {
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(path);
+  } catch (const CLI::Error& e) {
+    throw Error("cannot read config " + path + ": " + e.what());
+  }
+  for (const auto& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
+    if (!opt || !opt->get_configurable()) throw Error(path + ": unknown option '" + item.fullname() + "'");
+    if (opt->count() > 0) continue;
+    opt->add_result(item.inputs);
+    opt->run_callback();
+  }
+}
+
+// The model config from the options: model-specific defaults for what was left unset.
+nlohmann::json model_config(const TrainArgs& a, int64_t data_dim) {
+  nlohmann::json c = {{"name", a.model}, {"data_dim", data_dim}};
+  if (a.width != 0) c["width"] = a.width;
+  if (a.depth != 0) c["depth"] = a.depth;
+  if (a.time_dim != 0) c["time_dim"] = a.time_dim;
+  if (!a.activation.empty()) c["activation"] = a.activation;
+  if (a.fourier_features >= 0) c["fourier_features"] = a.fourier_features;
+  if (a.fourier_scale != 0) c["fourier_scale"] = a.fourier_scale;
+  return c;
+}
+
+// Records the resolved model options on the command, so config.toml shows what was built.
+void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
+  for (const auto& [key, value] : config.items()) {
+    if (key == "name" || key == "data_dim") continue;
+    std::string flag = "--" + key;
+    for (auto& ch : flag)
+      if (ch == '_') ch = '-';
+    CLI::Option* opt = cmd->get_option_no_throw(flag);
+    if (!opt) continue;
+    opt->clear();
+    opt->add_result(value.is_string() ? value.get<std::string>() : value.dump());
+  }
+}
+}  // namespace
+
+TrainResult run_training(const TrainArgs& a, CLI::App* cmd) {
+  if (!a.config.empty()) apply_config_file(cmd, a.config);
+  if (a.data.empty()) throw Error("--data is required: a built-in distribution name or a .npy/.csv file");
+  if (a.out.empty()) throw Error("--out is required: the run folder to write");
+  TrainOptions options = a.options;
+  options.lr.total = options.steps;
+  options.validate();
+  at::Generator gen = start_run(a.run);
+  PointData data(a.data, a.data_n, gen);
+  nlohmann::json config = model_config(a, data.dim());
+  auto model = make_model(config);
+  config = model->config();
+  RunDir::create(a.out, a.overwrite);
+  record_resolved_model(cmd, config);
+  write_file_atomically(a.out + "/" + RunDir::kConfig,
+                        "# flowmatch train: resolved options; rerun with --config " + a.out + "/" + RunDir::kConfig + "\n" +
+                            cmd->config_to_str(true, false));
+  int64_t parameters = 0;
+  for (const auto& p : model->parameters()) parameters += p.numel();
+  std::cerr << "training " << a.model << " (" << parameters << " parameters) on " << a.data << " (" << data.dim()
+            << "-D" << (data.is_finite() ? ", fixed set" : ", fresh samples") << ") for " << options.steps
+            << " steps of batch " << options.batch << "\n";
+  TrainResult result = train_flow(model, data, options, gen, a.out);
+  draw_loss_curve_png(a.out + "/" + RunDir::kLossCurve, result.log_steps, result.log_losses,
+                      "training loss, " + a.model + " on " + a.data);
+  return result;
+}
+
+void print_report(const nlohmann::json& report) {
+  for (const auto& [key, value] : report.items()) std::cout << key << ": " << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+}
+
+}  // namespace flowmatch::cli

@@ -1,0 +1,31 @@
+// flowmatch: train, sample, evaluate and draw flow-matching models.
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "flowmatch/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"flowmatch: flow-matching generative models in C++"};
+  app.require_subcommand(1);
+  flowmatch::cli::add_train_command(app);
+  flowmatch::cli::add_sample_command(app);
+  flowmatch::cli::add_eval_command(app);
+  flowmatch::cli::add_demo_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const flowmatch::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,100 @@
+// flowmatch sample MODEL|RUN_DIR --n N --out FILE.npy|FILE.csv [--solver ...] [--noise FILE.npy]
+//                  [--trajectory FILE.npy] [--trajectory-png FILE] [--png FILE]
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "commands.h"
+#include "common.h"
+#include "flowmatch/atomic_file.h"
+#include "flowmatch/error.h"
+#include "flowmatch/figures.h"
+#include "flowmatch/model_registry.h"
+#include "flowmatch/npy.h"
+#include "flowmatch/points_file.h"
+#include "flowmatch/run_dir.h"
+#include "flowmatch/sampling.h"
+
+namespace flowmatch::cli {
+
+namespace {
+struct SampleArgs {
+  std::string model, out, noise, trajectory, trajectory_png, png;
+  int64_t n = 1000;
+  SolverOptions solver;
+  RunSettings run;
+};
+
+// "a/traj.npy" -> "a/traj.times.npy"
+std::string times_path(const std::string& trajectory) {
+  return trajectory.substr(0, trajectory.size() - 4) + ".times.npy";
+}
+
+void run_sample(const SampleArgs& a, CLI::App* cmd) {
+  a.solver.validate();
+  if (a.out.empty()) throw Error("--out is required: a .npy or .csv file for the samples");
+  check_points_extension(a.out);
+  std::vector<std::string> outputs = {a.out};
+  if (!a.trajectory.empty()) {
+    if (a.trajectory.size() < 4 || a.trajectory.substr(a.trajectory.size() - 4) != ".npy")
+      throw Error("--trajectory must name a .npy file");
+    outputs.push_back(a.trajectory);
+    outputs.push_back(times_path(a.trajectory));
+  }
+  if (!a.trajectory_png.empty()) outputs.push_back(a.trajectory_png);
+  if (!a.png.empty()) outputs.push_back(a.png);
+  for (const auto& path : outputs) check_writable_destination(path);
+  if (a.n <= 0) throw Error("--n must be positive, got " + std::to_string(a.n));
+
+  auto model = load_model(resolve_model_path(a.model));
+  at::Generator gen = start_run(a.run);
+  at::Tensor noise;
+  if (!a.noise.empty()) {
+    noise = read_points(a.noise);
+    if (cmd->count("--n") && noise.size(0) != a.n)
+      throw Error("--n " + std::to_string(a.n) + " disagrees with the " + std::to_string(noise.size(0)) + " rows of " + a.noise);
+    if (noise.size(1) != model->data_dim())
+      throw Error(a.noise + " holds " + std::to_string(noise.size(1)) + "-D points but the model is " +
+                  std::to_string(model->data_dim()) + "-D");
+  } else {
+    noise = torch::randn({a.n, model->data_dim()}, gen);
+  }
+  SolverOptions solver = a.solver;
+  solver.keep_trajectory = !a.trajectory.empty() || !a.trajectory_png.empty();
+  Solution solution = generate(*model, noise, solver);
+  if (!torch::isfinite(solution.x).all().item<bool>())
+    throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
+
+  write_points(a.out, solution.x);
+  if (!a.trajectory.empty()) {
+    write_npy(a.trajectory, torch::stack(solution.states));
+    write_npy(times_path(a.trajectory), torch::tensor(solution.times, torch::kDouble));
+  }
+  std::string label = solver.method + (solver.method == "dopri5" ? "" : ", " + std::to_string(solver.steps) + " steps");
+  if (!a.png.empty()) draw_density_png(a.png, solution.x, "samples (" + label + ", NFE " + std::to_string(solution.nfe) + ")");
+  if (!a.trajectory_png.empty()) draw_trajectories_png(a.trajectory_png, solution.states, "trajectories (" + label + ")");
+  nlohmann::json report = {{"samples", a.out}, {"n", solution.x.size(0)}, {"solver", solver.method}, {"nfe", solution.nfe}};
+  if (!a.trajectory.empty()) report["trajectory"] = a.trajectory;
+  if (!a.png.empty()) report["png"] = a.png;
+  if (!a.trajectory_png.empty()) report["trajectory_png"] = a.trajectory_png;
+  print_report(report);
+}
+}  // namespace
+
+void add_sample_command(CLI::App& app) {
+  auto args = std::make_shared<SampleArgs>();
+  CLI::App* cmd = app.add_subcommand("sample", "Generate points by integrating dx/dt = v(x, t) from noise at t = 0 to t = 1");
+  cmd->add_option("model", args->model, "A weights file (.safetensors) or a run folder")->required();
+  cmd->add_option("--n", args->n, "Number of samples")->capture_default_str();
+  cmd->add_option("--out", args->out, "Where to write the samples: .npy or .csv");
+  cmd->add_option("--noise", args->noise, "Integrate these starting points (.npy/.csv [N, D]) instead of fresh noise");
+  cmd->add_option("--trajectory", args->trajectory,
+                  "Keep the intermediate states: [K+1, N, D] to this .npy, their times to *.times.npy");
+  cmd->add_option("--trajectory-png", args->trajectory_png, "Draw the paths from noise to samples to this PNG");
+  cmd->add_option("--png", args->png, "Draw the samples' density to this PNG");
+  add_solver_options(cmd, args->solver);
+  add_run_options(cmd, args->run);
+  cmd->callback([args, cmd] { run_sample(*args, cmd); });
+}
+
+}  // namespace flowmatch::cli

@@ -1,0 +1,26 @@
+// flowmatch train --data NAME|FILE --out RUN_DIR [options]
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "common.h"
+#include "flowmatch/run_dir.h"
+
+namespace flowmatch::cli {
+
+void add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a velocity field with the conditional flow-matching loss");
+  add_train_options(cmd, *args);
+  cmd->callback([args, cmd] {
+    TrainResult result = run_training(*args, cmd);
+    print_report({{"model", args->out + "/" + RunDir::kModel},
+                  {"config", args->out + "/" + RunDir::kConfig},
+                  {"metrics", args->out + "/" + RunDir::kMetrics},
+                  {"loss_curve", args->out + "/" + RunDir::kLossCurve},
+                  {"final_loss", result.log_losses.back()},
+                  {"train_seconds", result.seconds}});
+  });
+}
+
+}  // namespace flowmatch::cli

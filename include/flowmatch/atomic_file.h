@@ -1,0 +1,18 @@
+#pragma once
+#include <string>
+
+namespace flowmatch {
+
+// Writes `bytes` to `path` so that `path` never holds a partial file: the bytes go to a temporary
+// file in the same folder, which is fsync'd and renamed over `path`. Throws Error on failure and
+// leaves nothing behind.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// Reads a whole file; throws Error naming the path when it cannot be opened.
+std::string read_file(const std::string& path);
+
+// Throws Error naming `path` unless its folder exists and is writable: checked before long work
+// so that a bad --out fails at once rather than after training.
+void check_writable_destination(const std::string& path);
+
+}  // namespace flowmatch

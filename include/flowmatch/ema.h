@@ -1,0 +1,23 @@
+#pragma once
+#include <torch/nn/module.h>
+
+#include <vector>
+
+namespace flowmatch {
+
+// An exponential moving average of a module's parameters:
+//   shadow = d * shadow + (1 - d) * param,  d = min(decay, (1 + step) / (10 + step)),
+// the warm-up keeping early averages from clinging to the random initialisation.
+class Ema {
+ public:
+  Ema(torch::nn::Module& module, double decay);
+  void update(int64_t step);
+  // Copies the averaged parameters into `target`, a module of the same structure.
+  void copy_to(torch::nn::Module& target) const;
+
+ private:
+  double decay_;
+  std::vector<at::Tensor> params_, shadow_;
+};
+
+}  // namespace flowmatch

@@ -1,0 +1,24 @@
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+namespace flowmatch {
+
+// PNG figures. Points of D > 2 are drawn as their first two coordinates, and the title says so.
+
+// A 2-D histogram of points [N, D] as a density image (sqrt-scaled counts through a dark-to-bright
+// colour map), with the bin count growing with N so edges stay sharp.
+void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title);
+
+// Paths from noise to data: `states` are the trajectory's states [N, D] at successive times; the
+// first `max_paths` points are drawn as lines, starts in black and ends in blue (the seed's figure).
+void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor>& states, const std::string& title,
+                           int64_t max_paths = 600);
+
+// The training loss against step, log-scaled, raw values faint and a smoothed curve on top.
+void draw_loss_curve_png(const std::string& path, const std::vector<double>& steps, const std::vector<double>& losses,
+                         const std::string& title);
+
+}  // namespace flowmatch

@@ -1,0 +1,28 @@
+#pragma once
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+namespace flowmatch {
+
+// Built-in 2-D distributions, all spread over about [-4, 4]^2:
+//   checkerboard  uniform on the 8 on-cells of a 4x4 board of 2x2 cells over [-4, 4]^2 (the seed's)
+//   8gaussians    8 Gaussians (std 0.5) on the circle of radius 4
+//   moons         two interleaved half circles
+//   circles       two concentric circles of radius 4 and 2
+//   spirals       two interleaved spiral arms
+//   swissroll     the 2-D swiss roll
+//   gaussian      N(mu, Sigma), mu = (1, -1), Sigma = [[1, 0.6], [0.6, 0.5]] (closed-form tests)
+const std::vector<std::string>& toy_distribution_names();
+bool is_toy_distribution(const std::string& name);
+
+// Draws n fresh points [n, 2] from the named distribution; throws Error for an unknown name.
+at::Tensor sample_toy(const std::string& name, int64_t n, at::Generator& gen);
+
+// The `gaussian` distribution's parameters, for closed-form checks.
+at::Tensor toy_gaussian_mean();        // [2]
+at::Tensor toy_gaussian_covariance();  // [2, 2]
+
+}  // namespace flowmatch

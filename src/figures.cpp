@@ -1,0 +1,175 @@
+#include "flowmatch/figures.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "flowmatch/canvas.h"
+#include "flowmatch/error.h"
+
+namespace flowmatch {
+
+namespace {
+constexpr int kSize = 640, kMarginLeft = 70, kMarginTop = 50, kMarginRight = 20, kMarginBottom = 50;
+const Color kInk = {0.1f, 0.1f, 0.1f};
+
+struct Box {
+  double x_min, x_max, y_min, y_max;
+};
+
+// A square box around the 0.5%..99.5% quantiles of the first two coordinates, with 5% margin.
+Box square_bounds(const at::Tensor& xy) {
+  at::Tensor q = torch::quantile(xy.to(torch::kDouble), torch::tensor({0.005, 0.995}, torch::kDouble), 0);
+  double x0 = q[0][0].item<double>(), x1 = q[1][0].item<double>();
+  double y0 = q[0][1].item<double>(), y1 = q[1][1].item<double>();
+  double half = std::max({x1 - x0, y1 - y0, 1e-6}) * 0.55;
+  double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  return {cx - half, cx + half, cy - half, cy + half};
+}
+
+// 1, 2 or 5 times a power of ten, giving about `count` ticks over [lo, hi].
+double nice_step(double lo, double hi, int count) {
+  double raw = (hi - lo) / count, power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+std::string format_tick(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", std::abs(v) < 1e-12 ? 0.0 : v);
+  return buf;
+}
+
+Canvas make_canvas(const Box& box, const std::string& title) {
+  Canvas canvas(kSize, kSize);
+  canvas.set_plot_area(kMarginLeft, kMarginTop, kSize - kMarginRight, kSize - kMarginBottom);
+  canvas.set_world(box.x_min, box.x_max, box.y_min, box.y_max);
+  canvas.text(kMarginLeft, 15, title, kInk, 2);
+  return canvas;
+}
+
+// Frame and tick labels; with log_y the world's y is log10 of the value shown.
+void draw_frame(Canvas& c, const Box& box, bool log_y) {
+  double l = c.to_px(box.x_min), r = c.to_px(box.x_max), t = c.to_py(box.y_max), b = c.to_py(box.y_min);
+  for (auto [x0, y0, x1, y1] : {std::array<double, 4>{l, t, r, t}, {l, b, r, b}, {l, t, l, b}, {r, t, r, b}})
+    c.line(x0, y0, x1, y1, kInk);
+  double sx = nice_step(box.x_min, box.x_max, 6);
+  for (double v = std::ceil(box.x_min / sx) * sx; v <= box.x_max + 1e-9; v += sx) {
+    double px = c.to_px(v);
+    c.line(px, b, px, b + 6, kInk);
+    std::string label = format_tick(v);
+    c.text(int(px) - Canvas::text_width(label) / 2, int(b) + 10, label, kInk);
+  }
+  double sy = log_y ? 1.0 : nice_step(box.y_min, box.y_max, 6);
+  for (double v = std::ceil(box.y_min / sy) * sy; v <= box.y_max + 1e-9; v += sy) {
+    double py = c.to_py(v);
+    c.line(l - 6, py, l, py, kInk);
+    std::string label = format_tick(log_y ? std::pow(10.0, v) : v);
+    c.text(int(l) - 10 - Canvas::text_width(label), int(py) - 6, label, kInk);
+  }
+}
+
+at::Tensor first_two(const at::Tensor& points, std::string& title) {
+  if (points.dim() != 2 || points.size(0) == 0) throw Error("a figure needs a non-empty [N, D] set of points");
+  if (points.size(1) == 1) return torch::cat({points, torch::zeros_like(points)}, 1).to(torch::kDouble);
+  if (points.size(1) > 2) title += " (first 2 of " + std::to_string(points.size(1)) + " coordinates)";
+  return points.slice(1, 0, 2).to(torch::kDouble);
+}
+
+// A dark-to-bright colour map (black, purple, orange, pale yellow) at v in [0, 1].
+Color colour_map(double v) {
+  static const Color stops[] = {{0.0f, 0.0f, 0.02f}, {0.35f, 0.07f, 0.45f}, {0.85f, 0.3f, 0.25f}, {0.99f, 0.75f, 0.3f},
+                                {0.99f, 0.99f, 0.75f}};
+  double x = std::clamp(v, 0.0, 1.0) * 4;
+  int i = std::min(int(x), 3);
+  double f = x - i;
+  Color out;
+  for (int c = 0; c < 3; ++c) out[c] = float(stops[i][c] * (1 - f) + stops[i + 1][c] * f);
+  return out;
+}
+}  // namespace
+
+void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title_in) {
+  std::string title = title_in;
+  at::Tensor xy = first_two(points, title);
+  Box box = square_bounds(xy);
+  Canvas canvas = make_canvas(box, title);
+  // Bins grow with N (about 4 points per bin on average over the box), between 32 and 256.
+  int64_t bins = std::clamp<int64_t>(int64_t(std::sqrt(double(xy.size(0)) / 4)), 32, 256);
+  at::Tensor ix = ((xy.select(1, 0) - box.x_min) / (box.x_max - box.x_min) * bins).floor().to(torch::kLong);
+  at::Tensor iy = ((xy.select(1, 1) - box.y_min) / (box.y_max - box.y_min) * bins).floor().to(torch::kLong);
+  at::Tensor inside = (ix >= 0) & (ix < bins) & (iy >= 0) & (iy < bins);
+  at::Tensor counts = torch::bincount((iy * bins + ix).masked_select(inside), {}, bins * bins).to(torch::kDouble);
+  at::Tensor shade = (counts / counts.max().clamp_min(1)).sqrt().reshape({bins, bins});
+  auto s = shade.accessor<double, 2>();
+  for (int py = kMarginTop; py < kSize - kMarginBottom; ++py)
+    for (int px = kMarginLeft; px < kSize - kMarginRight; ++px) {
+      int64_t bx = (px - kMarginLeft) * bins / (kSize - kMarginLeft - kMarginRight);
+      int64_t by = (kSize - kMarginBottom - 1 - py) * bins / (kSize - kMarginTop - kMarginBottom);
+      canvas.pixel(px, py) = colour_map(s[by][bx]);
+    }
+  draw_frame(canvas, box, false);
+  canvas.save_png(path);
+}
+
+void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor>& states_in, const std::string& title_in,
+                           int64_t max_paths) {
+  if (states_in.size() < 2) throw Error("a trajectory figure needs at least two states");
+  std::string title = title_in;
+  std::vector<at::Tensor> states;
+  for (const auto& s : states_in) {
+    std::string ignored = title;
+    states.push_back(first_two(s.slice(0, 0, max_paths), ignored));
+  }
+  first_two(states_in.front(), title);
+  Box box = square_bounds(torch::cat({states.front(), states.back()}, 0));
+  Canvas canvas = make_canvas(box, title);
+  const Color path_colour = {0.55f, 0.6f, 0.3f}, start_colour = {0, 0, 0}, end_colour = {0.1f, 0.3f, 0.85f};
+  int64_t n = states.front().size(0);
+  float alpha = float(std::clamp(60.0 / double(n), 0.08, 0.6));
+  for (size_t k = 1; k < states.size(); ++k) {
+    auto a = states[k - 1].accessor<double, 2>(), b = states[k].accessor<double, 2>();
+    for (int64_t i = 0; i < n; ++i)
+      canvas.line(canvas.to_px(a[i][0]), canvas.to_py(a[i][1]), canvas.to_px(b[i][0]), canvas.to_py(b[i][1]), path_colour,
+                  alpha);
+  }
+  auto dots = [&](const at::Tensor& s, const Color& colour) {
+    auto p = s.accessor<double, 2>();
+    for (int64_t i = 0; i < n; ++i) {
+      int px = int(canvas.to_px(p[i][0])), py = int(canvas.to_py(p[i][1]));
+      canvas.fill_rect(px - 1, py - 1, px + 2, py + 2, colour, 0.8f);
+    }
+  };
+  dots(states.front(), start_colour);
+  dots(states.back(), end_colour);
+  draw_frame(canvas, box, false);
+  canvas.save_png(path);
+}
+
+void draw_loss_curve_png(const std::string& path, const std::vector<double>& steps, const std::vector<double>& losses,
+                         const std::string& title) {
+  if (steps.empty() || steps.size() != losses.size()) throw Error("a loss curve needs matching, non-empty steps and losses");
+  std::vector<double> log_loss;
+  for (double l : losses) log_loss.push_back(std::log10(std::max(l, 1e-12)));
+  auto [lo, hi] = std::minmax_element(log_loss.begin(), log_loss.end());
+  double pad = std::max((*hi - *lo) * 0.05, 0.05);
+  Box box = {steps.front(), std::max(steps.back(), steps.front() + 1), *lo - pad, *hi + pad};
+  Canvas canvas = make_canvas(box, title);
+  // Raw values faint; an exponential moving average (weight 0.9 on the past) on top.
+  double smooth = log_loss.front();
+  for (size_t i = 1; i < steps.size(); ++i) {
+    canvas.line(canvas.to_px(steps[i - 1]), canvas.to_py(log_loss[i - 1]), canvas.to_px(steps[i]),
+                canvas.to_py(log_loss[i]), {0.6f, 0.7f, 0.9f}, 0.6f);
+    double next = 0.9 * smooth + 0.1 * log_loss[i];
+    canvas.line(canvas.to_px(steps[i - 1]), canvas.to_py(smooth), canvas.to_px(steps[i]), canvas.to_py(next),
+                {0.1f, 0.25f, 0.7f});
+    smooth = next;
+  }
+  draw_frame(canvas, box, true);
+  canvas.text(kSize / 2 - Canvas::text_width("step") / 2, kSize - 22, "step", kInk);
+  canvas.save_png(path);
+}
+
+}  // namespace flowmatch

@@ -1,0 +1,100 @@
+#include "flowmatch/model_registry.h"
+
+#include <torch/torch.h>
+
+#include "flowmatch/error.h"
+#include "flowmatch/residual_mlp.h"
+#include "flowmatch/safetensors.h"
+#include "flowmatch/seed_mlp.h"
+
+namespace flowmatch {
+
+namespace {
+// Reads option `key` from `config`, erasing it so leftovers can be reported as unknown.
+template <typename T>
+T take(nlohmann::json& config, const std::string& key, T fallback) {
+  if (!config.contains(key)) return fallback;
+  T value;
+  try {
+    value = config[key].get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error("model option '" + key + "' has the wrong type: " + config[key].dump());
+  }
+  config.erase(key);
+  return value;
+}
+}  // namespace
+
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names = {"mlp", "seed-mlp"};
+  return names;
+}
+
+std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config_in) {
+  nlohmann::json config = config_in;
+  std::string name = take<std::string>(config, "name", "");
+  int64_t data_dim = take<int64_t>(config, "data_dim", 0);
+  if (data_dim < 1) throw Error("model config needs data_dim >= 1");
+  std::shared_ptr<VelocityModel> model;
+  if (name == "seed-mlp") {
+    int64_t width = take<int64_t>(config, "width", 512);
+    int64_t layers = take<int64_t>(config, "depth", 5);
+    int64_t time_dim = take<int64_t>(config, "time_dim", 512);
+    model = std::make_shared<SeedMLP>(data_dim, width, layers, time_dim);
+  } else if (name == "mlp") {
+    ResidualMLPOptions o;
+    o.width = take(config, "width", o.width);
+    o.depth = take(config, "depth", o.depth);
+    o.activation = take(config, "activation", o.activation);
+    o.time_dim = take(config, "time_dim", o.time_dim);
+    o.time_scale = take(config, "time_scale", o.time_scale);
+    o.fourier_features = take(config, "fourier_features", o.fourier_features);
+    o.fourier_scale = take(config, "fourier_scale", o.fourier_scale);
+    model = std::make_shared<ResidualMLP>(data_dim, o);
+  } else {
+    throw Error("unknown model '" + name + "' (choose mlp or seed-mlp)");
+  }
+  if (!config.empty()) throw Error("unknown option '" + config.begin().key() + "' for model " + name);
+  return model;
+}
+
+void save_model(const std::string& path, VelocityModel& model, const std::map<std::string, std::string>& metadata) {
+  Safetensors file;
+  file.metadata = metadata;
+  file.metadata["format"] = "pt";
+  file.metadata["flowmatch.model"] = model.config().dump();
+  for (const auto& item : model.named_parameters()) file.tensors.emplace_back(item.key(), item.value());
+  for (const auto& item : model.named_buffers()) file.tensors.emplace_back(item.key(), item.value());
+  write_safetensors(path, file);
+}
+
+std::shared_ptr<VelocityModel> load_model(const std::string& path) {
+  Safetensors file = read_safetensors(path);
+  auto config_entry = file.metadata.find("flowmatch.model");
+  if (config_entry == file.metadata.end())
+    throw Error(path + ": no model config (__metadata__[\"flowmatch.model\"]); is this a flowmatch weights file?");
+  nlohmann::json config = nlohmann::json::parse(config_entry->second, nullptr, false);
+  if (config.is_discarded()) throw Error(path + ": the model config in __metadata__ is not valid JSON");
+  auto model = make_model(config);
+  torch::NoGradGuard no_grad;
+  size_t loaded = 0;
+  auto copy_into = [&](const std::string& name, at::Tensor& target) {
+    at::Tensor source;
+    try {
+      source = file.at(name);
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+    if (source.sizes() != target.sizes())
+      throw Error(path + ": tensor '" + name + "' has shape " + c10::str(source.sizes()) + " but the model needs " +
+                  c10::str(target.sizes()));
+    target.copy_(source);
+    ++loaded;
+  };
+  for (auto& item : model->named_parameters()) copy_into(item.key(), item.value());
+  for (auto& item : model->named_buffers()) copy_into(item.key(), item.value());
+  if (loaded != file.tensors.size()) throw Error(path + ": the file holds tensors the model does not have");
+  return model;
+}
+
+}  // namespace flowmatch

@@ -1,0 +1,40 @@
+#include "flowmatch/points_file.h"
+
+#include <torch/torch.h>
+
+#include "flowmatch/csv.h"
+#include "flowmatch/error.h"
+#include "flowmatch/npy.h"
+
+namespace flowmatch {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+void check_points_extension(const std::string& path) {
+  if (!ends_with(path, ".npy") && !ends_with(path, ".csv"))
+    throw Error(path + ": unknown points format (expected a .npy or .csv file)");
+}
+
+at::Tensor read_points(const std::string& path) {
+  check_points_extension(path);
+  at::Tensor points = ends_with(path, ".npy") ? read_npy(path) : read_csv(path);
+  if (points.dim() == 1) points = points.unsqueeze(1);
+  if (points.dim() != 2) throw Error(path + ": expected a 2-D array [N, D], got " + std::to_string(points.dim()) + " dimensions");
+  if (points.size(0) == 0 || points.size(1) == 0) throw Error(path + ": the array is empty");
+  at::Tensor bad_rows = (~torch::isfinite(points)).any(1).nonzero();
+  if (bad_rows.numel() > 0)
+    throw Error(path + ": row " + std::to_string(bad_rows[0].item<int64_t>()) + " holds a NaN or infinite value");
+  return points;
+}
+
+void write_points(const std::string& path, const at::Tensor& points) {
+  check_points_extension(path);
+  if (ends_with(path, ".npy")) write_npy(path, points.to(at::kFloat));
+  else write_csv(path, points);
+}
+
+}  // namespace flowmatch

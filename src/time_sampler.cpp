@@ -1,0 +1,22 @@
+#include "flowmatch/time_sampler.h"
+
+#include <torch/torch.h>
+
+#include "flowmatch/error.h"
+
+namespace flowmatch {
+
+void TimeSampler::validate() const {
+  if (name != "uniform" && name != "logit-normal")
+    throw Error("unknown time sampler '" + name + "' (choose uniform or logit-normal)");
+  if (name == "logit-normal" && !(std > 0)) throw Error("logit-normal std must be positive");
+}
+
+at::Tensor TimeSampler::operator()(int64_t n, at::Generator& gen) const {
+  if (name == "uniform") return torch::rand({n}, gen);
+  // SD3 samples logit-normal time with data at t = 0; our t runs the other way (data at 1), so its
+  // location m becomes -m here. Our `mean` is already in flowmatch's convention.
+  return torch::sigmoid(mean + std * torch::randn({n}, gen));
+}
+
+}  // namespace flowmatch

@@ -1,0 +1,113 @@
+#include "flowmatch/trainer.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "flowmatch/cfm_loss.h"
+#include "flowmatch/ema.h"
+#include "flowmatch/error.h"
+#include "flowmatch/model_registry.h"
+#include "flowmatch/progress.h"
+#include "flowmatch/run_dir.h"
+#include "flowmatch/scheduler.h"
+
+namespace flowmatch {
+
+void TrainOptions::validate() const {
+  make_scheduler(scheduler, poly_exponent);
+  time_sampler.validate();
+  lr.validate();
+  if (steps <= 0) throw Error("--steps must be positive, got " + std::to_string(steps));
+  if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(batch));
+  if (!(weight_decay >= 0)) throw Error("--weight-decay must be >= 0");
+  if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw Error("AdamW betas must lie in [0, 1)");
+  if (!(grad_clip >= 0)) throw Error("--grad-clip must be >= 0");
+  if (!(ema >= 0 && ema < 1)) throw Error("--ema must lie in [0, 1)");
+  if (log_every <= 0) throw Error("--log-every must be positive");
+  if (checkpoint_every < 0) throw Error("--checkpoint-every must be >= 0");
+}
+
+namespace {
+// The weights to keep: the EMA average copied into a fresh model of the same config, or the model.
+std::shared_ptr<VelocityModel> weights_to_keep(const std::shared_ptr<VelocityModel>& model, const Ema* ema) {
+  if (!ema) return model;
+  auto averaged = make_model(model->config());
+  ema->copy_to(*averaged);
+  torch::NoGradGuard no_grad;
+  auto source = model->buffers(), target = averaged->buffers();
+  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+  return averaged;
+}
+}  // namespace
+
+TrainResult train_flow(std::shared_ptr<VelocityModel> model, const PointData& data, const TrainOptions& options_in,
+                       at::Generator& gen, const std::string& run_dir) {
+  TrainOptions options = options_in;
+  options.lr.total = options.steps;
+  options.validate();
+  if (model->data_dim() != data.dim())
+    throw Error("the model takes " + std::to_string(model->data_dim()) + "-D points but the data " + data.source() + " is " +
+                std::to_string(data.dim()) + "-D");
+  auto scheduler = make_scheduler(options.scheduler, options.poly_exponent);
+  model->train();
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(options.lr.peak)
+                                                         .betas({options.beta1, options.beta2})
+                                                         .weight_decay(options.weight_decay));
+  std::unique_ptr<Ema> ema = options.ema > 0 ? std::make_unique<Ema>(*model, options.ema) : nullptr;
+  std::ofstream metrics;
+  if (!run_dir.empty()) {
+    metrics.open(run_dir + "/" + RunDir::kMetrics, std::ios::trunc);
+    if (!metrics) throw Error("cannot write " + run_dir + "/" + RunDir::kMetrics);
+  }
+  auto model_fn = [&](const at::Tensor& x, const at::Tensor& t) { return model->forward(x, t); };
+
+  TrainResult result;
+  Progress progress("train", options.steps, options.log_every);
+  double loss_sum = 0;
+  int64_t loss_count = 0;
+  for (int64_t step = 0; step < options.steps; ++step) {
+    double lr = options.lr.at(step);
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    at::Tensor x1 = data.batch(options.batch, gen);
+    at::Tensor x0 = torch::randn(x1.sizes(), gen);
+    at::Tensor t = options.time_sampler(options.batch, gen);
+    at::Tensor loss = cfm_loss(model_fn, *scheduler, x0, x1, t);
+    optimizer.zero_grad();
+    loss.backward();
+    double grad_norm = options.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(model->parameters(), options.grad_clip) : 0.0;
+    double value = loss.item<double>();
+    if (!std::isfinite(value) || !std::isfinite(grad_norm))
+      throw Error("training diverged at step " + std::to_string(step + 1) + " (non-finite loss or gradient); try a lower --lr");
+    optimizer.step();
+    if (ema) ema->update(step);
+    loss_sum += value;
+    ++loss_count;
+    progress.update(step + 1, value);
+    bool last = step + 1 == options.steps;
+    if ((step + 1) % options.log_every == 0 || last) {
+      double mean_loss = loss_sum / double(loss_count);
+      result.log_steps.push_back(double(step + 1));
+      result.log_losses.push_back(mean_loss);
+      if (metrics.is_open()) {
+        nlohmann::json line = {{"step", step + 1},           {"loss", mean_loss},     {"lr", lr},
+                               {"grad_norm", grad_norm},     {"it_per_s", progress.rate()},
+                               {"elapsed_s", progress.seconds()}};
+        metrics << line.dump() << '\n' << std::flush;
+      }
+      loss_sum = 0;
+      loss_count = 0;
+    }
+    if (!run_dir.empty() && options.checkpoint_every > 0 && (step + 1) % options.checkpoint_every == 0 && !last)
+      save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), {{"step", std::to_string(step + 1)}});
+  }
+  progress.finish();
+  result.seconds = progress.seconds();
+  result.model = weights_to_keep(model, ema.get());
+  result.model->eval();
+  if (!run_dir.empty()) save_model(run_dir + "/" + RunDir::kModel, *result.model, {{"step", std::to_string(options.steps)}});
+  return result;
+}
+
+}  // namespace flowmatch

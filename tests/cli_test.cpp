@@ -1,0 +1,171 @@
+// End-to-end runs of the flowmatch binary: quality moves the right way on a tiny budget, and bad
+// input fails with a clear message, a non-zero exit and no output file.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Result flowmatch(const std::string& args) {
+  std::string command = std::string(FLOWMATCH_BIN) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// "key: value" lines of a report.
+std::map<std::string, std::string> report_of(const std::string& output) {
+  std::map<std::string, std::string> values;
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t colon = line.find(": ");
+    if (colon != std::string::npos) values[line.substr(0, colon)] = line.substr(colon + 2);
+  }
+  return values;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "flowmatch-cli-XXXXXX").string();
+    dir_ = mkdtemp(pattern.data());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(path(name)) << text; }
+
+  // Trains a small model on the checkerboard; returns the run folder.
+  std::string train(const std::string& name, int steps) {
+    Result run = flowmatch("train --data checkerboard --out " + path(name) + " --steps " + std::to_string(steps) +
+                        " --batch 256 --lr 2e-3 --width 128 --depth 2 --log-every 50 --seed 3");
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    return path(name);
+  }
+  double on_cell_fraction(const std::string& run_dir, const std::string& samples) {
+    Result sample = flowmatch("sample " + run_dir + " --n 2000 --solver rk4 --steps 10 --out " + samples);
+    EXPECT_EQ(sample.exit_code, 0) << sample.output;
+    EXPECT_EQ(report_of(sample.output)["nfe"], "40");
+    Result eval = flowmatch("eval " + samples + " --target checkerboard");
+    EXPECT_EQ(eval.exit_code, 0) << eval.output;
+    return std::stod(report_of(eval.output).at("on_cell_fraction"));
+  }
+
+  std::string dir_;
+};
+
+TEST_F(Cli, TrainingRaisesTheOnCellFractionWellAboveUntrained) {
+  double untrained = on_cell_fraction(train("untrained", 1), path("untrained.npy"));
+  std::string run = train("trained", 400);
+  double trained = on_cell_fraction(run, path("trained.csv"));
+  EXPECT_GT(trained, untrained + 0.2) << "untrained " << untrained << ", trained " << trained;
+  EXPECT_GT(trained, 0.75);
+  for (const char* file : {"model.safetensors", "config.toml", "metrics.jsonl", "loss.png"})
+    EXPECT_TRUE(fs::exists(run + "/" + file)) << file;
+  // metrics.jsonl: one JSON object per log line, 400 / 50 of them.
+  std::ifstream metrics(run + "/metrics.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(metrics, line); ++lines) EXPECT_EQ(line.front(), '{');
+  EXPECT_EQ(lines, 8);
+
+  Result straight = flowmatch("eval --model " + run + " --straightness-n 200 --straightness-steps 20");
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  EXPECT_GT(std::stod(report_of(straight.output).at("straightness")), 0.0);
+}
+
+TEST_F(Cli, SameSeedGivesTheSameBytes) {
+  std::string run = train("run", 20);
+  for (const char* name : {"a.npy", "b.npy"})
+    ASSERT_EQ(flowmatch("sample " + run + " --n 300 --solver heun --steps 4 --seed 9 --out " + path(name)).exit_code, 0);
+  std::ifstream a(path("a.npy"), std::ios::binary), b(path("b.npy"), std::ios::binary);
+  std::string bytes_a((std::istreambuf_iterator<char>(a)), {}), bytes_b((std::istreambuf_iterator<char>(b)), {});
+  EXPECT_EQ(bytes_a, bytes_b);
+  EXPECT_GT(bytes_a.size(), 300u * 2 * 4);
+}
+
+TEST_F(Cli, ConfigFileSetsOptionsAndTheResolvedConfigReruns) {
+  write("run.toml", "data = \"moons\"\nsteps = 7\nbatch = 32\nwidth = 16\ndepth = 1\n");
+  Result run = flowmatch("train --config " + path("run.toml") + " --out " + path("a"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("on moons"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("for 7 steps of batch 32"), std::string::npos) << run.output;
+  std::ifstream resolved(path("a/config.toml"));
+  std::string text((std::istreambuf_iterator<char>(resolved)), {});
+  EXPECT_NE(text.find("width=16"), std::string::npos) << text;
+  EXPECT_NE(text.find("time-dim=128"), std::string::npos) << text;  // defaults resolved, not left out
+  // The saved config reruns; the command line overrides it.
+  Result again = flowmatch("train --config " + path("a/config.toml") + " --out " + path("b") + " --steps 3");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("on moons"), std::string::npos);
+  EXPECT_NE(again.output.find("for 3 steps"), std::string::npos);
+}
+
+TEST_F(Cli, TrainsOnAnyDimensionFromAFileAndSamplesGivenNoise) {
+  std::string rows;
+  for (int i = 0; i < 64; ++i) rows += std::to_string(i % 7) + "," + std::to_string(-i % 5) + "," + std::to_string(i % 3) + "\n";
+  write("points.csv", rows);
+  Result run = flowmatch("train --data " + path("points.csv") + " --out " + path("r") + " --steps 5 --batch 16 --width 16");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  Result sample = flowmatch("sample " + path("r") + " --noise " + path("points.csv") + " --solver dopri5 --out " +
+                         path("s.npy") + " --trajectory " + path("t.npy") + " --png " + path("s.png") +
+                         " --trajectory-png " + path("t.png"));
+  ASSERT_EQ(sample.exit_code, 0) << sample.output;
+  for (const char* file : {"s.npy", "t.npy", "t.times.npy", "s.png", "t.png"}) EXPECT_TRUE(fs::exists(path(file))) << file;
+  Result eval = flowmatch("eval " + path("s.npy") + " --target " + path("points.csv"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_EQ(report_of(eval.output)["n"], "64");
+}
+
+// Each bad input: non-zero exit, a message naming the problem, and no output file.
+TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
+  std::string run = train("run", 2);
+  write("nan.csv", "1,2\n3,nan\n");
+  write("three.csv", "1,2,3\n4,5,6\n");
+  struct Case {
+    std::string args, message, output;
+  };
+  std::vector<Case> cases = {
+      {"train --data " + path("missing.npy") + " --out " + path("x"), "missing.npy", "x"},
+      {"train --data " + path("nan.csv") + " --out " + path("x"), "NaN", "x"},
+      {"train --data checkers --out " + path("x"), "unknown distribution 'checkers'", "x"},
+      {"train --data moons --out " + path("x") + " --steps 0", "--steps must be positive", "x"},
+      {"train --data moons --out " + path("x") + " --model unet", "unknown model 'unet'", "x"},
+      {"train --data moons --out " + path("x") + " --lr -1", "--lr must be positive", "x"},
+      {"sample " + run + " --noise " + path("three.csv") + " --out " + path("o.npy"), "3-D points but the model is 2-D", "o.npy"},
+      {"sample " + run + " --solver leapfrog --out " + path("o.npy"), "unknown solver 'leapfrog'", "o.npy"},
+      {"sample " + run + " --steps 0 --out " + path("o.npy"), "--steps must be positive", "o.npy"},
+      {"sample " + run + " --steps -4 --out " + path("o.npy"), "--steps must be positive", "o.npy"},
+      {"sample " + run + " --out " + path("no/such/dir/o.npy"), "does not exist", "no"},
+      {"sample " + run + " --out " + path("o.txt"), "unknown points format", "o.txt"},
+      {"sample " + path("nothing") + " --out " + path("o.npy"), "no such model", "o.npy"},
+      {"eval " + path("three.csv") + " --target checkerboard", "3-D but the target checkerboard is 2-D", ""},
+  };
+  for (const auto& c : cases) {
+    Result r = flowmatch(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
+    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+  }
+  // A corrupt weights file is refused by name.
+  write("broken.safetensors", "garbage");
+  Result r = flowmatch("sample " + path("broken.safetensors") + " --out " + path("o.npy"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("broken.safetensors: not a valid safetensors file"), std::string::npos) << r.output;
+}
+
+}  // namespace

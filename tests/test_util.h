@@ -1,0 +1,23 @@
+#pragma once
+// Helpers shared by the unit tests.
+#include <filesystem>
+#include <string>
+
+namespace flowmatch::testing {
+
+// A fresh, empty folder under the system temp dir, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "flowmatch-test-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace flowmatch::testing
