@@ -36,7 +36,7 @@ void Canvas::blend(int px, int py, const Color& color, float alpha) {
   for (int c = 0; c < 3; ++c) p[c] += alpha * (color[c] - p[c]);
 }
 
-void Canvas::line(double x0, double y0, double x1, double y1, const Color& color, float alpha) {
+void Canvas::line(double x0, double y0, double x1, double y1, const Color& color, float alpha, bool clip) {
   bool steep = std::abs(y1 - y0) > std::abs(x1 - x0);
   if (steep) {
     std::swap(x0, y0);
@@ -48,8 +48,8 @@ void Canvas::line(double x0, double y0, double x1, double y1, const Color& color
   }
   double gradient = x1 == x0 ? 0.0 : (y1 - y0) / (x1 - x0);
   auto plot = [&](int a, int b, double coverage) {
-    if (steep) blend(b, a, color, float(alpha * coverage));
-    else blend(a, b, color, float(alpha * coverage));
+    int px = steep ? b : a, py = steep ? a : b;
+    if (!clip || in_plot_area(px, py)) blend(px, py, color, float(alpha * coverage));
   };
   for (int x = int(std::round(x0)); x <= int(std::round(x1)); ++x) {
     double y = y0 + gradient * (x - x0);

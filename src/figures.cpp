@@ -62,8 +62,23 @@ void draw_frame(Canvas& c, const Box& box, bool log_y) {
     std::string label = format_tick(v);
     c.text(int(px) - Canvas::text_width(label) / 2, int(b) + 10, label, kInk);
   }
-  double sy = log_y ? 1.0 : nice_step(box.y_min, box.y_max, 6);
-  for (double v = std::ceil(box.y_min / sy) * sy; v <= box.y_max + 1e-9; v += sy) {
+  std::vector<double> y_ticks;  // world values: log10 of the labels when log_y
+  if (log_y) {
+    // m x 10^k for m in {1, 2, 5}, or every m in 1..9 when that gives fewer than 3 ticks.
+    for (const std::vector<double>& mantissas : {std::vector<double>{1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+      y_ticks.clear();
+      for (int k = int(std::floor(box.y_min)); k <= int(std::ceil(box.y_max)); ++k)
+        for (double m : mantissas) {
+          double v = std::log10(m) + k;
+          if (v >= box.y_min && v <= box.y_max) y_ticks.push_back(v);
+        }
+      if (y_ticks.size() >= 3) break;
+    }
+  } else {
+    double sy = nice_step(box.y_min, box.y_max, 6);
+    for (double v = std::ceil(box.y_min / sy) * sy; v <= box.y_max + 1e-9; v += sy) y_ticks.push_back(v);
+  }
+  for (double v : y_ticks) {
     double py = c.to_py(v);
     c.line(l - 6, py, l, py, kInk);
     std::string label = format_tick(log_y ? std::pow(10.0, v) : v);
@@ -96,8 +111,8 @@ void draw_density_png(const std::string& path, const at::Tensor& points, const s
   at::Tensor xy = first_two(points, title);
   Box box = square_bounds(xy);
   Canvas canvas = make_canvas(box, title);
-  // Bins grow with N (about 4 points per bin on average over the box), between 32 and 256.
-  int64_t bins = std::clamp<int64_t>(int64_t(std::sqrt(double(xy.size(0)) / 4)), 32, 256);
+  // Bins grow with N (about 2 points per bin on average over the box), between 32 and 256.
+  int64_t bins = std::clamp<int64_t>(int64_t(std::sqrt(double(xy.size(0)) / 2)), 32, 256);
   at::Tensor ix = ((xy.select(1, 0) - box.x_min) / (box.x_max - box.x_min) * bins).floor().to(torch::kLong);
   at::Tensor iy = ((xy.select(1, 1) - box.y_min) / (box.y_max - box.y_min) * bins).floor().to(torch::kLong);
   at::Tensor inside = (ix >= 0) & (ix < bins) & (iy >= 0) & (iy < bins);
@@ -126,20 +141,20 @@ void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor
   first_two(states_in.front(), title);
   Box box = square_bounds(torch::cat({states.front(), states.back()}, 0));
   Canvas canvas = make_canvas(box, title);
-  const Color path_colour = {0.55f, 0.6f, 0.3f}, start_colour = {0, 0, 0}, end_colour = {0.1f, 0.3f, 0.85f};
+  const Color path_colour = {0.45f, 0.5f, 0.15f}, start_colour = {0, 0, 0}, end_colour = {0.1f, 0.3f, 0.85f};
   int64_t n = states.front().size(0);
-  float alpha = float(std::clamp(60.0 / double(n), 0.08, 0.6));
+  float alpha = float(std::clamp(150.0 / double(n), 0.2, 0.7));
   for (size_t k = 1; k < states.size(); ++k) {
     auto a = states[k - 1].accessor<double, 2>(), b = states[k].accessor<double, 2>();
     for (int64_t i = 0; i < n; ++i)
       canvas.line(canvas.to_px(a[i][0]), canvas.to_py(a[i][1]), canvas.to_px(b[i][0]), canvas.to_py(b[i][1]), path_colour,
-                  alpha);
+                  alpha, true);
   }
   auto dots = [&](const at::Tensor& s, const Color& colour) {
     auto p = s.accessor<double, 2>();
     for (int64_t i = 0; i < n; ++i) {
       int px = int(canvas.to_px(p[i][0])), py = int(canvas.to_py(p[i][1]));
-      canvas.fill_rect(px - 1, py - 1, px + 2, py + 2, colour, 0.8f);
+      if (canvas.in_plot_area(px, py)) canvas.fill_rect(px - 1, py - 1, px + 2, py + 2, colour, 0.8f);
     }
   };
   dots(states.front(), start_colour);
@@ -157,16 +172,9 @@ void draw_loss_curve_png(const std::string& path, const std::vector<double>& ste
   double pad = std::max((*hi - *lo) * 0.05, 0.05);
   Box box = {steps.front(), std::max(steps.back(), steps.front() + 1), *lo - pad, *hi + pad};
   Canvas canvas = make_canvas(box, title);
-  // Raw values faint; an exponential moving average (weight 0.9 on the past) on top.
-  double smooth = log_loss.front();
-  for (size_t i = 1; i < steps.size(); ++i) {
+  for (size_t i = 1; i < steps.size(); ++i)
     canvas.line(canvas.to_px(steps[i - 1]), canvas.to_py(log_loss[i - 1]), canvas.to_px(steps[i]),
-                canvas.to_py(log_loss[i]), {0.6f, 0.7f, 0.9f}, 0.6f);
-    double next = 0.9 * smooth + 0.1 * log_loss[i];
-    canvas.line(canvas.to_px(steps[i - 1]), canvas.to_py(smooth), canvas.to_px(steps[i]), canvas.to_py(next),
-                {0.1f, 0.25f, 0.7f});
-    smooth = next;
-  }
+                canvas.to_py(log_loss[i]), {0.1f, 0.25f, 0.7f});
   draw_frame(canvas, box, true);
   canvas.text(kSize / 2 - Canvas::text_width("step") / 2, kSize - 22, "step", kInk);
   canvas.save_png(path);

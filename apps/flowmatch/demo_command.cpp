@@ -35,7 +35,7 @@ void run_demo(DemoArgs& a, CLI::App* cmd) {
   SolverOptions solver = a.solver;
   solver.keep_trajectory = true;
   Solution solution = generate(model, torch::randn({a.n, model.data_dim()}, gen), solver);
-  Solution picture = generate(model, torch::randn({8 * a.n, model.data_dim()}, gen), a.solver);
+  Solution picture = generate(model, torch::randn({4 * a.n, model.data_dim()}, gen), a.solver);
   nlohmann::json report = evaluate_samples(solution.x, a.train.data, 0, gen);
   {
     c10::InferenceMode inference;
@@ -62,7 +62,7 @@ void add_demo_command(CLI::App& app) {
   args->train.out = "flowmatch-demo";
   args->train.overwrite = true;
   args->solver.method = "rk4";
-  args->solver.steps = 25;
+  args->solver.steps = 10;
   CLI::App* cmd = app.add_subcommand("demo", "Train on the checkerboard, sample, evaluate and draw, in a few minutes");
   add_train_options(cmd, args->train);
   cmd->get_option("--data")->capture_default_str();

@@ -26,8 +26,10 @@ class Canvas {
   // Blends `color` into pixel (px, py) with weight alpha; pixels outside are ignored.
   void blend(int px, int py, const Color& color, float alpha);
   Color& pixel(int px, int py) { return pixels_[size_t(py) * width_ + px]; }
-  // Anti-aliased line between two pixel positions (Xiaolin Wu's algorithm).
-  void line(double x0, double y0, double x1, double y1, const Color& color, float alpha = 1.0f);
+  // Anti-aliased line between two pixel positions (Xiaolin Wu's algorithm); with clip, only the
+  // part inside the plot area is drawn.
+  void line(double x0, double y0, double x1, double y1, const Color& color, float alpha = 1.0f, bool clip = false);
+  bool in_plot_area(int px, int py) const { return px >= left_ && px < right_ && py >= top_ && py < bottom_; }
   void fill_rect(int left, int top, int right, int bottom, const Color& color, float alpha = 1.0f);
   // Text at pixel (x, y) (top left) with stb_easy_font's glyphs, each glyph pixel `scale` pixels wide.
   void text(int x, int y, const std::string& s, const Color& color, int scale = 2);

@@ -17,7 +17,7 @@ void draw_density_png(const std::string& path, const at::Tensor& points, const s
 void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor>& states, const std::string& title,
                            int64_t max_paths = 600);
 
-// The training loss against step, log-scaled, raw values faint and a smoothed curve on top.
+// The training loss against step, on a log scale; each value is already a mean over a log interval.
 void draw_loss_curve_png(const std::string& path, const std::vector<double>& steps, const std::vector<double>& losses,
                          const std::string& title);
 

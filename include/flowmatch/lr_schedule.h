@@ -8,8 +8,8 @@ namespace flowmatch {
 // decay to min_ratio * peak at the last step:
 //   lr = peak * (min_ratio + (1 - min_ratio) * (1 + cos(pi * p)) / 2),  p = (step - warmup) / (total - warmup).
 struct LrSchedule {
-  double peak = 1e-3;
-  int64_t warmup = 0;
+  double peak = 2e-3;
+  int64_t warmup = 100;
   int64_t total = 1;
   std::string shape = "cosine";  // cosine | constant
   double min_ratio = 0.0;

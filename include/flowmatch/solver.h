@@ -11,8 +11,8 @@ namespace flowmatch {
 using VelocityFn = std::function<at::Tensor(const at::Tensor& x, double t)>;
 
 struct SolverOptions {
-  std::string method = "euler";  // euler | midpoint | heun | rk4 (fixed grid) | dopri5 (adaptive)
-  int64_t steps = 100;           // fixed-grid steps
+  std::string method = "rk4";  // euler | midpoint | heun | rk4 (fixed grid) | dopri5 (adaptive)
+  int64_t steps = 20;          // fixed-grid steps
   double atol = 1e-5, rtol = 1e-5;  // dopri5 tolerances
   bool keep_trajectory = false;
 

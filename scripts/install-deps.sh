@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages flowmatch needs to build and test, and only those that are
+# missing: silent when everything is there. `--bench` adds the PyTorch twin's packages.
+set -euo pipefail
+
+packages=(
+  cmake g++ make          # the build
+  libtorch-dev            # tensors, autograd, nn, optimizers (LibTorch 1.13, CPU)
+  libopenblas-dev         # the BLAS LibTorch's GEMMs run on (the reference BLAS is 12x slower)
+  libcli11-dev            # command line and TOML config
+  nlohmann-json3-dev      # safetensors headers, metrics, reports
+  libstb-dev              # PNG writing, text in figures
+  zlib1g-dev              # gzip'd data files
+  libgtest-dev            # tests
+  libbenchmark-dev        # micro-benchmarks
+  liblemon-dev            # exact minibatch optimal transport (network simplex)
+  libgloo-dev             # c10d collectives for multi-process training
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(python3-torch python3-numpy)  # the PyTorch twin in bench/reference
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+if [[ "$(id -u)" -ne 0 ]]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
