@@ -63,17 +63,15 @@ void draw_frame(Canvas& c, const Box& box, bool log_y) {
     c.text(int(px) - Canvas::text_width(label) / 2, int(b) + 10, label, kInk);
   }
   std::vector<double> y_ticks;  // world values: log10 of the labels when log_y
-  if (log_y) {
-    // m x 10^k for m in {1, 2, 5}, or every m in 1..9 when that gives fewer than 3 ticks.
-    for (const std::vector<double>& mantissas : {std::vector<double>{1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
-      y_ticks.clear();
-      for (int k = int(std::floor(box.y_min)); k <= int(std::ceil(box.y_max)); ++k)
-        for (double m : mantissas) {
-          double v = std::log10(m) + k;
-          if (v >= box.y_min && v <= box.y_max) y_ticks.push_back(v);
-        }
-      if (y_ticks.size() >= 3) break;
-    }
+  if (log_y && box.y_max - box.y_min >= 1) {
+    // Spanning a decade or more: ticks at 1, 2 and 5 times powers of ten.
+    for (int k = int(std::floor(box.y_min)); k <= int(std::ceil(box.y_max)); ++k)
+      for (double m : {1.0, 2.0, 5.0})
+        if (double v = std::log10(m) + k; v >= box.y_min && v <= box.y_max) y_ticks.push_back(v);
+  } else if (log_y) {
+    // Within a decade: evenly spaced values, placed on the log axis.
+    double lo = std::pow(10.0, box.y_min), hi = std::pow(10.0, box.y_max), step = nice_step(lo, hi, 6);
+    for (double v = std::ceil(lo / step) * step; v <= hi; v += step) y_ticks.push_back(std::log10(v));
   } else {
     double sy = nice_step(box.y_min, box.y_max, 6);
     for (double v = std::ceil(box.y_min / sy) * sy; v <= box.y_max + 1e-9; v += sy) y_ticks.push_back(v);

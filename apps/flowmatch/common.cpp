@@ -144,7 +144,8 @@ TrainResult run_training(const TrainArgs& a, CLI::App* cmd) {
   RunDir::create(a.out, a.overwrite);
   record_resolved_model(cmd, config);
   write_file_atomically(a.out + "/" + RunDir::kConfig,
-                        "# flowmatch train: resolved options; rerun with --config " + a.out + "/" + RunDir::kConfig + "\n" +
+                        "# flowmatch " + cmd->get_name() + ": resolved options; rerun with flowmatch " + cmd->get_name() +
+                            " --config " + a.out + "/" + RunDir::kConfig + "\n" +
                             cmd->config_to_str(true, false));
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
