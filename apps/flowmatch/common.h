@@ -33,7 +33,7 @@ struct TrainArgs {
   bool overwrite = false;
   std::string model = "mlp";
   int64_t width = 0, depth = 0, time_dim = 0, fourier_features = -1;  // 0 / -1: the model's default
-  double fourier_scale = 0;
+  double time_scale = 0, fourier_scale = 0;
   std::string activation;
   TrainOptions options;
   RunSettings run;
