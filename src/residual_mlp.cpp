@@ -10,8 +10,8 @@
 namespace flowmatch {
 
 namespace {
-struct Block : torch::nn::Module {
-  explicit Block(int64_t width)
+struct ResidualBlock : torch::nn::Module {
+  explicit ResidualBlock(int64_t width)
       : ff1(register_module("ff1", torch::nn::Linear(width, width))),
         ff2(register_module("ff2", torch::nn::Linear(width, width))) {}
   torch::nn::Linear ff1, ff2;
@@ -32,7 +32,7 @@ ResidualMLP::ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options)
   t_projection_ = register_module("t_projection", torch::nn::Linear(o.time_dim, o.width));
   auto blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.depth; ++i) {
-    auto block = std::make_shared<Block>(o.width);
+    auto block = std::make_shared<ResidualBlock>(o.width);
     blocks->push_back(block);
     blocks_.emplace_back(block->ff1, block->ff2);
   }

@@ -7,9 +7,9 @@
 namespace flowmatch {
 
 namespace {
-// blocks.{i} holds one Linear called ff, as the seed's Block module does.
-struct Block : torch::nn::Module {
-  explicit Block(int64_t width) : ff(register_module("ff", torch::nn::Linear(width, width))) {}
+// blocks.{i} holds one Linear called ff, as the seed's SeedBlock module does.
+struct SeedBlock : torch::nn::Module {
+  explicit SeedBlock(int64_t width) : ff(register_module("ff", torch::nn::Linear(width, width))) {}
   torch::nn::Linear ff;
 };
 }  // namespace
@@ -21,7 +21,7 @@ SeedMLP::SeedMLP(int64_t data_dim, int64_t width, int64_t layers, int64_t time_d
   t_projection_ = register_module("t_projection", torch::nn::Linear(time_dim, width));
   auto blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < layers; ++i) {
-    auto block = std::make_shared<Block>(width);
+    auto block = std::make_shared<SeedBlock>(width);
     blocks->push_back(block);
     ff_.push_back(block->ff);
   }
