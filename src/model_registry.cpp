@@ -25,11 +25,6 @@ T take(nlohmann::json& config, const std::string& key, T fallback) {
 }
 }  // namespace
 
-const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {"mlp", "seed-mlp"};
-  return names;
-}
-
 std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config_in) {
   nlohmann::json config = config_in;
   std::string name = take<std::string>(config, "name", "");

@@ -6,11 +6,6 @@
 
 namespace flowmatch {
 
-const std::vector<std::string>& solver_names() {
-  static const std::vector<std::string> names = {"euler", "midpoint", "heun", "rk4", "dopri5"};
-  return names;
-}
-
 void SolverOptions::validate() const {
   if (method != "dopri5" && !fixed_grid_tableau(method))
     throw Error("unknown solver '" + method + "' (choose euler, midpoint, heun, rk4 or dopri5)");

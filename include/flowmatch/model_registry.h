@@ -8,8 +8,6 @@
 
 namespace flowmatch {
 
-const std::vector<std::string>& model_names();  // seed-mlp, mlp
-
 // Builds a model from its config: {"name": "mlp" | "seed-mlp", "data_dim": D, ...options}. Options
 // left out take their defaults; unknown names and options throw Error.
 std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config);

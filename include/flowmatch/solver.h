@@ -27,8 +27,6 @@ struct Solution {
   std::vector<at::Tensor> states;  // the states at those times
 };
 
-const std::vector<std::string>& solver_names();
-
 // Integrates dx/dt = v(x, t) from x(t0) = x0 to t1 with the chosen method.
 Solution solve(const VelocityFn& v, const at::Tensor& x0, double t0, double t1, const SolverOptions& options);
 
