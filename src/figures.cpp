@@ -46,7 +46,8 @@ Canvas make_canvas(const Box& box, const std::string& title) {
   Canvas canvas(kSize, kSize);
   canvas.set_plot_area(kMarginLeft, kMarginTop, kSize - kMarginRight, kSize - kMarginBottom);
   canvas.set_world(box.x_min, box.x_max, box.y_min, box.y_max);
-  canvas.text(kMarginLeft, 15, title, kInk, 2);
+  int scale = Canvas::text_width(title, 2) <= kSize - kMarginLeft - kMarginRight ? 2 : 1;  // long titles in small type
+  canvas.text(kMarginLeft, 15, title, kInk, scale);
   return canvas;
 }
 
@@ -84,11 +85,17 @@ void draw_frame(Canvas& c, const Box& box, bool log_y) {
   }
 }
 
-at::Tensor first_two(const at::Tensor& points, std::string& title) {
+// The coordinates drawn: the first two, or (x, 0) for 1-D points.
+at::Tensor first_two(const at::Tensor& points) {
   if (points.dim() != 2 || points.size(0) == 0) throw Error("a figure needs a non-empty [N, D] set of points");
   if (points.size(1) == 1) return torch::cat({points, torch::zeros_like(points)}, 1).to(torch::kDouble);
-  if (points.size(1) > 2) title += " (first 2 of " + std::to_string(points.size(1)) + " coordinates)";
   return points.slice(1, 0, 2).to(torch::kDouble);
+}
+
+// The title, saying so when only the first two of D > 2 coordinates are drawn.
+std::string titled(const std::string& title, const at::Tensor& points) {
+  if (points.size(1) <= 2) return title;
+  return title + " (first 2 of " + std::to_string(points.size(1)) + " coordinates)";
 }
 
 // A dark-to-bright colour map (black, purple, orange, pale yellow) at v in [0, 1].
@@ -104,11 +111,10 @@ Color colour_map(double v) {
 }
 }  // namespace
 
-void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title_in) {
-  std::string title = title_in;
-  at::Tensor xy = first_two(points, title);
+void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title) {
+  at::Tensor xy = first_two(points);
   Box box = square_bounds(xy);
-  Canvas canvas = make_canvas(box, title);
+  Canvas canvas = make_canvas(box, titled(title, points));
   // Bins grow with N (about 2 points per bin on average over the box), between 32 and 256.
   int64_t bins = std::clamp<int64_t>(int64_t(std::sqrt(double(xy.size(0)) / 2)), 32, 256);
   at::Tensor ix = ((xy.select(1, 0) - box.x_min) / (box.x_max - box.x_min) * bins).floor().to(torch::kLong);
@@ -127,18 +133,13 @@ void draw_density_png(const std::string& path, const at::Tensor& points, const s
   canvas.save_png(path);
 }
 
-void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor>& states_in, const std::string& title_in,
+void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor>& states_in, const std::string& title,
                            int64_t max_paths) {
   if (states_in.size() < 2) throw Error("a trajectory figure needs at least two states");
-  std::string title = title_in;
   std::vector<at::Tensor> states;
-  for (const auto& s : states_in) {
-    std::string ignored = title;
-    states.push_back(first_two(s.slice(0, 0, max_paths), ignored));
-  }
-  first_two(states_in.front(), title);
+  for (const auto& s : states_in) states.push_back(first_two(s.slice(0, 0, max_paths)));
   Box box = square_bounds(torch::cat({states.front(), states.back()}, 0));
-  Canvas canvas = make_canvas(box, title);
+  Canvas canvas = make_canvas(box, titled(title, states_in.front()));
   const Color path_colour = {0.45f, 0.5f, 0.15f}, start_colour = {0, 0, 0}, end_colour = {0.1f, 0.3f, 0.85f};
   int64_t n = states.front().size(0);
   float alpha = float(std::clamp(150.0 / double(n), 0.2, 0.7));

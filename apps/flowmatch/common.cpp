@@ -135,9 +135,7 @@ TrainResult run_training(const TrainArgs& a, CLI::App* cmd) {
   if (!a.config.empty()) apply_config_file(cmd, a.config);
   if (a.data.empty()) throw Error("--data is required: a built-in distribution name or a .npy/.csv file");
   if (a.out.empty()) throw Error("--out is required: the run folder to write");
-  TrainOptions options = a.options;
-  options.lr.total = options.steps;
-  options.validate();
+  a.options.validate();
   at::Generator gen = start_run(a.run);
   PointData data(a.data, a.data_n, gen);
   nlohmann::json config = model_config(a, data.dim());
@@ -152,9 +150,9 @@ TrainResult run_training(const TrainArgs& a, CLI::App* cmd) {
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
   std::cerr << "training " << a.model << " (" << parameters << " parameters) on " << a.data << " (" << data.dim()
-            << "-D" << (data.is_finite() ? ", fixed set" : ", fresh samples") << ") for " << options.steps
-            << " steps of batch " << options.batch << "\n";
-  TrainResult result = train_flow(model, data, options, gen, a.out);
+            << "-D" << (data.is_finite() ? ", fixed set" : ", fresh samples") << ") for " << a.options.steps
+            << " steps of batch " << a.options.batch << "\n";
+  TrainResult result = train_flow(model, data, a.options, gen, a.out);
   draw_loss_curve_png(a.out + "/" + RunDir::kLossCurve, result.log_steps, result.log_losses,
                       "training loss, " + a.model + " on " + a.data);
   return result;
