@@ -28,12 +28,14 @@ Box square_bounds(const at::Tensor& xy) {
   return {cx - half, cx + half, cy - half, cy + half};
 }
 
-// 1, 2 or 5 times a power of ten, giving about `count` ticks over [lo, hi].
-double nice_step(double lo, double hi, int count) {
-  double raw = (hi - lo) / count, power = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (m * power >= raw) return m * power;
-  return 10 * power;
+// About six tick values in [lo, hi], multiples of a step of 1, 2 or 5 times a power of ten.
+std::vector<double> linear_ticks(double lo, double hi) {
+  double raw = (hi - lo) / 6, power = std::pow(10.0, std::floor(std::log10(raw))), step = 10 * power;
+  for (double m : {5.0, 2.0, 1.0})
+    if (m * power >= raw) step = m * power;
+  std::vector<double> ticks;
+  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) ticks.push_back(v);
+  return ticks;
 }
 
 std::string format_tick(double v) {
@@ -56,8 +58,7 @@ void draw_frame(Canvas& c, const Box& box, bool log_y) {
   double l = c.to_px(box.x_min), r = c.to_px(box.x_max), t = c.to_py(box.y_max), b = c.to_py(box.y_min);
   for (auto [x0, y0, x1, y1] : {std::array<double, 4>{l, t, r, t}, {l, b, r, b}, {l, t, l, b}, {r, t, r, b}})
     c.line(x0, y0, x1, y1, kInk);
-  double sx = nice_step(box.x_min, box.x_max, 6);
-  for (double v = std::ceil(box.x_min / sx) * sx; v <= box.x_max + 1e-9; v += sx) {
+  for (double v : linear_ticks(box.x_min, box.x_max)) {
     double px = c.to_px(v);
     c.line(px, b, px, b + 6, kInk);
     std::string label = format_tick(v);
@@ -71,11 +72,9 @@ void draw_frame(Canvas& c, const Box& box, bool log_y) {
         if (double v = std::log10(m) + k; v >= box.y_min && v <= box.y_max) y_ticks.push_back(v);
   } else if (log_y) {
     // Within a decade: evenly spaced values, placed on the log axis.
-    double lo = std::pow(10.0, box.y_min), hi = std::pow(10.0, box.y_max), step = nice_step(lo, hi, 6);
-    for (double v = std::ceil(lo / step) * step; v <= hi; v += step) y_ticks.push_back(std::log10(v));
+    for (double v : linear_ticks(std::pow(10.0, box.y_min), std::pow(10.0, box.y_max))) y_ticks.push_back(std::log10(v));
   } else {
-    double sy = nice_step(box.y_min, box.y_max, 6);
-    for (double v = std::ceil(box.y_min / sy) * sy; v <= box.y_max + 1e-9; v += sy) y_ticks.push_back(v);
+    y_ticks = linear_ticks(box.y_min, box.y_max);
   }
   for (double v : y_ticks) {
     double py = c.to_py(v);
