@@ -5,17 +5,14 @@
 #include <cmath>
 
 #include "flowmatch/error.h"
+#include "flowmatch/toy_distributions.h"
 
 namespace flowmatch {
 
 CheckerboardScore checkerboard_score(const at::Tensor& points) {
   if (points.dim() != 2 || points.size(1) != 2) throw Error("the checkerboard score needs 2-D points");
-  at::Tensor p = points.to(torch::kDouble);
-  // Column i from x, row j from y, cells of size 2 over [-4, 4]; on when i + j is odd.
-  at::Tensor cell = ((p + 4) / 2).floor().to(torch::kLong);
+  at::Tensor cell = checkerboard_cells(points), on = on_checkerboard(points);
   at::Tensor i = cell.select(1, 0), j = cell.select(1, 1);
-  at::Tensor inside = (i >= 0) & (i < 4) & (j >= 0) & (j < 4);
-  at::Tensor on = inside & ((i + j).remainder(2) == 1);
   CheckerboardScore score;
   int64_t n = points.size(0), on_count = on.sum().item<int64_t>();
   score.on_cell_fraction = n ? double(on_count) / double(n) : 0.0;

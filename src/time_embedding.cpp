@@ -12,7 +12,8 @@ at::Tensor sinusoidal_frequencies(int64_t dim) {
 }
 
 at::Tensor sinusoidal_embedding(const at::Tensor& t, const at::Tensor& frequencies, double scale) {
-  at::Tensor angles = (t.to(torch::kFloat) * scale).unsqueeze(1) * frequencies.unsqueeze(0);
+  // In t's dtype: float32 normally, float64 for a model converted to double.
+  at::Tensor angles = (t * scale).unsqueeze(1) * frequencies.to(t.scalar_type()).unsqueeze(0);
   return torch::cat({angles.sin(), angles.cos()}, 1);
 }
 

@@ -100,6 +100,42 @@ at::Tensor sample_toy(const std::string& name, int64_t n, at::Generator& gen) {
   throw Error("unknown distribution '" + name + "' (built-ins:" + known + ")");
 }
 
+at::Tensor checkerboard_cells(const at::Tensor& points) {
+  return ((points.to(torch::kDouble) + 4) / 2).floor().to(torch::kLong);  // cells of size 2 from -4
+}
+
+at::Tensor on_checkerboard(const at::Tensor& points) {
+  at::Tensor cell = checkerboard_cells(points);
+  at::Tensor i = cell.select(1, 0), j = cell.select(1, 1);
+  return (i >= 0) & (i < 4) & (j >= 0) & (j < 4) & ((i + j).remainder(2) == 1);
+}
+
+std::optional<at::Tensor> toy_log_density(const std::string& name, const at::Tensor& x_in) {
+  if (x_in.dim() != 2 || x_in.size(1) != 2)
+    throw Error("the built-in densities are 2-D, got points of shape " + c10::str(x_in.sizes()));
+  at::Tensor x = x_in.to(torch::kDouble);
+  if (name == "checkerboard") {
+    // Uniform over 8 cells of area 4.
+    return torch::where(on_checkerboard(x), torch::full({x.size(0)}, -std::log(32.0), x.options()),
+                        torch::full({x.size(0)}, -INFINITY, x.options()));
+  }
+  if (name == "8gaussians") {
+    // (1/8) sum_k N(x; 4 (cos k pi/4, sin k pi/4), 0.25 I)
+    at::Tensor angle = torch::arange(8, x.options()) * (M_PI / 4);
+    at::Tensor centres = 4 * torch::stack({angle.cos(), angle.sin()}, 1);
+    at::Tensor sq = (x.unsqueeze(1) - centres.unsqueeze(0)).pow(2).sum(2);  // [N, 8]
+    return torch::logsumexp(-sq / (2 * 0.25) - std::log(2 * M_PI * 0.25), 1) - std::log(8.0);
+  }
+  if (name == "gaussian") {
+    // -(x - mu)ᵀ Sigma⁻¹ (x - mu) / 2 - log det(2 pi Sigma) / 2
+    at::Tensor sigma = toy_gaussian_covariance().to(torch::kDouble), diff = x - toy_gaussian_mean().to(torch::kDouble);
+    at::Tensor mahalanobis = (torch::matmul(diff, torch::inverse(sigma)) * diff).sum(1);
+    return -0.5 * mahalanobis - 0.5 * torch::logdet(2 * M_PI * sigma);
+  }
+  if (!is_toy_distribution(name)) throw Error("unknown distribution '" + name + "'");
+  return std::nullopt;
+}
+
 at::Tensor toy_gaussian_mean() { return torch::tensor({1.0f, -1.0f}); }
 at::Tensor toy_gaussian_covariance() { return torch::tensor({{1.0f, 0.6f}, {0.6f, 0.5f}}); }
 

@@ -2,6 +2,7 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,15 @@ bool is_toy_distribution(const std::string& name);
 
 // Draws n fresh points [n, 2] from the named distribution; throws Error for an unknown name.
 at::Tensor sample_toy(const std::string& name, int64_t n, at::Generator& gen);
+
+// log p(x) per point of x [N, 2] where the density has a closed form (checkerboard: -log 32 on the
+// 32 square units of on-cells, -inf elsewhere; 8gaussians; gaussian), else nullopt.
+std::optional<at::Tensor> toy_log_density(const std::string& name, const at::Tensor& x);
+
+// The checkerboard's cell of each point [N, 2]: column i from x and row j from y, [N, 2] long, both
+// in 0..3 on the board; a point is on the checkerboard when the cell is on the board and i + j is odd.
+at::Tensor checkerboard_cells(const at::Tensor& points);
+at::Tensor on_checkerboard(const at::Tensor& points);  // [N] bool
 
 // The `gaussian` distribution's parameters, for closed-form checks.
 at::Tensor toy_gaussian_mean();        // [2]
