@@ -14,18 +14,11 @@ namespace {
 constexpr int kSize = 640, kMarginLeft = 70, kMarginTop = 50, kMarginRight = 20, kMarginBottom = 50;
 const Color kInk = {0.1f, 0.1f, 0.1f};
 
-struct Box {
-  double x_min, x_max, y_min, y_max;
-};
-
-// A square box around the 0.5%..99.5% quantiles of the first two coordinates, with 5% margin.
-Box square_bounds(const at::Tensor& xy) {
-  at::Tensor q = torch::quantile(xy.to(torch::kDouble), torch::tensor({0.005, 0.995}, torch::kDouble), 0);
-  double x0 = q[0][0].item<double>(), x1 = q[1][0].item<double>();
-  double y0 = q[0][1].item<double>(), y1 = q[1][1].item<double>();
-  double half = std::max({x1 - x0, y1 - y0, 1e-6}) * 0.55;
-  double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
-  return {cx - half, cx + half, cy - half, cy + half};
+// The coordinates drawn: the first two, or (x, 0) for 1-D points.
+at::Tensor first_two(const at::Tensor& points) {
+  if (points.dim() != 2 || points.size(0) == 0) throw Error("a figure needs a non-empty [N, D] set of points");
+  if (points.size(1) == 1) return torch::cat({points, torch::zeros_like(points)}, 1).to(torch::kDouble);
+  return points.slice(1, 0, 2).to(torch::kDouble);
 }
 
 // About six tick values in [lo, hi], multiples of a step of 1, 2 or 5 times a power of ten.
@@ -44,7 +37,7 @@ std::string format_tick(double v) {
   return buf;
 }
 
-Canvas make_canvas(const Box& box, const std::string& title) {
+Canvas make_canvas(const PlotBox& box, const std::string& title) {
   Canvas canvas(kSize, kSize);
   canvas.set_plot_area(kMarginLeft, kMarginTop, kSize - kMarginRight, kSize - kMarginBottom);
   canvas.set_world(box.x_min, box.x_max, box.y_min, box.y_max);
@@ -54,7 +47,7 @@ Canvas make_canvas(const Box& box, const std::string& title) {
 }
 
 // Frame and tick labels; with log_y the world's y is log10 of the value shown.
-void draw_frame(Canvas& c, const Box& box, bool log_y) {
+void draw_frame(Canvas& c, const PlotBox& box, bool log_y) {
   double l = c.to_px(box.x_min), r = c.to_px(box.x_max), t = c.to_py(box.y_max), b = c.to_py(box.y_min);
   for (auto [x0, y0, x1, y1] : {std::array<double, 4>{l, t, r, t}, {l, b, r, b}, {l, t, l, b}, {r, t, r, b}})
     c.line(x0, y0, x1, y1, kInk);
@@ -84,13 +77,6 @@ void draw_frame(Canvas& c, const Box& box, bool log_y) {
   }
 }
 
-// The coordinates drawn: the first two, or (x, 0) for 1-D points.
-at::Tensor first_two(const at::Tensor& points) {
-  if (points.dim() != 2 || points.size(0) == 0) throw Error("a figure needs a non-empty [N, D] set of points");
-  if (points.size(1) == 1) return torch::cat({points, torch::zeros_like(points)}, 1).to(torch::kDouble);
-  return points.slice(1, 0, 2).to(torch::kDouble);
-}
-
 // The title, saying so when only the first two of D > 2 coordinates are drawn.
 std::string titled(const std::string& title, const at::Tensor& points) {
   if (points.size(1) <= 2) return title;
@@ -108,11 +94,34 @@ Color colour_map(double v) {
   for (int c = 0; c < 3; ++c) out[c] = float(stops[i][c] * (1 - f) + stops[i + 1][c] * f);
   return out;
 }
+
+// Fills the plot area with a grid of values in [0, 1] [rows, cols], row 0 at the bottom.
+void paint_grid(Canvas& canvas, const at::Tensor& shade) {
+  at::Tensor values = shade.to(torch::kDouble).contiguous();
+  auto s = values.accessor<double, 2>();
+  const int64_t rows = values.size(0), cols = values.size(1);
+  for (int py = kMarginTop; py < kSize - kMarginBottom; ++py)
+    for (int px = kMarginLeft; px < kSize - kMarginRight; ++px) {
+      int64_t col = (px - kMarginLeft) * cols / (kSize - kMarginLeft - kMarginRight);
+      int64_t row = (kSize - kMarginBottom - 1 - py) * rows / (kSize - kMarginTop - kMarginBottom);
+      canvas.pixel(px, py) = colour_map(s[row][col]);
+    }
+}
 }  // namespace
+
+PlotBox square_bounds(const at::Tensor& points) {
+  at::Tensor xy = first_two(points);
+  at::Tensor q = torch::quantile(xy, torch::tensor({0.005, 0.995}, torch::kDouble), 0);
+  double x0 = q[0][0].item<double>(), x1 = q[1][0].item<double>();
+  double y0 = q[0][1].item<double>(), y1 = q[1][1].item<double>();
+  double half = std::max({x1 - x0, y1 - y0, 1e-6}) * 0.55;
+  double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  return {cx - half, cx + half, cy - half, cy + half};
+}
 
 void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title) {
   at::Tensor xy = first_two(points);
-  Box box = square_bounds(xy);
+  PlotBox box = square_bounds(points);
   Canvas canvas = make_canvas(box, titled(title, points));
   // Bins grow with N (about 2 points per bin on average over the box), between 32 and 256.
   int64_t bins = std::clamp<int64_t>(int64_t(std::sqrt(double(xy.size(0)) / 2)), 32, 256);
@@ -120,14 +129,16 @@ void draw_density_png(const std::string& path, const at::Tensor& points, const s
   at::Tensor iy = ((xy.select(1, 1) - box.y_min) / (box.y_max - box.y_min) * bins).floor().to(torch::kLong);
   at::Tensor inside = (ix >= 0) & (ix < bins) & (iy >= 0) & (iy < bins);
   at::Tensor counts = torch::bincount((iy * bins + ix).masked_select(inside), {}, bins * bins).to(torch::kDouble);
-  at::Tensor shade = (counts / counts.max().clamp_min(1)).sqrt().reshape({bins, bins});
-  auto s = shade.accessor<double, 2>();
-  for (int py = kMarginTop; py < kSize - kMarginBottom; ++py)
-    for (int px = kMarginLeft; px < kSize - kMarginRight; ++px) {
-      int64_t bx = (px - kMarginLeft) * bins / (kSize - kMarginLeft - kMarginRight);
-      int64_t by = (kSize - kMarginBottom - 1 - py) * bins / (kSize - kMarginTop - kMarginBottom);
-      canvas.pixel(px, py) = colour_map(s[by][bx]);
-    }
+  paint_grid(canvas, (counts / counts.max().clamp_min(1)).sqrt().reshape({bins, bins}));
+  draw_frame(canvas, box, false);
+  canvas.save_png(path);
+}
+
+void draw_density_map_png(const std::string& path, const at::Tensor& density, const PlotBox& box, const std::string& title) {
+  if (density.dim() != 2 || density.numel() == 0) throw Error("a density map needs a non-empty [rows, cols] grid");
+  at::Tensor d = density.to(torch::kDouble).nan_to_num(0.0, 0.0, 0.0).clamp_min(0);
+  Canvas canvas = make_canvas(box, title);
+  paint_grid(canvas, (d / d.max().clamp_min(1e-300)).sqrt());
   draw_frame(canvas, box, false);
   canvas.save_png(path);
 }
@@ -137,7 +148,7 @@ void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor
   if (states_in.size() < 2) throw Error("a trajectory figure needs at least two states");
   std::vector<at::Tensor> states;
   for (const auto& s : states_in) states.push_back(first_two(s.slice(0, 0, max_paths)));
-  Box box = square_bounds(torch::cat({states.front(), states.back()}, 0));
+  PlotBox box = square_bounds(torch::cat({states.front(), states.back()}, 0));
   Canvas canvas = make_canvas(box, titled(title, states_in.front()));
   const Color path_colour = {0.45f, 0.5f, 0.15f}, start_colour = {0, 0, 0}, end_colour = {0.1f, 0.3f, 0.85f};
   int64_t n = states.front().size(0);
@@ -168,7 +179,7 @@ void draw_loss_curve_png(const std::string& path, const std::vector<double>& ste
   for (double l : losses) log_loss.push_back(std::log10(std::max(l, 1e-12)));
   auto [lo, hi] = std::minmax_element(log_loss.begin(), log_loss.end());
   double pad = std::max((*hi - *lo) * 0.05, 0.05);
-  Box box = {steps.front(), std::max(steps.back(), steps.front() + 1), *lo - pad, *hi + pad};
+  PlotBox box = {steps.front(), std::max(steps.back(), steps.front() + 1), *lo - pad, *hi + pad};
   Canvas canvas = make_canvas(box, title);
   for (size_t i = 1; i < steps.size(); ++i)
     canvas.line(canvas.to_px(steps[i - 1]), canvas.to_py(log_loss[i - 1]), canvas.to_px(steps[i]),

@@ -146,6 +146,40 @@ TEST_F(Cli, TrainsOnAnyDimensionFromAFileAndSamplesGivenNoise) {
   EXPECT_EQ(report_of(eval.output)["n"], "64");
 }
 
+// Likelihoods from the command line: a trained model scores Gaussian data far better than an
+// untrained one, every output is written, and sampling reports the density of its own samples.
+TEST_F(Cli, LikelihoodImprovesWithTrainingAndWritesItsOutputs) {
+  auto excess_after = [&](const std::string& name, int steps) {
+    Result run = flowmatch("train --data gaussian --out " + path(name) + " --steps " + std::to_string(steps) +
+                           " --batch 256 --width 64 --depth 2 --log-every 100");
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    Result scored = flowmatch("likelihood " + path(name) + " --data gaussian --n 500 --out " + path(name + ".npy"));
+    EXPECT_EQ(scored.exit_code, 0) << scored.output;
+    auto report = report_of(scored.output);
+    EXPECT_NEAR(std::stod(report.at("data_nll_nats")), 1.855, 0.15);  // the Gaussian's entropy, estimated
+    EXPECT_GT(std::stod(report.at("bits_per_dim")), 0.0);
+    return std::stod(report.at("excess_nats"));
+  };
+  double untrained = excess_after("untrained", 1), trained = excess_after("trained", 400);
+  EXPECT_GT(untrained, 0.5);
+  EXPECT_LT(trained, 0.15) << "untrained " << untrained;
+  EXPECT_EQ(fs::file_size(path("trained.npy")), 128u + 500 * 8);  // .npy header + float64 per point
+
+  Result hutchinson = flowmatch("likelihood " + path("trained") + " --data gaussian --n 300 --divergence hutchinson "
+                                "--probes 2 --probe gaussian --solver rk4 --steps 20 --float64 --png " + path("d.png") +
+                                " --grid 24 --json " + path("l.json"));
+  ASSERT_EQ(hutchinson.exit_code, 0) << hutchinson.output;
+  EXPECT_EQ(report_of(hutchinson.output).at("divergence"), "hutchinson, 2 gaussian probes");
+  EXPECT_EQ(report_of(hutchinson.output).at("dtype"), "float64");
+  EXPECT_TRUE(fs::exists(path("d.png")) && fs::exists(path("l.json")));
+
+  Result sample = flowmatch("sample " + path("trained") + " --n 400 --solver dopri5 --out " + path("s.npy") + " --logp " +
+                            path("s.logp.npy"));
+  ASSERT_EQ(sample.exit_code, 0) << sample.output;
+  EXPECT_NEAR(std::stod(report_of(sample.output).at("nll_nats")), 1.855, 0.3);
+  EXPECT_EQ(fs::file_size(path("s.logp.npy")), 128u + 400 * 8);
+}
+
 // Each bad input: non-zero exit, a message naming the problem, and no output file.
 TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   std::string run = train("run", 2);
@@ -169,6 +203,18 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"sample " + run + " --out " + path("o.txt"), "unknown points format", "o.txt"},
       {"sample " + path("nothing") + " --out " + path("o.npy"), "no such model", "o.npy"},
       {"eval " + path("three.csv") + " --target checkerboard", "3-D but the target checkerboard is 2-D", ""},
+      {"likelihood " + run + " --out " + path("l.npy"), "--data is required", "l.npy"},
+      {"likelihood " + run + " --data " + path("three.csv") + " --out " + path("l.npy"), "3-D points but the model is 2-D",
+       "l.npy"},
+      {"likelihood " + run + " --data " + path("nan.csv") + " --out " + path("l.npy"), "NaN", "l.npy"},
+      {"likelihood " + run + " --data moons --divergence guess --out " + path("l.npy"), "unknown divergence 'guess'",
+       "l.npy"},
+      {"likelihood " + run + " --data moons --divergence hutchinson --probes 0 --out " + path("l.npy"),
+       "--probes must be at least 1", "l.npy"},
+      {"likelihood " + run + " --data moons --probe cauchy --out " + path("l.npy"), "unknown probe 'cauchy'", "l.npy"},
+      {"likelihood " + run + " --data moons --out " + path("l.csv"), "--out must name a .npy file", "l.csv"},
+      {"likelihood " + run + " --data moons --batch 0 --out " + path("l.npy"), "--batch must be positive", "l.npy"},
+      {"sample " + run + " --out " + path("o.npy") + " --logp " + path("lp.csv"), "--logp must name a .npy file", "o.npy"},
   };
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);

@@ -37,6 +37,26 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options) {
   cmd->add_option("--rtol", options.rtol, "Relative tolerance of dopri5")->capture_default_str();
 }
 
+std::shared_ptr<VelocityModel> DensityArgs::load(const std::string& model_or_run_dir) const {
+  auto model = load_model(resolve_model_path(model_or_run_dir));
+  if (float64) model->to(torch::kDouble);
+  return model;
+}
+
+void add_density_options(CLI::App* cmd, DensityArgs& args) {
+  LikelihoodOptions& o = args.options;
+  cmd->add_option("--divergence", o.divergence, "div v: exact (D backward passes) or hutchinson (one per probe)")
+      ->capture_default_str();
+  cmd->add_option("--probes", o.probes, "Hutchinson probes per point, drawn once per point")->capture_default_str();
+  cmd->add_option("--probe", o.probe, "Hutchinson probe distribution: rademacher or gaussian")->capture_default_str();
+  cmd->add_flag("--float64", args.float64, "Run the model and the solver in float64");
+}
+
+std::string describe_divergence(const LikelihoodOptions& options) {
+  if (options.divergence != "hutchinson") return options.divergence + " divergence";
+  return "hutchinson, " + std::to_string(options.probes) + " " + options.probe + " probe" + (options.probes > 1 ? "s" : "");
+}
+
 void add_train_options(CLI::App* cmd, TrainArgs& a) {
   TrainOptions& o = a.options;
   cmd->add_option("--config", a.config, "Read options from a TOML file (keys are the long option names; the command line wins)")

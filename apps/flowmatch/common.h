@@ -4,8 +4,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <string>
 
+#include "flowmatch/likelihood.h"
 #include "flowmatch/solver.h"
 #include "flowmatch/trainer.h"
 
@@ -23,6 +25,18 @@ at::Generator start_run(const RunSettings& settings);
 
 // --solver, --steps, --atol, --rtol.
 void add_solver_options(CLI::App* cmd, SolverOptions& options);
+
+// --divergence, --probes, --probe and --float64: how `likelihood` and `sample --logp` compute
+// log-densities (their solver options are added with add_solver_options).
+struct DensityArgs {
+  LikelihoodOptions options;
+  bool float64 = false;
+  // Loads a weights file or run folder, converted to float64 with --float64.
+  std::shared_ptr<VelocityModel> load(const std::string& model_or_run_dir) const;
+};
+void add_density_options(CLI::App* cmd, DensityArgs& args);
+// "exact divergence" or "hutchinson, K rademacher probes".
+std::string describe_divergence(const LikelihoodOptions& options);
 
 // Everything `flowmatch train` takes.
 struct TrainArgs {

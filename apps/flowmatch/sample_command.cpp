@@ -1,5 +1,5 @@
 // flowmatch sample MODEL|RUN_DIR --n N --out FILE.npy|FILE.csv [--solver ...] [--noise FILE.npy]
-//                  [--trajectory FILE.npy] [--trajectory-png FILE] [--png FILE]
+//                  [--trajectory FILE.npy] [--trajectory-png FILE] [--png FILE] [--logp FILE.npy]
 #include <torch/torch.h>
 
 #include <memory>
@@ -9,6 +9,7 @@
 #include "flowmatch/atomic_file.h"
 #include "flowmatch/error.h"
 #include "flowmatch/figures.h"
+#include "flowmatch/likelihood.h"
 #include "flowmatch/model_registry.h"
 #include "flowmatch/npy.h"
 #include "flowmatch/points_file.h"
@@ -19,9 +20,10 @@ namespace flowmatch::cli {
 
 namespace {
 struct SampleArgs {
-  std::string model, out, noise, trajectory, trajectory_png, png;
+  std::string model, out, noise, trajectory, trajectory_png, png, logp;
   int64_t n = 1000;
   SolverOptions solver;
+  DensityArgs density;
   RunSettings run;
 };
 
@@ -42,11 +44,18 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
     outputs.push_back(times_path(a.trajectory));
   }
   if (!a.trajectory_png.empty()) outputs.push_back(a.trajectory_png);
+  if (!a.logp.empty()) {
+    if (a.logp.size() < 4 || a.logp.substr(a.logp.size() - 4) != ".npy") throw Error("--logp must name a .npy file");
+    outputs.push_back(a.logp);
+  }
   if (!a.png.empty()) outputs.push_back(a.png);
   for (const auto& path : outputs) check_writable_destination(path);
   if (a.n <= 0) throw Error("--n must be positive, got " + std::to_string(a.n));
 
-  auto model = load_model(resolve_model_path(a.model));
+  LikelihoodOptions density_options = a.density.options;  // for --logp: the divergence, along the sampling solver
+  density_options.solver = a.solver;
+  if (!a.logp.empty()) density_options.validate();
+  auto model = a.density.load(a.model);
   at::Generator gen = start_run(a.run);
   at::Tensor noise;
   if (!a.noise.empty()) {
@@ -61,9 +70,21 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   }
   SolverOptions solver = a.solver;
   solver.keep_trajectory = !a.trajectory.empty() || !a.trajectory_png.empty();
-  Solution solution = generate(*model, noise, solver);
+  Solution solution;
+  at::Tensor log_density;
+  if (a.logp.empty()) {
+    solution = generate(*model, noise, solver);
+  } else {
+    density_options.solver = solver;
+    torch::NoGradGuard no_grad;
+    DensitySolution s = sample_with_log_density(*model, noise, density_options, gen);
+    solution = s.path;
+    log_density = s.log_density.to(torch::kDouble);
+  }
   if (!torch::isfinite(solution.x).all().item<bool>())
     throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
+  if (log_density.defined() && !torch::isfinite(log_density).all().item<bool>())
+    throw Error("some log-densities are not finite: the model or the solver diverged; nothing was written");
 
   write_points(a.out, solution.x);
   if (!a.trajectory.empty()) {
@@ -77,6 +98,14 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   if (!a.trajectory.empty()) report["trajectory"] = a.trajectory;
   if (!a.png.empty()) report["png"] = a.png;
   if (!a.trajectory_png.empty()) report["trajectory_png"] = a.trajectory_png;
+  if (log_density.defined()) {
+    write_npy(a.logp, log_density);
+    NllSummary nll = summarize_nll(log_density, solution.x.size(1));
+    report["logp"] = a.logp;
+    report["divergence"] = describe_divergence(a.density.options);
+    report["nll_nats"] = nll.nats;
+    report["nll_se"] = nll.nats_se;
+  }
   print_report(report);
 }
 }  // namespace
@@ -92,7 +121,10 @@ void add_sample_command(CLI::App& app) {
                   "Keep the intermediate states: [K+1, N, D] to this .npy, their times to *.times.npy");
   cmd->add_option("--trajectory-png", args->trajectory_png, "Draw the paths from noise to samples to this PNG");
   cmd->add_option("--png", args->png, "Draw the samples' density to this PNG");
+  cmd->add_option("--logp", args->logp,
+                  "Also write each sample's log-density (nats) to this .npy, from the same solve (adds div v to it)");
   add_solver_options(cmd, args->solver);
+  add_density_options(cmd, args->density);
   add_run_options(cmd, args->run);
   cmd->callback([args, cmd] { run_sample(*args, cmd); });
 }

@@ -8,9 +8,21 @@ namespace flowmatch {
 
 // PNG figures. Points of D > 2 are drawn as their first two coordinates, and the title says so.
 
+// A region of the plane: the drawn area of a figure.
+struct PlotBox {
+  double x_min, x_max, y_min, y_max;
+};
+// A square around the 0.5%..99.5% quantiles of the first two coordinates of points [N, D], with a
+// 5% margin.
+PlotBox square_bounds(const at::Tensor& points);
+
 // A 2-D histogram of points [N, D] as a density image (sqrt-scaled counts through a dark-to-bright
 // colour map), with the bin count growing with N so edges stay sharp.
 void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title);
+
+// A density known on a regular grid [rows, cols] over `box` (row 0 at y_min, column 0 at x_min),
+// drawn with the histogram's colour map and square-root scale; NaN and negative values show as 0.
+void draw_density_map_png(const std::string& path, const at::Tensor& density, const PlotBox& box, const std::string& title);
 
 // Paths from noise to data: `states` are the trajectory's states [N, D] at successive times; the
 // first `max_paths` points are drawn as lines, starts in black and ends in blue (the seed's figure).
