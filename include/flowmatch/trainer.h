@@ -17,7 +17,7 @@ struct TrainOptions {
   std::string scheduler = "condot";
   double poly_exponent = 2.0;
   TimeSampler time_sampler;
-  int64_t steps = 4000;
+  int64_t steps = 8000;
   int64_t batch = 512;
   LrSchedule lr;                 // peak, warm-up and decay; total is set to `steps`
   double weight_decay = 0.0;     // AdamW
