@@ -221,6 +221,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
     EXPECT_NE(r.exit_code, 0) << c.args;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("Sanitizer"), std::string::npos) << r.output;  // under scripts/sanitized-tests.sh
     if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
   }
   // A corrupt weights file is refused by name.
