@@ -121,7 +121,7 @@ PlotBox square_bounds(const at::Tensor& points) {
 
 void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title) {
   at::Tensor xy = first_two(points);
-  PlotBox box = square_bounds(points);
+  PlotBox box = square_bounds(xy);
   Canvas canvas = make_canvas(box, titled(title, points));
   // Bins grow with N (about 2 points per bin on average over the box), between 32 and 256.
   int64_t bins = std::clamp<int64_t>(int64_t(std::sqrt(double(xy.size(0)) / 2)), 32, 256);

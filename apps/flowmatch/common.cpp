@@ -37,6 +37,10 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options) {
   cmd->add_option("--rtol", options.rtol, "Relative tolerance of dopri5")->capture_default_str();
 }
 
+void require_npy_path(const std::string& path, const std::string& option) {
+  if (path.size() < 4 || path.compare(path.size() - 4, 4, ".npy") != 0) throw Error(option + " must name a .npy file");
+}
+
 std::shared_ptr<VelocityModel> DensityArgs::load(const std::string& model_or_run_dir) const {
   auto model = load_model(resolve_model_path(model_or_run_dir));
   if (float64) model->to(torch::kDouble);

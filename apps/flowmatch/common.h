@@ -26,6 +26,9 @@ at::Generator start_run(const RunSettings& settings);
 // --solver, --steps, --atol, --rtol.
 void add_solver_options(CLI::App* cmd, SolverOptions& options);
 
+// Throws "<option> must name a .npy file" unless `path` ends in .npy.
+void require_npy_path(const std::string& path, const std::string& option);
+
 // --divergence, --probes, --probe and --float64: how `likelihood` and `sample --logp` compute
 // log-densities (their solver options are added with add_solver_options).
 struct DensityArgs {

@@ -3,7 +3,6 @@
 //                      [--solver ...] [--float64] [--batch B] [--json FILE]
 #include <torch/torch.h>
 
-#include <cmath>
 #include <limits>
 #include <memory>
 
@@ -46,12 +45,12 @@ BatchedLogDensity log_likelihood_in_batches(VelocityModel& model, const at::Tens
   BatchedLogDensity out;
   double nll_sum = 0;
   for (int64_t start = 0; start < n; start += batch) {
-    DensitySolution s = log_likelihood(model, points.slice(0, start, std::min(start + batch, n)), options, gen);
+    const int64_t end = std::min(start + batch, n);
+    DensitySolution s = log_likelihood(model, points.slice(0, start, end), options, gen);
     parts.push_back(s.log_density.to(torch::kDouble));
     out.nfe += s.path.nfe;
     nll_sum -= parts.back().sum().item<double>();
-    int64_t done = std::min(start + batch, n);
-    progress.update(done, nll_sum / double(done));
+    progress.update(end, nll_sum / double(end));
   }
   progress.finish();
   out.seconds = progress.seconds();
@@ -77,8 +76,7 @@ void run_likelihood(const LikelihoodArgs& a) {
   if (a.n < 0) throw Error("--n must be non-negative, got " + std::to_string(a.n));
   if (a.batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
   if (a.grid < 8 || a.grid > 2048) throw Error("--grid must be between 8 and 2048, got " + std::to_string(a.grid));
-  if (!a.out.empty() && (a.out.size() < 4 || a.out.substr(a.out.size() - 4) != ".npy"))
-    throw Error("--out must name a .npy file");
+  if (!a.out.empty()) require_npy_path(a.out, "--out");
   for (const auto& path : {a.out, a.png, a.json})
     if (!path.empty()) check_writable_destination(path);
 
@@ -108,11 +106,12 @@ void run_likelihood(const LikelihoodArgs& a) {
   if (is_toy_distribution(a.data)) truth = toy_log_density(a.data, points);
   if (truth) {
     // The data's own NLL on the same points (its entropy, estimated) and the model's excess over
-    // it, an estimate of KL(data || model) with its standard error.
-    at::Tensor excess = *truth - result.log_density;
+    // it, mean(log p_data - log p_model): an estimate of KL(data || model), summarised as the NLL
+    // of the log-ratio log p_model - log p_data.
+    NllSummary excess = summarize_nll(result.log_density - *truth, points.size(1));
     report["data_nll_nats"] = -truth->mean().item<double>();
-    report["excess_nats"] = excess.mean().item<double>();
-    report["excess_se"] = excess.numel() > 1 ? excess.std().item<double>() / std::sqrt(double(excess.numel())) : 0.0;
+    report["excess_nats"] = excess.nats;
+    report["excess_se"] = excess.nats_se;
   }
   report["divergence"] = describe_divergence(options);
   report["solver"] = options.solver.method;

@@ -38,22 +38,23 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   check_points_extension(a.out);
   std::vector<std::string> outputs = {a.out};
   if (!a.trajectory.empty()) {
-    if (a.trajectory.size() < 4 || a.trajectory.substr(a.trajectory.size() - 4) != ".npy")
-      throw Error("--trajectory must name a .npy file");
+    require_npy_path(a.trajectory, "--trajectory");
     outputs.push_back(a.trajectory);
     outputs.push_back(times_path(a.trajectory));
   }
   if (!a.trajectory_png.empty()) outputs.push_back(a.trajectory_png);
   if (!a.logp.empty()) {
-    if (a.logp.size() < 4 || a.logp.substr(a.logp.size() - 4) != ".npy") throw Error("--logp must name a .npy file");
+    require_npy_path(a.logp, "--logp");
     outputs.push_back(a.logp);
   }
   if (!a.png.empty()) outputs.push_back(a.png);
   for (const auto& path : outputs) check_writable_destination(path);
   if (a.n <= 0) throw Error("--n must be positive, got " + std::to_string(a.n));
 
+  SolverOptions solver = a.solver;
+  solver.keep_trajectory = !a.trajectory.empty() || !a.trajectory_png.empty();
   LikelihoodOptions density_options = a.density.options;  // for --logp: the divergence, along the sampling solver
-  density_options.solver = a.solver;
+  density_options.solver = solver;
   if (!a.logp.empty()) density_options.validate();
   auto model = a.density.load(a.model);
   at::Generator gen = start_run(a.run);
@@ -68,14 +69,11 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   } else {
     noise = torch::randn({a.n, model->data_dim()}, gen);
   }
-  SolverOptions solver = a.solver;
-  solver.keep_trajectory = !a.trajectory.empty() || !a.trajectory_png.empty();
   Solution solution;
   at::Tensor log_density;
   if (a.logp.empty()) {
     solution = generate(*model, noise, solver);
   } else {
-    density_options.solver = solver;
     torch::NoGradGuard no_grad;
     DensitySolution s = sample_with_log_density(*model, noise, density_options, gen);
     solution = s.path;
