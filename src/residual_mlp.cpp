@@ -30,6 +30,7 @@ ResidualMLP::ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options)
   int64_t in_features = data_dim + 2 * o.fourier_features;
   in_projection_ = register_module("in_projection", torch::nn::Linear(in_features, o.width));
   t_projection_ = register_module("t_projection", torch::nn::Linear(o.time_dim, o.width));
+  if (o.interval) interval_projection_ = register_module("interval_projection", torch::nn::Linear(o.time_dim, o.width));
   auto blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.depth; ++i) {
     auto block = std::make_shared<ResidualBlock>(o.width);
@@ -45,20 +46,31 @@ at::Tensor ResidualMLP::act(const at::Tensor& x) const {
   return torch::gelu(x);
 }
 
-at::Tensor ResidualMLP::forward(const at::Tensor& x, const at::Tensor& t) {
+at::Tensor ResidualMLP::network(const at::Tensor& x, const at::Tensor& time_features) {
   at::Tensor features = x;
   if (options_.fourier_features > 0) {
     at::Tensor phase = torch::matmul(x, fourier_basis_) * (2 * M_PI);
     features = torch::cat({x, phase.sin(), phase.cos()}, 1);
   }
-  at::Tensor h = in_projection_(features) + t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale));
+  at::Tensor h = in_projection_(features) + time_features;
   for (auto& [ff1, ff2] : blocks_) h = h + ff2(act(ff1(act(h))));
   return out_projection_(act(h));
 }
 
+at::Tensor ResidualMLP::forward(const at::Tensor& x, const at::Tensor& t) {
+  if (options_.interval) return forward_average(x, t, t);
+  return network(x, t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale)));
+}
+
+at::Tensor ResidualMLP::forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) {
+  if (!options_.interval) return VelocityModel::forward_average(x, s, t);
+  return network(x, t_projection_(sinusoidal_embedding(s, frequencies_, options_.time_scale)) +
+                     interval_projection_(sinusoidal_embedding(t - s, frequencies_, options_.time_scale)));
+}
+
 nlohmann::json ResidualMLP::config() const {
   const auto& o = options_;
-  return {{"name", "mlp"},
+  nlohmann::json config = {{"name", "mlp"},
           {"data_dim", data_dim_},
           {"width", o.width},
           {"depth", o.depth},
@@ -67,6 +79,8 @@ nlohmann::json ResidualMLP::config() const {
           {"time_scale", o.time_scale},
           {"fourier_features", o.fourier_features},
           {"fourier_scale", o.fourier_scale}};
+  if (o.interval) config["interval"] = true;  // left out otherwise, so plain models' files are unchanged
+  return config;
 }
 
 }  // namespace flowmatch

@@ -8,6 +8,7 @@
 #include "flowmatch/cfm_loss.h"
 #include "flowmatch/ema.h"
 #include "flowmatch/error.h"
+#include "flowmatch/meanflow_loss.h"
 #include "flowmatch/model_registry.h"
 #include "flowmatch/progress.h"
 #include "flowmatch/run_dir.h"
@@ -16,6 +17,9 @@
 namespace flowmatch {
 
 void TrainOptions::validate() const {
+  if (objective != "flow-matching" && objective != "meanflow")
+    throw Error("unknown objective '" + objective + "' (choose flow-matching or meanflow)");
+  if (!(interval_fraction >= 0 && interval_fraction <= 1)) throw Error("--interval-fraction must lie in [0, 1]");
   make_scheduler(scheduler, poly_exponent);
   time_sampler.validate();
   lr.validate();
@@ -40,16 +44,24 @@ std::shared_ptr<VelocityModel> weights_to_keep(const std::shared_ptr<VelocityMod
   for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
   return averaged;
 }
+
+std::map<std::string, std::string> with_step(std::map<std::string, std::string> metadata, int64_t step) {
+  metadata["step"] = std::to_string(step);
+  return metadata;
+}
 }  // namespace
 
-TrainResult train_flow(std::shared_ptr<VelocityModel> model, const PointData& data, const TrainOptions& options_in,
+TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs, const TrainOptions& options_in,
                        at::Generator& gen, const std::string& run_dir) {
   TrainOptions options = options_in;
   options.lr.total = options.steps;
   options.validate();
-  if (model->data_dim() != data.dim())
-    throw Error("the model takes " + std::to_string(model->data_dim()) + "-D points but the data " + data.source() + " is " +
-                std::to_string(data.dim()) + "-D");
+  if (model->data_dim() != pairs.dim())
+    throw Error("the model takes " + std::to_string(model->data_dim()) + "-D points but the data (" + pairs.describe() +
+                ") is " + std::to_string(pairs.dim()) + "-D");
+  bool meanflow = options.objective == "meanflow";
+  if (meanflow && !model->takes_interval())
+    throw Error("the meanflow objective needs a model with an interval input (mlp with interval = true)");
   auto scheduler = make_scheduler(options.scheduler, options.poly_exponent);
   model->train();
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(options.lr.peak)
@@ -70,10 +82,11 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const PointData& da
   for (int64_t step = 0; step < options.steps; ++step) {
     double lr = options.lr.at(step);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    at::Tensor x1 = data.batch(options.batch, gen);
-    at::Tensor x0 = torch::randn(x1.sizes(), gen);
-    at::Tensor t = options.time_sampler(options.batch, gen);
-    at::Tensor loss = cfm_loss(model_fn, *scheduler, x0, x1, t);
+    PairBatch batch = pairs.draw(options.batch, gen);
+    at::Tensor loss =
+        meanflow ? meanflow_loss(*model, *scheduler, batch.x0, batch.x1,
+                                 draw_interval_times(options.time_sampler, options.interval_fraction, options.batch, gen))
+                 : cfm_loss(model_fn, *scheduler, batch.x0, batch.x1, options.time_sampler(options.batch, gen));
     optimizer.zero_grad();
     loss.backward();
     double grad_norm = options.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(model->parameters(), options.grad_clip) : 0.0;
@@ -100,13 +113,13 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const PointData& da
       loss_count = 0;
     }
     if (!run_dir.empty() && options.checkpoint_every > 0 && (step + 1) % options.checkpoint_every == 0 && !last)
-      save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), {{"step", std::to_string(step + 1)}});
+      save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), with_step(options.model_metadata, step + 1));
   }
   progress.finish();
   result.seconds = progress.seconds();
   result.model = weights_to_keep(model, ema.get());
   result.model->eval();
-  if (!run_dir.empty()) save_model(run_dir + "/" + RunDir::kModel, *result.model, {{"step", std::to_string(options.steps)}});
+  if (!run_dir.empty()) save_model(run_dir + "/" + RunDir::kModel, *result.model, with_step(options.model_metadata, options.steps));
   return result;
 }
 

@@ -181,9 +181,89 @@ TEST_F(Cli, LikelihoodImprovesWithTrainingAndWritesItsOutputs) {
 }
 
 // Each bad input: non-zero exit, a message naming the problem, and no output file.
+// Straighter paths, by three routes, on 8gaussians: the ot coupling, reflow, and distillation.
+TEST_F(Cli, OtCouplingReflowAndDistillationStraightenPaths) {
+  const std::string small = " --data 8gaussians --steps 400 --batch 256 --lr 2e-3 --width 128 --depth 2 --seed 1";
+  auto report = [&](const std::string& args) {
+    Result r = flowmatch(args);
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
+    return report_of(r.output);
+  };
+  auto straightness = [&](const std::string& run) {
+    return std::stod(report("eval --model " + run + " --straightness-n 1000 --straightness-steps 50")["straightness"]);
+  };
+  // Energy distance to 8gaussians of 2000 samples from a model's default sampler or `sampler`.
+  auto energy = [&](const std::string& run, const std::string& sampler, const std::string& expect_nfe) {
+    auto s = report("sample " + run + " --n 2000 --out " + path("s.npy") + sampler);
+    EXPECT_EQ(s["nfe"], expect_nfe) << run;
+    return std::stod(report("eval " + path("s.npy") + " --target 8gaussians")["energy_distance"]);
+  };
+  report("train --out " + path("independent") + small);
+  report("train --out " + path("ot") + small + " --coupling ot");
+  double independent = straightness(path("independent")), ot = straightness(path("ot"));
+  EXPECT_LT(ot, 0.5 * independent) << "ot " << ot << ", independent " << independent;
+
+  auto reflowed = report("reflow " + path("independent") + " --out " + path("r2") +
+                         " --pairs 4000 --pair-steps 16 --steps 400 --batch 256");
+  EXPECT_EQ(reflowed["rectification"], "2");
+  EXPECT_EQ(reflowed["pair_nfe"], "64");
+  EXPECT_TRUE(fs::exists(path("r2/pairs.safetensors")));
+  double rectified = straightness(path("r2"));
+  EXPECT_LT(rectified, 0.5 * independent) << "2-rectified " << rectified << ", independent " << independent;
+  EXPECT_NEAR(std::stod(reflowed["straightness"]), rectified, 0.5 * rectified);  // its own report, other points
+
+  // Stored pairs are reused: a 3-rectified flow trained on the same pairs file.
+  Result again = flowmatch("reflow " + path("r2") + " --out " + path("r3") + " --pairs-file " + path("r2/pairs.safetensors") +
+                           " --steps 50 --batch 256");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("reusing 4000 pairs"), std::string::npos) << again.output;
+  EXPECT_EQ(report_of(again.output)["rectification"], "3");
+
+  // A one-step generator beats one Euler step of the flow it came from.
+  auto distilled = report("distill " + path("r2") + " --steps-out 1 --out " + path("d1") +
+                          " --pairs 4000 --pair-steps 16 --steps 400 --batch 256");
+  EXPECT_EQ(distilled["sampler"], "euler, 1 step");
+  double one_step = energy(path("d1"), "", "1");  // its default sampler is one Euler step
+  double flow_one_step = energy(path("independent"), " --solver euler --steps 1", "1");
+  EXPECT_LT(one_step, 0.5 * flow_one_step) << "distilled " << one_step << ", flow " << flow_one_step;
+}
+
+// A MeanFlow model trained from moons to 8gaussians: one jump by default, from its own source.
+TEST_F(Cli, MeanFlowJumpsFromItsSourceInOneEvaluation) {
+  Result train = flowmatch("train --data 8gaussians --source moons --objective meanflow --out " + path("mf") +
+                           " --steps 400 --batch 256 --lr 2e-3 --width 128 --depth 2 --seed 2");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  Result sample = flowmatch("sample " + path("mf") + " --n 2000 --out " + path("mf.npy"));
+  ASSERT_EQ(sample.exit_code, 0) << sample.output;
+  EXPECT_EQ(report_of(sample.output)["solver"], "jump");
+  EXPECT_EQ(report_of(sample.output)["nfe"], "1");
+  auto energy_to = [&](const std::string& samples, const std::string& target) {
+    Result eval = flowmatch("eval " + samples + " --target " + target);
+    EXPECT_EQ(eval.exit_code, 0) << eval.output;
+    return std::stod(report_of(eval.output).at("energy_distance"));
+  };
+  // One Euler step of the instantaneous field u(x, t, t) from the same model, for contrast.
+  Result euler = flowmatch("sample " + path("mf") + " --n 2000 --solver euler --steps 1 --out " + path("euler.npy"));
+  ASSERT_EQ(euler.exit_code, 0) << euler.output;
+  double jump = energy_to(path("mf.npy"), "8gaussians"), one_euler_step = energy_to(path("euler.npy"), "8gaussians");
+  EXPECT_LT(jump, 0.15);  // measured 0.082
+  EXPECT_LT(jump, 0.2 * one_euler_step) << "jump " << jump << ", one Euler step " << one_euler_step;  // measured 1.40
+  EXPECT_LT(jump, 0.5 * energy_to(path("mf.npy"), "moons")) << "the jump should land nearer 8gaussians than moons";
+  Result paths = flowmatch("eval --model " + path("mf") + " --straightness-n 500");
+  ASSERT_EQ(paths.exit_code, 0) << paths.output;
+  EXPECT_NE(report_of(paths.output).count("curvature"), 0u) << paths.output;
+  // Log-densities need a flow from N(0, I), and reflow takes flows, not one-step models.
+  Result likelihood = flowmatch("likelihood " + path("mf") + " --data 8gaussians --n 10");
+  EXPECT_NE(likelihood.output.find("starts its flow from moons"), std::string::npos) << likelihood.output;
+  Result reflow = flowmatch("reflow " + path("mf") + " --out " + path("r"));
+  EXPECT_NE(reflow.output.find("is a MeanFlow model"), std::string::npos) << reflow.output;
+  EXPECT_FALSE(fs::exists(path("r")));
+}
+
 TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   std::string run = train("run", 2);
   write("nan.csv", "1,2\n3,nan\n");
+  write("broken.safetensors", "garbage");
   write("three.csv", "1,2,3\n4,5,6\n");
   struct Case {
     std::string args, message, output;
@@ -215,6 +295,18 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"likelihood " + run + " --data moons --out " + path("l.csv"), "--out must name a .npy file", "l.csv"},
       {"likelihood " + run + " --data moons --batch 0 --out " + path("l.npy"), "--batch must be positive", "l.npy"},
       {"sample " + run + " --out " + path("o.npy") + " --logp " + path("lp.csv"), "--logp must name a .npy file", "o.npy"},
+      {"sample " + run + " --solver jump --out " + path("o.npy"), "needs a model trained with --objective meanflow", "o.npy"},
+      {"train --data moons --out " + path("x") + " --coupling sinkhorn", "unknown coupling 'sinkhorn'", "x"},
+      {"train --data moons --source " + path("three.csv") + " --out " + path("x"), "is 3-D but the data moons is 2-D", "x"},
+      {"train --data moons --out " + path("x") + " --objective consistency", "unknown objective 'consistency'", "x"},
+      {"train --data moons --out " + path("x") + " --objective meanflow --interval-fraction 2", "--interval-fraction", "x"},
+      {"train --data moons --out " + path("x") + " --objective meanflow --model seed-mlp", "needs --model mlp", "x"},
+      {"distill " + run + " --steps-out 0 --out " + path("x"), "--steps-out must be at least 1", "x"},
+      {"reflow " + run + " --out " + run, "must be a new run folder", ""},
+      {"reflow " + run + " --out " + path("x") + " --pairs-file " + path("missing.safetensors"), "missing.safetensors", "x"},
+      {"reflow " + run + " --out " + path("x") + " --pairs-file " + path("broken.safetensors"), "not a valid safetensors", "x"},
+      {"reflow " + run + " --out " + path("x") + " --pair-solver leapfrog", "unknown solver 'leapfrog'", "x"},
+      {"reflow " + run + " --out " + path("x") + " --pairs 0", "--pairs and --pair-batch must be positive", "x"},
   };
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);
@@ -225,7 +317,6 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
     if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
   }
   // A corrupt weights file is refused by name.
-  write("broken.safetensors", "garbage");
   Result r = flowmatch("sample " + path("broken.safetensors") + " --out " + path("o.npy"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("broken.safetensors: not a valid safetensors file"), std::string::npos) << r.output;

@@ -142,7 +142,7 @@ TEST(Likelihood, TrainedModelLearnsTheGaussianLogDensity) {
   options.steps = 1000;
   options.batch = 256;
   options.log_every = 1000;
-  auto model = train_flow(make_model({{"name", "mlp"}, {"data_dim", 2}}), data, options, gen, "").model;
+  auto model = train_flow(make_model({{"name", "mlp"}, {"data_dim", 2}}), CoupledPairs(data), options, gen, "").model;
   at::Tensor x = gaussian_points(500, 6);
   torch::NoGradGuard no_grad;
   at::Tensor difference = log_likelihood(*model, x, LikelihoodOptions{}, gen).log_density.to(torch::kDouble) -

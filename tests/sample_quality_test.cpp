@@ -50,18 +50,25 @@ TEST(SlicedWasserstein, PureShiftHasClosedForm) {
   EXPECT_NEAR(sliced_wasserstein2(a, a, 64, gen), 0.0, 1e-12);
 }
 
-TEST(Straightness, ZeroForAConstantField) {
+TEST(PathGeometry, ZeroForAConstantField) {
   VelocityFn constant = [](const at::Tensor& x, double) { return torch::ones_like(x) * 3; };
-  EXPECT_NEAR(path_straightness(constant, torch::randn({50, 2}, torch::kDouble), 20), 0.0, 1e-20);
+  PathGeometry geometry = path_geometry(constant, torch::randn({50, 2}, torch::kDouble), 20);
+  EXPECT_NEAR(geometry.straightness, 0.0, 1e-20);
+  EXPECT_NEAR(geometry.curvature, 0.0, 1e-12);
 }
 
-// v = -x: paths x0 e^{-t}, so S = |x0|^2 * integral_0^1 (e^{-1} - 1 + e^{-t})^2 dt in the limit of fine steps.
-TEST(Straightness, MatchesClosedFormForAnExponentialField) {
+// v = -x: paths x0 e^{-t}, so in the limit of fine steps S = |x0|^2 * integral_0^1 (e^{-1} - 1 + e^{-t})^2 dt,
+// and C = |x0| * integral_0^1 |x_t + (1 - t) v_t - x1| / |x0| dt = |x0| * integral_0^1 (e^{-1} - t e^{-t}) dt
+// = |x0| (3/e - 1).
+TEST(PathGeometry, MatchesClosedFormForAnExponentialField) {
   VelocityFn decay = [](const at::Tensor& x, double) { return -x; };
   at::Tensor x0 = torch::tensor({{3.0, 4.0}}, torch::kDouble);
   double a = std::exp(-1.0) - 1;
   double integral = a * a + 2 * a * (1 - std::exp(-1.0)) + (1 - std::exp(-2.0)) / 2;
-  EXPECT_NEAR(path_straightness(decay, x0, 2000), 25.0 * integral, 25.0 * integral * 0.01);
+  PathGeometry geometry = path_geometry(decay, x0, 2000);
+  EXPECT_NEAR(geometry.straightness, 25.0 * integral, 25.0 * integral * 0.01);
+  double curvature = 5.0 * (3 * std::exp(-1.0) - 1);
+  EXPECT_NEAR(geometry.curvature, curvature, curvature * 0.01);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@ void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_likelihood_command(CLI::App& app);
+void add_reflow_command(CLI::App& app);
+void add_distill_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 
 }  // namespace flowmatch::cli

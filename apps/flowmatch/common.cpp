@@ -8,9 +8,12 @@
 #include "flowmatch/atomic_file.h"
 #include "flowmatch/error.h"
 #include "flowmatch/figures.h"
+#include "flowmatch/model_usage.h"
 #include "flowmatch/model_registry.h"
 #include "flowmatch/run_dir.h"
+#include "flowmatch/sampling.h"
 #include "flowmatch/scheduler.h"
+#include "flowmatch/straightness.h"
 #include "flowmatch/threads.h"
 
 namespace flowmatch::cli {
@@ -30,7 +33,7 @@ at::Generator start_run(const RunSettings& settings) {
 }
 
 void add_solver_options(CLI::App* cmd, SolverOptions& options) {
-  cmd->add_option("--solver", options.method, "ODE solver: euler, midpoint, heun, rk4 (fixed grid) or dopri5 (adaptive)")
+  cmd->add_option("--solver", options.method, "Sampler: euler, midpoint, heun, rk4 (fixed grid), dopri5 (adaptive), or jump (MeanFlow models; default: the one the model was trained for)")
       ->capture_default_str();
   cmd->add_option("--steps", options.steps, "Steps of a fixed-grid solver")->capture_default_str();
   cmd->add_option("--atol", options.atol, "Absolute tolerance of dopri5")->capture_default_str();
@@ -39,6 +42,13 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options) {
 
 void require_npy_path(const std::string& path, const std::string& option) {
   if (path.size() < 4 || path.compare(path.size() - 4, 4, ".npy") != 0) throw Error(option + " must name a .npy file");
+}
+
+void require_normal_start(const std::string& model_or_run_dir) {
+  ModelUsage usage = ModelUsage::read(resolve_model_path(model_or_run_dir));
+  if (!usage.source.empty())
+    throw Error(model_or_run_dir + " starts its flow from " + usage.source +
+                ", whose density is unknown; log-densities need a flow from N(0, I)");
 }
 
 std::shared_ptr<VelocityModel> DensityArgs::load(const std::string& model_or_run_dir) const {
@@ -61,33 +71,22 @@ std::string describe_divergence(const LikelihoodOptions& options) {
   return "hutchinson, " + std::to_string(options.probes) + " " + options.probe + " probe" + (options.probes > 1 ? "s" : "");
 }
 
-void add_train_options(CLI::App* cmd, TrainArgs& a) {
-  TrainOptions& o = a.options;
-  cmd->add_option("--config", a.config, "Read options from a TOML file (keys are the long option names; the command line wins)")
-      ->configurable(false);
-  cmd->add_option("--data", a.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
-                                    "swissroll, gaussian) or a .npy/.csv file of points [N, D]");
-  cmd->add_option("--data-n", a.data_n, "Draw this many points once from a built-in and train on that fixed set")
-      ->capture_default_str();
-  cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
-  cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");
-  auto* model = cmd->add_option_group("Model");
-  model->add_option("--model", a.model, "Velocity network: mlp (residual MLP, the default) or seed-mlp (the seed's)")
-      ->capture_default_str();
-  model->add_option("--width", a.width, "Hidden width (0 = the model's default: mlp 256, seed-mlp 512)");
-  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp (0 = default: 4, 5)");
-  model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (default silu)");
-  model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = default: mlp 128, seed-mlp 512)");
-  model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = default 1000)");
-  model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = default 64, 0 = none)");
-  model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = default 0.5)");
+void add_objective_options(CLI::App* cmd, TrainOptions& o) {
   auto* objective = cmd->add_option_group("Objective");
+  objective->add_option("--objective", o.objective,
+                        "flow-matching (v regresses x1 - x0) or meanflow (a one-step model of average velocities)")
+      ->capture_default_str();
+  objective->add_option("--interval-fraction", o.interval_fraction, "meanflow: share of training rows with s < t")
+      ->capture_default_str();
   objective->add_option("--scheduler", o.scheduler, "Path scheduler: condot, cosine, vp or poly")->capture_default_str();
   objective->add_option("--poly-exponent", o.poly_exponent, "Exponent n of the poly scheduler (alpha = t^n)")
       ->capture_default_str();
   objective->add_option("--time-sampler", o.time_sampler.name, "Training times: uniform or logit-normal")->capture_default_str();
   objective->add_option("--logit-mean", o.time_sampler.mean, "Mean of the logit-normal time sampler")->capture_default_str();
   objective->add_option("--logit-std", o.time_sampler.std, "Std of the logit-normal time sampler")->capture_default_str();
+}
+
+void add_optimisation_options(CLI::App* cmd, TrainOptions& o) {
   auto* optim = cmd->add_option_group("Optimisation");
   optim->add_option("--steps", o.steps, "Training steps")->capture_default_str();
   optim->add_option("--batch", o.batch, "Batch size")->capture_default_str();
@@ -104,12 +103,38 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   logging->add_option("--log-every", o.log_every, "Steps between metrics.jsonl lines")->capture_default_str();
   logging->add_option("--checkpoint-every", o.checkpoint_every, "Also save the weights every N steps (0 = only at the end)")
       ->capture_default_str();
+}
+
+void add_train_options(CLI::App* cmd, TrainArgs& a) {
+  cmd->add_option("--config", a.config, "Read options from a TOML file (keys are the long option names; the command line wins)")
+      ->configurable(false);
+  cmd->add_option("--data", a.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
+                                    "swissroll, gaussian) or a .npy/.csv file of points [N, D]");
+  cmd->add_option("--data-n", a.data_n, "Draw this many points once from a built-in and train on that fixed set")
+      ->capture_default_str();
+  cmd->add_option("--source", a.source,
+                  "Start the flow from this built-in or points file instead of N(0, I) (data-to-data transport)");
+  cmd->add_option("--coupling", a.coupling,
+                  "Pair each batch's source and data points: independent, or ot (exact minibatch optimal transport)")
+      ->capture_default_str();
+  cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
+  cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");
+  auto* model = cmd->add_option_group("Model");
+  model->add_option("--model", a.model, "Velocity network: mlp (residual MLP, the default) or seed-mlp (the seed's)")
+      ->capture_default_str();
+  model->add_option("--width", a.width, "Hidden width (0 = the model's default: mlp 256, seed-mlp 512)");
+  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp (0 = default: 4, 5)");
+  model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (default silu)");
+  model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = default: mlp 128, seed-mlp 512)");
+  model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = default 1000)");
+  model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = default 64, 0 = none)");
+  model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = default 0.5)");
+  add_objective_options(cmd, a.options);
+  add_optimisation_options(cmd, a.options);
   add_run_options(cmd, a.run);
 }
 
-namespace {
-// CLI11 reads config files for the top-level app only, so a subcommand's --config is applied
-// here: every key sets its option unless the command line already did.
+// CLI11 reads config files for the top-level app only, so a subcommand's --config is applied here.
 void apply_config_file(CLI::App* cmd, const std::string& path) {
   std::vector<CLI::ConfigItem> items;
   try {
@@ -127,6 +152,8 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
   }
 }
 
+namespace {
+
 // The model config from the options: model-specific defaults for what was left unset.
 nlohmann::json model_config(const TrainArgs& a, int64_t data_dim) {
   nlohmann::json c = {{"name", a.model}, {"data_dim", data_dim}};
@@ -137,6 +164,7 @@ nlohmann::json model_config(const TrainArgs& a, int64_t data_dim) {
   if (a.time_scale != 0) c["time_scale"] = a.time_scale;
   if (a.fourier_features >= 0) c["fourier_features"] = a.fourier_features;
   if (a.fourier_scale != 0) c["fourier_scale"] = a.fourier_scale;
+  if (a.options.objective == "meanflow") c["interval"] = true;
   return c;
 }
 
@@ -160,26 +188,58 @@ TrainResult run_training(const TrainArgs& a, CLI::App* cmd) {
   if (a.data.empty()) throw Error("--data is required: a built-in distribution name or a .npy/.csv file");
   if (a.out.empty()) throw Error("--out is required: the run folder to write");
   a.options.validate();
+  if (a.options.objective == "meanflow" && a.model != "mlp")
+    throw Error("--objective meanflow needs --model mlp (it adds the interval input MeanFlow needs)");
+  Coupling coupling(a.coupling);
   at::Generator gen = start_run(a.run);
   PointData data(a.data, a.data_n, gen);
+  std::optional<PointData> source;
+  if (!a.source.empty()) source.emplace(a.source, 0, gen);
+  CoupledPairs pairs(data, source, std::move(coupling));
   nlohmann::json config = model_config(a, data.dim());
   auto model = make_model(config);
   config = model->config();
-  RunDir::create(a.out, a.overwrite);
+  ModelUsage usage;
+  usage.source = a.source;
+  if (a.options.objective == "meanflow") {
+    usage.sampler = SolverOptions();
+    usage.sampler->method = "jump";
+    usage.sampler->steps = 1;
+  }
+  TrainOptions options = a.options;
+  options.model_metadata = usage.to_metadata();
   record_resolved_model(cmd, config);
-  write_file_atomically(a.out + "/" + RunDir::kConfig,
-                        "# flowmatch " + cmd->get_name() + ": resolved options; rerun with flowmatch " + cmd->get_name() +
-                            " --config " + a.out + "/" + RunDir::kConfig + "\n" +
-                            cmd->config_to_str(true, false));
+  create_run_dir(cmd, a.out, a.overwrite);
+  return train_into_run_dir(model, pairs, options, gen, a.out);
+}
+
+void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
+  RunDir::create(out, overwrite);
+  write_file_atomically(out + "/" + RunDir::kConfig, "# flowmatch " + cmd->get_name() +
+                                                         ": resolved options; rerun with flowmatch " + cmd->get_name() +
+                                                         " --config " + out + "/" + RunDir::kConfig + "\n" +
+                                                         cmd->config_to_str(true, false));
+}
+
+TrainResult train_into_run_dir(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs,
+                               const TrainOptions& options, at::Generator& gen, const std::string& out) {
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
-  std::cerr << "training " << a.model << " (" << parameters << " parameters) on " << a.data << " (" << data.dim()
-            << "-D" << (data.is_finite() ? ", fixed set" : ", fresh samples") << ") for " << a.options.steps
-            << " steps of batch " << a.options.batch << "\n";
-  TrainResult result = train_flow(model, data, a.options, gen, a.out);
-  draw_loss_curve_png(a.out + "/" + RunDir::kLossCurve, result.log_steps, result.log_losses,
-                      "training loss, " + a.model + " on " + a.data);
+  std::string name = model->config().value("name", std::string("model"));
+  std::cerr << "training " << name << " (" << parameters << " parameters, " << options.objective << ") on "
+            << pairs.describe() << " for " << options.steps << " steps of batch " << options.batch << "\n";
+  TrainResult result = train_flow(model, pairs, options, gen, out);
+  draw_loss_curve_png(out + "/" + RunDir::kLossCurve, result.log_steps, result.log_losses,
+                      "training loss, " + name + " on " + pairs.describe());
   return result;
+}
+
+void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps) {
+  c10::InferenceMode inference;
+  model.eval();
+  PathGeometry geometry = path_geometry(velocity_of(model), as_model_input(model, start, "start points"), steps);
+  report["straightness"] = geometry.straightness;
+  report["curvature"] = geometry.curvature;
 }
 
 void print_report(const nlohmann::json& report) {

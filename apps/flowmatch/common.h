@@ -29,6 +29,9 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options);
 // Throws "<option> must name a .npy file" unless `path` ends in .npy.
 void require_npy_path(const std::string& path, const std::string& option);
 
+// Log-densities need the flow's start density: throws Error unless the model starts from N(0, I).
+void require_normal_start(const std::string& model_or_run_dir);
+
 // --divergence, --probes, --probe and --float64: how `likelihood` and `sample --logp` compute
 // log-densities (their solver options are added with add_solver_options).
 struct DensityArgs {
@@ -41,11 +44,18 @@ void add_density_options(CLI::App* cmd, DensityArgs& args);
 // "exact divergence" or "hutchinson, K rademacher probes".
 std::string describe_divergence(const LikelihoodOptions& options);
 
+// --objective, --interval-fraction, --scheduler and the time sampler (train).
+void add_objective_options(CLI::App* cmd, TrainOptions& options);
+// The optimiser, logging and checkpoints: the options of every command that trains (train, reflow, distill).
+void add_optimisation_options(CLI::App* cmd, TrainOptions& options);
+
 // Everything `flowmatch train` takes.
 struct TrainArgs {
   std::string config;
   std::string data;
   int64_t data_n = 0;
+  std::string source;                  // "" = N(0, I)
+  std::string coupling = "independent";
   std::string out;
   bool overwrite = false;
   std::string model = "mlp";
@@ -60,6 +70,19 @@ void add_train_options(CLI::App* cmd, TrainArgs& args);
 // Validates everything, loads the data, creates the run folder, writes config.toml (the resolved
 // options of `cmd`), trains, and draws loss.png. Prints where things went.
 TrainResult run_training(const TrainArgs& args, CLI::App* cmd);
+
+// Applies `cmd`'s --config file, if one was given: every key sets its option unless the command
+// line already did.
+void apply_config_file(CLI::App* cmd, const std::string& path);
+// Creates the run folder and writes config.toml: the resolved options of `cmd`.
+void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite);
+// Says what is trained on stderr, trains into the run folder `out`, and draws loss.png.
+TrainResult train_into_run_dir(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs,
+                               const TrainOptions& options, at::Generator& gen, const std::string& out);
+
+// Adds "straightness" and "curvature" (straightness.h) of the model's paths from `start`, along
+// `steps` Euler steps, to `report`.
+void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps = 100);
 
 // Prints a JSON object as "key: value" lines on stdout.
 void print_report(const nlohmann::json& report);

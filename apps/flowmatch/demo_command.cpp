@@ -13,7 +13,6 @@
 #include "flowmatch/points_file.h"
 #include "flowmatch/run_dir.h"
 #include "flowmatch/sampling.h"
-#include "flowmatch/straightness.h"
 
 namespace flowmatch::cli {
 
@@ -37,10 +36,7 @@ void run_demo(DemoArgs& a, CLI::App* cmd) {
   Solution solution = generate(model, torch::randn({a.n, model.data_dim()}, gen), solver);
   Solution picture = generate(model, torch::randn({4 * a.n, model.data_dim()}, gen), a.solver);
   nlohmann::json report = evaluate_samples(solution.x, a.train.data, 0, gen);
-  {
-    c10::InferenceMode inference;
-    report["straightness"] = path_straightness(velocity_of(model), solution.states.front().slice(0, 0, 2000), 100);
-  }
+  report_path_geometry(report, model, solution.states.front().slice(0, 0, 2000));
   report["solver"] = solver.method;
   report["nfe"] = solution.nfe;
   report["train_seconds"] = trained.seconds;

@@ -9,10 +9,10 @@
 #include "flowmatch/error.h"
 #include "flowmatch/evaluation.h"
 #include "flowmatch/model_registry.h"
+#include "flowmatch/model_usage.h"
 #include "flowmatch/points_file.h"
 #include "flowmatch/run_dir.h"
 #include "flowmatch/sampling.h"
-#include "flowmatch/straightness.h"
 
 namespace flowmatch::cli {
 
@@ -24,7 +24,7 @@ struct EvalArgs {
 };
 
 void run_eval(const EvalArgs& a) {
-  if (a.samples.empty() && a.model.empty()) throw Error("give SAMPLES with --target, or --model for path straightness");
+  if (a.samples.empty() && a.model.empty()) throw Error("give SAMPLES with --target, or --model for path straightness and curvature");
   if (!a.samples.empty() && a.target.empty()) throw Error("--target is required with SAMPLES: a built-in name or a points file");
   if (!a.json.empty()) check_writable_destination(a.json);
   if (a.straightness_n <= 0 || a.straightness_steps <= 0) throw Error("--straightness-n and --straightness-steps must be positive");
@@ -35,10 +35,10 @@ void run_eval(const EvalArgs& a) {
     report["samples"] = a.samples;
   }
   if (!a.model.empty()) {
-    auto model = load_model(resolve_model_path(a.model));
-    c10::InferenceMode inference;
-    at::Tensor noise = torch::randn({a.straightness_n, model->data_dim()}, gen);
-    report["straightness"] = path_straightness(velocity_of(*model), noise, a.straightness_steps);
+    std::string path = resolve_model_path(a.model);
+    auto model = load_model(path);
+    at::Tensor start = ModelUsage::read(path).draw_start(a.straightness_n, model->data_dim(), gen);
+    report_path_geometry(report, *model, start, a.straightness_steps);
     report["model"] = a.model;
   }
   print_report(report);
@@ -53,8 +53,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--target", args->target, "The distribution the samples should follow: a built-in name or a points file");
   cmd->add_option("--reference-n", args->reference_n, "Target points to compare with (0 = as many as the samples)")
       ->capture_default_str();
-  cmd->add_option("--model", args->model, "Also report this model's path straightness S (Liu et al.; 0 = straight)");
-  cmd->add_option("--straightness-n", args->straightness_n, "Noise points for the straightness estimate")->capture_default_str();
+  cmd->add_option("--model", args->model, "Also report this model's path straightness S (Liu et al.) and curvature C (0 = straight)");
+  cmd->add_option("--straightness-n", args->straightness_n, "Starting points for the straightness and curvature estimates")->capture_default_str();
   cmd->add_option("--straightness-steps", args->straightness_steps, "Euler steps along each path")->capture_default_str();
   cmd->add_option("--json", args->json, "Also write the report as JSON to this file");
   add_run_options(cmd, args->run);

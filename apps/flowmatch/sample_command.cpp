@@ -11,6 +11,7 @@
 #include "flowmatch/figures.h"
 #include "flowmatch/likelihood.h"
 #include "flowmatch/model_registry.h"
+#include "flowmatch/model_usage.h"
 #include "flowmatch/npy.h"
 #include "flowmatch/points_file.h"
 #include "flowmatch/run_dir.h"
@@ -33,7 +34,6 @@ std::string times_path(const std::string& trajectory) {
 }
 
 void run_sample(const SampleArgs& a, CLI::App* cmd) {
-  a.solver.validate();
   if (a.out.empty()) throw Error("--out is required: a .npy or .csv file for the samples");
   check_points_extension(a.out);
   std::vector<std::string> outputs = {a.out};
@@ -51,12 +51,22 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   for (const auto& path : outputs) check_writable_destination(path);
   if (a.n <= 0) throw Error("--n must be positive, got " + std::to_string(a.n));
 
+  std::string model_path = resolve_model_path(a.model);
+  ModelUsage usage = ModelUsage::read(model_path);
   SolverOptions solver = a.solver;
+  if (usage.sampler && !cmd->count("--solver")) {  // the sampler the model was trained for
+    solver.method = usage.sampler->method;
+    if (!cmd->count("--steps")) solver.steps = usage.sampler->steps;
+  }
+  solver.validate();
   solver.keep_trajectory = !a.trajectory.empty() || !a.trajectory_png.empty();
   LikelihoodOptions density_options = a.density.options;  // for --logp: the divergence, along the sampling solver
   density_options.solver = solver;
-  if (!a.logp.empty()) density_options.validate();
-  auto model = a.density.load(a.model);
+  if (!a.logp.empty()) {
+    density_options.validate();
+    require_normal_start(a.model);
+  }
+  auto model = a.density.load(model_path);
   at::Generator gen = start_run(a.run);
   at::Tensor noise;
   if (!a.noise.empty()) {
@@ -67,7 +77,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
       throw Error(a.noise + " holds " + std::to_string(noise.size(1)) + "-D points but the model is " +
                   std::to_string(model->data_dim()) + "-D");
   } else {
-    noise = torch::randn({a.n, model->data_dim()}, gen);
+    noise = usage.draw_start(a.n, model->data_dim(), gen);
   }
   Solution solution;
   at::Tensor log_density;
@@ -114,7 +124,7 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("model", args->model, "A weights file (.safetensors) or a run folder")->required();
   cmd->add_option("--n", args->n, "Number of samples")->capture_default_str();
   cmd->add_option("--out", args->out, "Where to write the samples: .npy or .csv");
-  cmd->add_option("--noise", args->noise, "Integrate these starting points (.npy/.csv [N, D]) instead of fresh noise");
+  cmd->add_option("--noise", args->noise, "Integrate these starting points (.npy/.csv [N, D]) instead of fresh ones (noise, or the model's --source)");
   cmd->add_option("--trajectory", args->trajectory,
                   "Keep the intermediate states: [K+1, N, D] to this .npy, their times to *.times.npy");
   cmd->add_option("--trajectory-png", args->trajectory_png, "Draw the paths from noise to samples to this PNG");

@@ -15,6 +15,7 @@ struct ResidualMLPOptions {
   double time_scale = 1000.0;        // the embedding sees t * time_scale
   int64_t fourier_features = 64;     // random Fourier features of x (0 = raw x only)
   double fourier_scale = 0.5;        // std of their frequencies, in cycles per unit of x
+  bool interval = false;             // also embed the interval t - s: an average-velocity model
 };
 
 // The default velocity network ("mlp"):
@@ -22,20 +23,25 @@ struct ResidualMLPOptions {
 //   h = in_projection(f(x)) + t_projection(emb(t))
 //   h = h + blocks.i.ff2(act(blocks.i.ff1(act(h))))  for i < depth
 //   v = out_projection(act(h))
+// With `interval`, u(x, s, t) adds interval_projection(emb(t - s)) to h, with t_projection(emb(s)),
+// as MeanFlow embeds (t, t - r); then v(x, t) = u(x, t, t).
 class ResidualMLP : public VelocityModel {
  public:
   ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override;
+  bool takes_interval() const override { return options_.interval; }
+  at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) override;
   nlohmann::json config() const override;
   int64_t data_dim() const override { return data_dim_; }
 
  private:
   at::Tensor act(const at::Tensor& x) const;
+  at::Tensor network(const at::Tensor& x, const at::Tensor& time_features);  // the layers above, given h's time term
 
   int64_t data_dim_;
   ResidualMLPOptions options_;
   at::Tensor frequencies_, fourier_basis_;
-  torch::nn::Linear in_projection_{nullptr}, t_projection_{nullptr}, out_projection_{nullptr};
+  torch::nn::Linear in_projection_{nullptr}, t_projection_{nullptr}, interval_projection_{nullptr}, out_projection_{nullptr};
   std::vector<std::pair<torch::nn::Linear, torch::nn::Linear>> blocks_;
 };
 

@@ -16,6 +16,9 @@ VelocityFn velocity_of(VelocityModel& model);
 at::Tensor as_model_input(VelocityModel& model, const at::Tensor& x, const std::string& what);
 
 // Integrates noise [N, D] from t = 0 to t = 1 under inference mode (no autograd bookkeeping).
+// Method "jump", for models with an interval input (MeanFlow), takes `steps` equal jumps along the
+// average velocity, x <- x + h u(x, t, t + h), one evaluation each; other methods solve the ODE of
+// v(x, t) = u(x, t, t).
 Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOptions& options);
 
 }  // namespace flowmatch

@@ -11,7 +11,7 @@ namespace flowmatch {
 using VelocityFn = std::function<at::Tensor(const at::Tensor& x, double t)>;
 
 struct SolverOptions {
-  std::string method = "rk4";  // euler | midpoint | heun | rk4 (fixed grid) | dopri5 (adaptive)
+  std::string method = "rk4";  // euler | midpoint | heun | rk4 (fixed grid) | dopri5 (adaptive) | jump (see sampling.h)
   int64_t steps = 20;          // fixed-grid steps
   double atol = 1e-5, rtol = 1e-5;  // dopri5 tolerances
   bool keep_trajectory = false;
@@ -27,7 +27,7 @@ struct Solution {
   std::vector<at::Tensor> states;  // the states at those times
 };
 
-// Integrates dx/dt = v(x, t) from x(t0) = x0 to t1 with the chosen method.
+// Integrates dx/dt = v(x, t) from x(t0) = x0 to t1 with the chosen method (any but jump).
 Solution solve(const VelocityFn& v, const at::Tensor& x0, double t0, double t1, const SolverOptions& options);
 
 }  // namespace flowmatch

@@ -1,0 +1,149 @@
+// flowmatch reflow  RUN_DIR --out RUN_DIR2 [--pairs N | --pairs-file FILE] [--pair-solver ...] [training options]
+// flowmatch distill RUN_DIR --out RUN_DIR2 --steps-out K [the same]
+//
+// Both retrain a flow on its own coupling (Liu et al. 2022, rectified flow): draw N starting points
+// z0, integrate them with the trained model to z1, and train on the fixed pairs (z0, z1), starting
+// from the model's weights. Reflow trains at all times t in [0, 1] and gives the next rectified flow,
+// whose paths are straighter; distillation trains only at the K grid times t = k/K, so that K Euler
+// steps of the new model land where the old flow did (K = 1: z1 = z0 + v(z0, 0)).
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "commands.h"
+#include "common.h"
+#include "flowmatch/error.h"
+#include "flowmatch/flow_pairs.h"
+#include "flowmatch/model_registry.h"
+#include "flowmatch/model_usage.h"
+#include "flowmatch/run_dir.h"
+
+namespace flowmatch::cli {
+
+namespace {
+constexpr const char* kPairsFile = "pairs.safetensors";
+
+struct RectifyArgs {
+  std::string model, out, pairs_file, config;
+  bool overwrite = false;
+  int64_t pairs = 50000, pair_batch = 5000;
+  int64_t steps_out = 0;  // distill: the generator's Euler steps
+  SolverOptions pair_solver;
+  TrainOptions options;
+  RunSettings run;
+};
+
+TrainOptions rectify_defaults() {
+  TrainOptions o;
+  o.steps = 4000;  // a fine-tune of trained weights: half of training from scratch
+  o.lr.peak = 1e-3;
+  o.lr.warmup = 100;
+  return o;
+}
+
+// The pairs of --pairs-file, checked against the model.
+FlowPairs reuse_pairs(const std::string& path, const VelocityModel& model) {
+  FlowPairs pairs = load_flow_pairs(path);
+  if (pairs.z0.size(1) != model.data_dim())
+    throw Error(path + " holds " + std::to_string(pairs.z0.size(1)) + "-D pairs but the model is " +
+                std::to_string(model.data_dim()) + "-D");
+  std::cerr << "reusing " << pairs.z0.size(0) << " pairs from " << path << "\n";
+  return pairs;
+}
+
+void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
+  if (!a.config.empty()) apply_config_file(cmd, a.config);
+  if (a.out.empty()) throw Error("--out is required: the run folder for the new model");
+  if (distill && a.steps_out < 1) throw Error("--steps-out must be at least 1, got " + std::to_string(a.steps_out));
+  if (a.pairs < 1 || a.pair_batch < 1) throw Error("--pairs and --pair-batch must be positive");
+  a.pair_solver.validate();
+  TrainOptions options = a.options;
+  if (distill) {
+    options.time_sampler.name = "grid";
+    options.time_sampler.grid_points = a.steps_out;
+  }
+  options.validate();
+  std::string model_path = resolve_model_path(a.model);
+  if (std::filesystem::weakly_canonical(a.out) == std::filesystem::weakly_canonical(a.model))
+    throw Error("--out must be a new run folder, not the model's own " + a.model);
+  auto model = load_model(model_path);
+  if (model->takes_interval())
+    throw Error(a.model + " is a MeanFlow model: it is already a one-step generator; reflow and distill take flows");
+  ModelUsage usage = ModelUsage::read(model_path);
+  std::optional<FlowPairs> reused;
+  if (!a.pairs_file.empty()) reused = reuse_pairs(a.pairs_file, *model);
+  at::Generator gen = start_run(a.run);
+  create_run_dir(cmd, a.out, a.overwrite);
+  if (!reused)
+    std::cerr << "drawing " << a.pairs << " pairs from " << usage.describe_source() << " with the flow of " << a.model << "\n";
+  FlowPairs pairs = reused ? *reused : make_flow_pairs(*model, usage, a.pairs, a.pair_solver, a.pair_batch, gen);
+  std::string pairs_path = a.out + "/" + kPairsFile;
+  save_flow_pairs(pairs_path, pairs);
+
+  ModelUsage next = usage;
+  if (distill) {
+    next.sampler = SolverOptions();
+    next.sampler->method = "euler";
+    next.sampler->steps = a.steps_out;
+  } else {
+    next.rectification = usage.rectification + 1;
+    next.sampler.reset();
+  }
+  options.model_metadata = next.to_metadata();
+  model->train();
+  std::string description = std::to_string(pairs.z0.size(0)) + " pairs of " + a.model + " (" + pairs.sampler + ")";
+  TrainResult result = train_into_run_dir(model, FixedPairs(pairs.z0, pairs.z1, description), options, gen, a.out);
+
+  nlohmann::json report = {{"model", a.out + "/" + RunDir::kModel},
+                           {"pairs", pairs_path},
+                           {"pair_count", pairs.z0.size(0)},
+                           {"pair_sampler", pairs.sampler},
+                           {"pair_nfe", pairs.nfe},
+                           {"final_loss", result.log_losses.back()},
+                           {"train_seconds", result.seconds}};
+  if (distill)
+    report["sampler"] = "euler, " + std::to_string(a.steps_out) + " step" + (a.steps_out > 1 ? "s" : "");
+  else
+    report["rectification"] = next.rectification;
+  report_path_geometry(report, *result.model, pairs.z0.slice(0, 0, 2000));
+  print_report(report);
+}
+
+void add_rectify_command(CLI::App& app, bool distill) {
+  auto args = std::make_shared<RectifyArgs>();
+  args->options = rectify_defaults();
+  args->pair_solver.method = "rk4";
+  args->pair_solver.steps = 32;
+  CLI::App* cmd =
+      distill ? app.add_subcommand("distill", "Distil a flow into a K-step generator (K = 1: one step) on its own pairs")
+              : app.add_subcommand("reflow", "Retrain a flow on its own noise/sample pairs: the next rectified flow, "
+                                             "with straighter paths");
+  cmd->add_option("model", args->model, "The flow: a weights file (.safetensors) or a run folder")->required();
+  cmd->add_option("--out", args->out, "Run folder for the new model (config.toml, pairs.safetensors, model.safetensors)");
+  cmd->add_flag("--overwrite", args->overwrite, "Replace a model already in the run folder");
+  cmd->add_option("--config", args->config, "Read options from a TOML file (the command line wins)")->configurable(false);
+  if (distill)
+    cmd->add_option("--steps-out", args->steps_out, "Euler steps of the distilled generator (1 = one step)")->required();
+  auto* pairs = cmd->add_option_group("Pairs");
+  pairs->add_option("--pairs", args->pairs, "Starting points to integrate into pairs")->capture_default_str();
+  pairs->add_option("--pairs-file", args->pairs_file,
+                    "Reuse the pairs stored by an earlier run (its pairs.safetensors) instead of drawing new ones");
+  pairs->add_option("--pair-solver", args->pair_solver.method, "Solver that makes the pairs: euler, midpoint, heun, rk4 or dopri5")
+      ->capture_default_str();
+  pairs->add_option("--pair-steps", args->pair_solver.steps, "Its steps (fixed-grid solvers)")->capture_default_str();
+  pairs->add_option("--pair-atol", args->pair_solver.atol, "Its absolute tolerance (dopri5)")->capture_default_str();
+  pairs->add_option("--pair-rtol", args->pair_solver.rtol, "Its relative tolerance (dopri5)")->capture_default_str();
+  pairs->add_option("--pair-batch", args->pair_batch, "Points integrated together")->capture_default_str();
+  add_optimisation_options(cmd, args->options);
+  add_run_options(cmd, args->run);
+  cmd->callback([args, cmd, distill] { run_rectify(*args, cmd, distill); });
+}
+}  // namespace
+
+void add_reflow_command(CLI::App& app) { add_rectify_command(app, false); }
+void add_distill_command(CLI::App& app) { add_rectify_command(app, true); }
+
+}  // namespace flowmatch::cli

@@ -1,0 +1,58 @@
+#pragma once
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <string>
+
+#include "flowmatch/coupling.h"
+#include "flowmatch/point_data.h"
+
+namespace flowmatch {
+
+// One training batch: source points x0 (t = 0) and the target points x1 (t = 1) paired with them.
+struct PairBatch {
+  at::Tensor x0, x1;
+};
+
+// Where training batches come from.
+class TrainingPairs {
+ public:
+  virtual ~TrainingPairs() = default;
+  virtual int64_t dim() const = 0;
+  virtual std::string describe() const = 0;  // for logs: "checkerboard from N(0, I), ot coupling"
+  virtual PairBatch draw(int64_t batch, at::Generator& gen) const = 0;
+};
+
+// x1 from the data and x0 from N(0, I), or from a source dataset (data-to-data transport), paired by
+// a coupling: independent, or minibatch optimal transport.
+class CoupledPairs : public TrainingPairs {
+ public:
+  // Throws Error when the source and the data differ in dimension.
+  CoupledPairs(PointData data, std::optional<PointData> source = std::nullopt, Coupling coupling = Coupling());
+  int64_t dim() const override { return data_.dim(); }
+  std::string describe() const override;
+  PairBatch draw(int64_t batch, at::Generator& gen) const override;
+
+ private:
+  PointData data_;
+  std::optional<PointData> source_;  // empty: N(0, I)
+  Coupling coupling_;
+};
+
+// Fixed pairs (z0[i], z1[i]), drawn row by row with replacement: noise and the sample a trained
+// flow made from it, for reflow and distillation.
+class FixedPairs : public TrainingPairs {
+ public:
+  // Throws Error unless z0 and z1 are [N, D] of the same shape with N >= 1, all finite.
+  FixedPairs(at::Tensor z0, at::Tensor z1, std::string description);
+  int64_t dim() const override { return z0_.size(1); }
+  std::string describe() const override { return description_; }
+  PairBatch draw(int64_t batch, at::Generator& gen) const override;
+
+ private:
+  at::Tensor z0_, z1_;
+  std::string description_;
+};
+
+}  // namespace flowmatch

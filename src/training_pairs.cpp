@@ -1,0 +1,42 @@
+#include "flowmatch/training_pairs.h"
+
+#include <torch/torch.h>
+
+#include "flowmatch/error.h"
+
+namespace flowmatch {
+
+CoupledPairs::CoupledPairs(PointData data, std::optional<PointData> source, Coupling coupling)
+    : data_(std::move(data)), source_(std::move(source)), coupling_(std::move(coupling)) {
+  if (source_ && source_->dim() != data_.dim())
+    throw Error("the source " + source_->source() + " is " + std::to_string(source_->dim()) + "-D but the data " +
+                data_.source() + " is " + std::to_string(data_.dim()) + "-D");
+}
+
+std::string CoupledPairs::describe() const {
+  return data_.source() + " from " + (source_ ? source_->source() : "N(0, I)") + ", " + coupling_.name() + " coupling";
+}
+
+PairBatch CoupledPairs::draw(int64_t batch, at::Generator& gen) const {
+  at::Tensor x1 = data_.batch(batch, gen);
+  at::Tensor x0 = source_ ? source_->batch(batch, gen) : torch::randn(x1.sizes(), gen);
+  return {x0, coupling_.pair(x0, x1)};
+}
+
+FixedPairs::FixedPairs(at::Tensor z0, at::Tensor z1, std::string description)
+    : z0_(std::move(z0)), z1_(std::move(z1)), description_(std::move(description)) {
+  if (z0_.dim() != 2 || z0_.sizes() != z1_.sizes() || z0_.size(0) < 1)
+    throw Error("pairs must be two [N, D] arrays of the same shape, got " + c10::str(z0_.sizes()) + " and " +
+                c10::str(z1_.sizes()));
+  if (!torch::isfinite(z0_).all().item<bool>() || !torch::isfinite(z1_).all().item<bool>())
+    throw Error("the pairs hold non-finite values");
+  z0_ = z0_.to(torch::kFloat);
+  z1_ = z1_.to(torch::kFloat);
+}
+
+PairBatch FixedPairs::draw(int64_t batch, at::Generator& gen) const {
+  at::Tensor rows = torch::randint(0, z0_.size(0), {batch}, gen, torch::kLong);
+  return {z0_.index_select(0, rows), z1_.index_select(0, rows)};
+}
+
+}  // namespace flowmatch
