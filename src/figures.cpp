@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "flowmatch/canvas.h"
 #include "flowmatch/error.h"
@@ -47,29 +48,34 @@ Canvas make_canvas(const PlotBox& box, const std::string& title) {
 }
 
 // Frame and tick labels; with log_y the world's y is log10 of the value shown.
-void draw_frame(Canvas& c, const PlotBox& box, bool log_y) {
+// Tick positions in world units along an axis spanning [lo, hi]; on a log axis the world values are
+// log10 of the labels.
+std::vector<double> axis_ticks(double lo, double hi, bool log) {
+  if (!log) return linear_ticks(lo, hi);
+  std::vector<double> ticks;
+  if (hi - lo >= 1) {
+    // Spanning a decade or more: ticks at 1, 2 and 5 times powers of ten.
+    for (int k = int(std::floor(lo)); k <= int(std::ceil(hi)); ++k)
+      for (double m : {1.0, 2.0, 5.0})
+        if (double v = std::log10(m) + k; v >= lo && v <= hi) ticks.push_back(v);
+  } else {
+    // Within a decade: evenly spaced values, placed on the log axis.
+    for (double v : linear_ticks(std::pow(10.0, lo), std::pow(10.0, hi))) ticks.push_back(std::log10(v));
+  }
+  return ticks;
+}
+
+void draw_frame(Canvas& c, const PlotBox& box, bool log_x, bool log_y) {
   double l = c.to_px(box.x_min), r = c.to_px(box.x_max), t = c.to_py(box.y_max), b = c.to_py(box.y_min);
   for (auto [x0, y0, x1, y1] : {std::array<double, 4>{l, t, r, t}, {l, b, r, b}, {l, t, l, b}, {r, t, r, b}})
     c.line(x0, y0, x1, y1, kInk);
-  for (double v : linear_ticks(box.x_min, box.x_max)) {
+  for (double v : axis_ticks(box.x_min, box.x_max, log_x)) {
     double px = c.to_px(v);
     c.line(px, b, px, b + 6, kInk);
-    std::string label = format_tick(v);
+    std::string label = format_tick(log_x ? std::pow(10.0, v) : v);
     c.text(int(px) - Canvas::text_width(label) / 2, int(b) + 10, label, kInk);
   }
-  std::vector<double> y_ticks;  // world values: log10 of the labels when log_y
-  if (log_y && box.y_max - box.y_min >= 1) {
-    // Spanning a decade or more: ticks at 1, 2 and 5 times powers of ten.
-    for (int k = int(std::floor(box.y_min)); k <= int(std::ceil(box.y_max)); ++k)
-      for (double m : {1.0, 2.0, 5.0})
-        if (double v = std::log10(m) + k; v >= box.y_min && v <= box.y_max) y_ticks.push_back(v);
-  } else if (log_y) {
-    // Within a decade: evenly spaced values, placed on the log axis.
-    for (double v : linear_ticks(std::pow(10.0, box.y_min), std::pow(10.0, box.y_max))) y_ticks.push_back(std::log10(v));
-  } else {
-    y_ticks = linear_ticks(box.y_min, box.y_max);
-  }
-  for (double v : y_ticks) {
+  for (double v : axis_ticks(box.y_min, box.y_max, log_y)) {
     double py = c.to_py(v);
     c.line(l - 6, py, l, py, kInk);
     std::string label = format_tick(log_y ? std::pow(10.0, v) : v);
@@ -130,7 +136,7 @@ void draw_density_png(const std::string& path, const at::Tensor& points, const s
   at::Tensor inside = (ix >= 0) & (ix < bins) & (iy >= 0) & (iy < bins);
   at::Tensor counts = torch::bincount((iy * bins + ix).masked_select(inside), {}, bins * bins).to(torch::kDouble);
   paint_grid(canvas, (counts / counts.max().clamp_min(1)).sqrt().reshape({bins, bins}));
-  draw_frame(canvas, box, false);
+  draw_frame(canvas, box, false, false);
   canvas.save_png(path);
 }
 
@@ -139,7 +145,7 @@ void draw_density_map_png(const std::string& path, const at::Tensor& density, co
   at::Tensor d = density.to(torch::kDouble).nan_to_num(0.0, 0.0, 0.0).clamp_min(0);
   Canvas canvas = make_canvas(box, title);
   paint_grid(canvas, (d / d.max().clamp_min(1e-300)).sqrt());
-  draw_frame(canvas, box, false);
+  draw_frame(canvas, box, false, false);
   canvas.save_png(path);
 }
 
@@ -168,25 +174,63 @@ void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor
   };
   dots(states.front(), start_colour);
   dots(states.back(), end_colour);
-  draw_frame(canvas, box, false);
+  draw_frame(canvas, box, false, false);
+  canvas.save_png(path);
+}
+
+void draw_line_chart_png(const std::string& path, const std::vector<LineSeries>& series, const std::string& title,
+                         const std::string& x_label, bool log_x, bool log_y) {
+  static const Color palette[] = {{0.1f, 0.25f, 0.7f},  {0.85f, 0.35f, 0.1f}, {0.15f, 0.6f, 0.2f},
+                                  {0.7f, 0.15f, 0.55f}, {0.45f, 0.45f, 0.45f}, {0.0f, 0.65f, 0.75f}};
+  auto world = [](double v, bool log) { return log ? std::log10(v) : v; };
+  auto drawable = [&](double x, double y) {
+    return std::isfinite(x) && std::isfinite(y) && (!log_x || x > 0) && (!log_y || y > 0);
+  };
+  double inf = std::numeric_limits<double>::infinity();
+  PlotBox box = {inf, -inf, inf, -inf};
+  for (const auto& s : series) {
+    if (s.x.size() != s.y.size()) throw Error("a line chart's series '" + s.name + "' has unequal x and y");
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!drawable(s.x[i], s.y[i])) continue;
+      box = {std::min(box.x_min, world(s.x[i], log_x)), std::max(box.x_max, world(s.x[i], log_x)),
+             std::min(box.y_min, world(s.y[i], log_y)), std::max(box.y_max, world(s.y[i], log_y))};
+    }
+  }
+  if (!(box.x_min <= box.x_max)) throw Error("a line chart needs at least one point it can draw");
+  if (box.x_max == box.x_min) box.x_max = box.x_min + 1;
+  double pad = std::max((box.y_max - box.y_min) * 0.05, 0.05);
+  box.y_min -= pad;
+  box.y_max += pad;
+  Canvas canvas = make_canvas(box, title);
+  for (size_t k = 0; k < series.size(); ++k) {
+    const LineSeries& s = series[k];
+    const Color& colour = palette[k % std::size(palette)];
+    double last_px = NAN, last_py = NAN;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!drawable(s.x[i], s.y[i])) continue;
+      double px = canvas.to_px(world(s.x[i], log_x)), py = canvas.to_py(world(s.y[i], log_y));
+      if (!std::isnan(last_px)) canvas.line(last_px, last_py, px, py, colour);
+      if (series.size() > 1) canvas.fill_rect(int(px) - 2, int(py) - 2, int(px) + 3, int(py) + 3, colour);
+      last_px = px;
+      last_py = py;
+    }
+    if (!s.name.empty()) {  // the legend, top right
+      int y = kMarginTop + 8 + 18 * int(k), x = kSize - kMarginRight - 10 - Canvas::text_width(s.name);
+      canvas.fill_rect(x - 24, y + 5, x - 6, y + 8, colour);
+      canvas.text(x, y, s.name, colour);
+    }
+  }
+  draw_frame(canvas, box, log_x, log_y);
+  canvas.text(kSize / 2 - Canvas::text_width(x_label) / 2, kSize - 22, x_label, kInk);
   canvas.save_png(path);
 }
 
 void draw_loss_curve_png(const std::string& path, const std::vector<double>& steps, const std::vector<double>& losses,
                          const std::string& title) {
   if (steps.empty() || steps.size() != losses.size()) throw Error("a loss curve needs matching, non-empty steps and losses");
-  std::vector<double> log_loss;
-  for (double l : losses) log_loss.push_back(std::log10(std::max(l, 1e-12)));
-  auto [lo, hi] = std::minmax_element(log_loss.begin(), log_loss.end());
-  double pad = std::max((*hi - *lo) * 0.05, 0.05);
-  PlotBox box = {steps.front(), std::max(steps.back(), steps.front() + 1), *lo - pad, *hi + pad};
-  Canvas canvas = make_canvas(box, title);
-  for (size_t i = 1; i < steps.size(); ++i)
-    canvas.line(canvas.to_px(steps[i - 1]), canvas.to_py(log_loss[i - 1]), canvas.to_px(steps[i]),
-                canvas.to_py(log_loss[i]), {0.1f, 0.25f, 0.7f});
-  draw_frame(canvas, box, true);
-  canvas.text(kSize / 2 - Canvas::text_width("step") / 2, kSize - 22, "step", kInk);
-  canvas.save_png(path);
+  std::vector<double> floored;
+  for (double l : losses) floored.push_back(std::max(l, 1e-12));
+  draw_line_chart_png(path, {{"", steps, floored}}, title, "step", false, true);
 }
 
 }  // namespace flowmatch

@@ -29,6 +29,15 @@ void draw_density_map_png(const std::string& path, const at::Tensor& density, co
 void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor>& states, const std::string& title,
                            int64_t max_paths = 600);
 
+// Lines through the points of each series, in distinct colours, with a legend of the named ones;
+// log10 axes on request (points that a log axis cannot show are left out).
+struct LineSeries {
+  std::string name;
+  std::vector<double> x, y;
+};
+void draw_line_chart_png(const std::string& path, const std::vector<LineSeries>& series, const std::string& title,
+                         const std::string& x_label, bool log_x, bool log_y);
+
 // The training loss against step, on a log scale; each value is already a mean over a log interval.
 void draw_loss_curve_png(const std::string& path, const std::vector<double>& steps, const std::vector<double>& losses,
                          const std::string& title);
