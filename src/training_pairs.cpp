@@ -14,7 +14,8 @@ CoupledPairs::CoupledPairs(PointData data, std::optional<PointData> source, Coup
 }
 
 std::string CoupledPairs::describe() const {
-  return data_.source() + " from " + (source_ ? source_->source() : "N(0, I)") + ", " + coupling_.name() + " coupling";
+  return data_.source() + (data_.is_finite() ? " (a fixed set)" : "") + " from " +
+         (source_ ? source_->source() : "N(0, I)") + ", " + coupling_.name() + " coupling";
 }
 
 PairBatch CoupledPairs::draw(int64_t batch, at::Generator& gen) const {

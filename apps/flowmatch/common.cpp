@@ -126,7 +126,7 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp (0 = default: 4, 5)");
   model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (default silu)");
   model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = default: mlp 128, seed-mlp 512)");
-  model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = default 1000)");
+  model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = default: 1000, or 10 with --objective meanflow)");
   model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = default 64, 0 = none)");
   model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = default 0.5)");
   add_objective_options(cmd, a.options);

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "flowmatch/model_usage.h"
 #include "flowmatch/run_dir.h"
 
 namespace flowmatch::cli {
@@ -14,12 +15,17 @@ void add_train_command(CLI::App& app) {
   add_train_options(cmd, *args);
   cmd->callback([args, cmd] {
     TrainResult result = run_training(*args, cmd);
-    print_report({{"model", args->out + "/" + RunDir::kModel},
-                  {"config", args->out + "/" + RunDir::kConfig},
-                  {"metrics", args->out + "/" + RunDir::kMetrics},
-                  {"loss_curve", args->out + "/" + RunDir::kLossCurve},
-                  {"final_loss", result.log_losses.back()},
-                  {"train_seconds", result.seconds}});
+    nlohmann::json report = {{"model", args->out + "/" + RunDir::kModel},
+                             {"config", args->out + "/" + RunDir::kConfig},
+                             {"metrics", args->out + "/" + RunDir::kMetrics},
+                             {"loss_curve", args->out + "/" + RunDir::kLossCurve},
+                             {"final_loss", result.log_losses.back()},
+                             {"train_seconds", result.seconds}};
+    ModelUsage usage;
+    usage.source = args->source;
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(args->run.seed + 1);
+    report_path_geometry(report, *result.model, usage.draw_start(2000, result.model->data_dim(), gen));
+    print_report(report);
   });
 }
 

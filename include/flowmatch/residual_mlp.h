@@ -12,7 +12,7 @@ struct ResidualMLPOptions {
   int64_t depth = 4;                 // residual blocks
   std::string activation = "silu";   // silu | relu | gelu
   int64_t time_dim = 128;            // sinusoidal embedding size
-  double time_scale = 1000.0;        // the embedding sees t * time_scale
+  double time_scale = 1000.0;        // the embedding sees t * time_scale (make_model: 10 for interval models)
   int64_t fourier_features = 64;     // random Fourier features of x (0 = raw x only)
   double fourier_scale = 0.5;        // std of their frequencies, in cycles per unit of x
   bool interval = false;             // also embed the interval t - s: an average-velocity model
