@@ -25,7 +25,7 @@ double Progress::seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-double Progress::rate() const { return done_ > 0 ? double(done_) / seconds() : 0.0; }
+double Progress::rate() const { return done_ > first_ ? double(done_ - first_) / seconds() : 0.0; }
 
 std::string Progress::line(int64_t done, double value) const {
   constexpr int kBar = 24;

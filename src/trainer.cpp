@@ -13,6 +13,8 @@
 #include "flowmatch/progress.h"
 #include "flowmatch/run_dir.h"
 #include "flowmatch/scheduler.h"
+#include "flowmatch/stop_signals.h"
+#include "flowmatch/training_state.h"
 
 namespace flowmatch {
 
@@ -45,6 +47,27 @@ std::shared_ptr<VelocityModel> weights_to_keep(const std::shared_ptr<VelocityMod
   return averaged;
 }
 
+// metrics.jsonl: new, or on resume cut back to the lines of steps up to `step` (which also go into
+// the result's loss curve), and open for appending.
+std::ofstream open_metrics(const std::string& path, int64_t step, TrainResult& result) {
+  std::string kept;
+  if (step > 0) {
+    std::ifstream old(path);
+    std::string line;
+    while (std::getline(old, line)) {
+      nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+      if (entry.is_discarded() || !entry.contains("step") || entry["step"].get<int64_t>() > step) break;
+      result.log_steps.push_back(entry["step"].get<double>());
+      result.log_losses.push_back(entry.value("loss", 0.0));
+      kept += line + "\n";
+    }
+  }
+  std::ofstream metrics(path, std::ios::trunc);
+  if (!metrics) throw Error("cannot write " + path);
+  metrics << kept << std::flush;
+  return metrics;
+}
+
 std::map<std::string, std::string> with_step(std::map<std::string, std::string> metadata, int64_t step) {
   metadata["step"] = std::to_string(step);
   return metadata;
@@ -68,18 +91,32 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
                                                          .betas({options.beta1, options.beta2})
                                                          .weight_decay(options.weight_decay));
   std::unique_ptr<Ema> ema = options.ema > 0 ? std::make_unique<Ema>(*model, options.ema) : nullptr;
-  std::ofstream metrics;
-  if (!run_dir.empty()) {
-    metrics.open(run_dir + "/" + RunDir::kMetrics, std::ios::trunc);
-    if (!metrics) throw Error("cannot write " + run_dir + "/" + RunDir::kMetrics);
-  }
-  auto model_fn = [&](const at::Tensor& x, const at::Tensor& t) { return model->forward(x, t); };
-
   TrainResult result;
+  TrainingProgress at;  // the next step, and the loss of the log interval so far
+  std::string state_path = run_dir + "/" + RunDir::kTrainingState;
+  if (options.resume) {
+    if (run_dir.empty()) throw Error("resuming needs the run folder");
+    at = load_training_state(state_path, *model, optimizer, ema.get(), gen);
+    if (at.step > options.steps)
+      throw Error(state_path + " is at step " + std::to_string(at.step) + ", past the run's " +
+                  std::to_string(options.steps) + " steps");
+  }
+  std::ofstream metrics;
+  if (!run_dir.empty()) metrics = open_metrics(run_dir + "/" + RunDir::kMetrics, at.step, result);
+  auto model_fn = [&](const at::Tensor& x, const at::Tensor& t) { return model->forward(x, t); };
+  // Weights and the whole training state, both atomically: the previous files stay until each new one is complete.
+  auto checkpoint = [&](int64_t steps_done) {
+    if (run_dir.empty()) return;
+    save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), with_step(options.model_metadata, steps_done));
+    save_training_state(state_path, *model, optimizer, ema.get(), gen, at);
+  };
+  StopSignals stop;
+
   Progress progress("train", options.steps, options.log_every);
-  double loss_sum = 0;
-  int64_t loss_count = 0;
-  for (int64_t step = 0; step < options.steps; ++step) {
+  progress.resume_at(at.step);
+  double& loss_sum = at.loss_sum;
+  int64_t& loss_count = at.loss_count;
+  for (int64_t step = at.step; step < options.steps; ++step) {
     double lr = options.lr.at(step);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     PairBatch batch = pairs.draw(options.batch, gen);
@@ -112,14 +149,20 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
       loss_sum = 0;
       loss_count = 0;
     }
-    if (!run_dir.empty() && options.checkpoint_every > 0 && (step + 1) % options.checkpoint_every == 0 && !last)
-      save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), with_step(options.model_metadata, step + 1));
+    at.step = step + 1;
+    if (options.checkpoint_every > 0 && at.step % options.checkpoint_every == 0 && !last) checkpoint(at.step);
+    if (stop.requested() && !last) {
+      checkpoint(at.step);
+      throw Error(std::string(stop.name()) + " received: stopped after step " + std::to_string(at.step) +
+                  (run_dir.empty() ? "" : " with the state saved; continue with flowmatch train --resume " + run_dir));
+    }
   }
   progress.finish();
   result.seconds = progress.seconds();
+  at.step = options.steps;
+  checkpoint(options.steps);
   result.model = weights_to_keep(model, ema.get());
   result.model->eval();
-  if (!run_dir.empty()) save_model(run_dir + "/" + RunDir::kModel, *result.model, with_step(options.model_metadata, options.steps));
   return result;
 }
 

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <random>
 #include <sstream>
 
 namespace {
@@ -17,14 +20,21 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-Result flowmatch(const std::string& args) {
-  std::string command = std::string(FLOWMATCH_BIN) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
+// Runs a shell command, capturing stdout and stderr.
+Result shell(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   std::string output;
   char buffer[4096];
   while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+Result flowmatch(const std::string& args) { return shell(std::string(FLOWMATCH_BIN) + " " + args); }
+
+std::string read_bytes(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // "key: value" lines of a report.
@@ -260,6 +270,43 @@ TEST_F(Cli, MeanFlowJumpsFromItsSourceInOneEvaluation) {
   EXPECT_FALSE(fs::exists(path("r")));
 }
 
+// A run killed at a random moment and resumed ends with the same bytes as one never interrupted:
+// by SIGKILL (the last checkpoint is all there is) and by SIGTERM (the state is saved on the way out).
+TEST_F(Cli, StoppedRunsResumeToTheSameBytes) {
+  const std::string run = "train --data checkerboard --steps 6000 --batch 128 --width 64 --depth 1 --log-every 50 "
+                          "--seed 4 --threads 1 --checkpoint-every 25 --out ";
+  Result whole = flowmatch(run + path("whole"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  std::string expected = read_bytes(path("whole/model.safetensors"));
+  std::random_device entropy;
+  for (std::string signal : {"KILL", "TERM"}) {
+    double delay = std::uniform_real_distribution<double>(1.5, 4.0)(entropy);
+    std::string dir = path("stopped-" + signal);
+    Result stopped = shell("timeout -s " + signal + " " + std::to_string(delay) + " " + FLOWMATCH_BIN + " " + run + dir);
+    ASSERT_EQ(stopped.exit_code, signal == "KILL" ? 137 : 124) << "not stopped after " << delay << " s\n" << stopped.output;
+    if (signal == "TERM") EXPECT_NE(stopped.output.find("SIGTERM received: stopped after step"), std::string::npos) << stopped.output;
+    Result resumed = flowmatch("train --resume " + dir + " --threads 1");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_EQ(read_bytes(dir + "/model.safetensors"), expected) << "SIG" << signal << " after " << delay << " s";
+    std::string metrics = read_bytes(dir + "/metrics.jsonl");
+    EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 6000 / 50);  // cut back to the state's step, then continued
+  }
+}
+
+// A huge learning rate overflows at step 2; the checkpoint of step 1 stays, and resuming from it
+// meets the same overflow again.
+TEST_F(Cli, DivergenceStopsAndKeepsTheLastCheckpoint) {
+  const std::string dir = path("diverging");
+  Result run = flowmatch("train --data checkerboard --out " + dir + " --lr 1e9 --grad-clip 0 --warmup 0 --steps 200 "
+                         "--width 32 --depth 1 --checkpoint-every 1");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.output.find("training diverged at step 2"), std::string::npos) << run.output;
+  EXPECT_NE(read_bytes(dir + "/model.safetensors").find("\"step\":\"1\""), std::string::npos);
+  Result resumed = flowmatch("train --resume " + dir);
+  EXPECT_EQ(resumed.exit_code, 1);
+  EXPECT_NE(resumed.output.find("training diverged at step 2"), std::string::npos) << resumed.output;
+}
+
 TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   std::string run = train("run", 2);
   write("nan.csv", "1,2\n3,nan\n");
@@ -307,6 +354,8 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"reflow " + run + " --out " + path("x") + " --pairs-file " + path("broken.safetensors"), "not a valid safetensors", "x"},
       {"reflow " + run + " --out " + path("x") + " --pair-solver leapfrog", "unknown solver 'leapfrog'", "x"},
       {"reflow " + run + " --out " + path("x") + " --pairs 0", "--pairs and --pair-batch must be positive", "x"},
+      {"train --resume " + run + " --steps 5", "only --threads may be given with it, not --steps", ""},
+      {"train --resume " + path("x"), "has no training_state.safetensors to resume from", "x"},
   };
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);

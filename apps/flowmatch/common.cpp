@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "flowmatch/allocator.h"
@@ -101,12 +102,17 @@ void add_optimisation_options(CLI::App* cmd, TrainOptions& o) {
   optim->add_option("--ema", o.ema, "EMA decay of the weights kept for sampling (0 = off)")->capture_default_str();
   auto* logging = cmd->add_option_group("Logging");
   logging->add_option("--log-every", o.log_every, "Steps between metrics.jsonl lines")->capture_default_str();
-  logging->add_option("--checkpoint-every", o.checkpoint_every, "Also save the weights every N steps (0 = only at the end)")
+  logging->add_option("--checkpoint-every", o.checkpoint_every,
+                      "Save the weights and the training state (for --resume) every N steps (0 = only at the end)")
       ->capture_default_str();
 }
 
 void add_train_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--config", a.config, "Read options from a TOML file (keys are the long option names; the command line wins)")
+      ->configurable(false);
+  cmd->add_option("--resume", a.resume,
+                  "Continue the stopped run in this folder exactly where its training state left it (its config.toml "
+                  "gives every option; only --threads may be given too)")
       ->configurable(false);
   cmd->add_option("--data", a.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
                                     "swissroll, gaussian) or a .npy/.csv file of points [N, D]");
@@ -183,8 +189,33 @@ void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
 }
 }  // namespace
 
-TrainResult run_training(const TrainArgs& a, CLI::App* cmd) {
-  if (!a.config.empty()) apply_config_file(cmd, a.config);
+namespace {
+// --resume RUN_DIR: the run's own config.toml sets every option; anything else would change the run.
+void apply_resumed_run(CLI::App* cmd, const std::string& run_dir) {
+  std::vector<CLI::Option*> options = cmd->get_options();
+  for (CLI::App* group : cmd->get_subcommands([](CLI::App* sub) { return sub->get_name().empty(); }))  // option groups
+    for (CLI::Option* opt : group->get_options()) options.push_back(opt);
+  for (const CLI::Option* opt : options)
+    if (opt->count() > 0 && opt->get_name() != "--resume" && opt->get_name() != "--threads")
+      throw Error("--resume takes every option from " + run_dir + "/" + RunDir::kConfig + "; only --threads may be given with it, not " +
+                  opt->get_name());
+  if (!std::filesystem::exists(run_dir + "/" + RunDir::kTrainingState))
+    throw Error(run_dir + " has no " + RunDir::kTrainingState + " to resume from (runs save it every --checkpoint-every steps)");
+  apply_config_file(cmd, run_dir + "/" + RunDir::kConfig);
+}
+}  // namespace
+
+TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
+  bool resuming = !given.resume.empty();
+  if (resuming)
+    apply_resumed_run(cmd, given.resume);
+  else if (!given.config.empty())
+    apply_config_file(cmd, given.config);
+  TrainArgs a = given;  // now with the config file's options
+  if (resuming) {
+    a.out = given.resume;
+    a.options.resume = true;
+  }
   if (a.data.empty()) throw Error("--data is required: a built-in distribution name or a .npy/.csv file");
   if (a.out.empty()) throw Error("--out is required: the run folder to write");
   a.options.validate();
@@ -208,8 +239,10 @@ TrainResult run_training(const TrainArgs& a, CLI::App* cmd) {
   }
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();
-  record_resolved_model(cmd, config);
-  create_run_dir(cmd, a.out, a.overwrite);
+  if (!resuming) {
+    record_resolved_model(cmd, config);
+    create_run_dir(cmd, a.out, a.overwrite);
+  }
   return train_into_run_dir(model, pairs, options, gen, a.out);
 }
 

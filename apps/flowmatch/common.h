@@ -52,6 +52,7 @@ void add_optimisation_options(CLI::App* cmd, TrainOptions& options);
 // Everything `flowmatch train` takes.
 struct TrainArgs {
   std::string config;
+  std::string resume;  // a run folder to continue
   std::string data;
   int64_t data_n = 0;
   std::string source;                  // "" = N(0, I)

@@ -15,10 +15,11 @@ void add_train_command(CLI::App& app) {
   add_train_options(cmd, *args);
   cmd->callback([args, cmd] {
     TrainResult result = run_training(*args, cmd);
-    nlohmann::json report = {{"model", args->out + "/" + RunDir::kModel},
-                             {"config", args->out + "/" + RunDir::kConfig},
-                             {"metrics", args->out + "/" + RunDir::kMetrics},
-                             {"loss_curve", args->out + "/" + RunDir::kLossCurve},
+    const std::string& out = args->resume.empty() ? args->out : args->resume;
+    nlohmann::json report = {{"model", out + "/" + RunDir::kModel},
+                             {"config", out + "/" + RunDir::kConfig},
+                             {"metrics", out + "/" + RunDir::kMetrics},
+                             {"loss_curve", out + "/" + RunDir::kLossCurve},
                              {"final_loss", result.log_losses.back()},
                              {"train_seconds", result.seconds}};
     ModelUsage usage;

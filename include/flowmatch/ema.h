@@ -14,6 +14,8 @@ class Ema {
   void update(int64_t step);
   // Copies the averaged parameters into `target`, a module of the same structure.
   void copy_to(torch::nn::Module& target) const;
+  // The averages, one per parameter in order: saved and restored with the training state.
+  std::vector<at::Tensor>& shadow() { return shadow_; }
 
  private:
   double decay_;

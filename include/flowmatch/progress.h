@@ -13,6 +13,8 @@ class Progress {
  public:
   Progress(std::string label, int64_t total, int64_t log_every, std::string value_name = "loss",
            std::string unit = "steps");
+  // A loop resumed with `done` steps behind it: rates count only the steps taken from here.
+  void resume_at(int64_t done) { done_ = first_ = done; }
   void update(int64_t done, double value);
   void finish();
   double seconds() const;
@@ -22,7 +24,7 @@ class Progress {
   std::string line(int64_t done, double value) const;
 
   std::string label_, value_name_, unit_;
-  int64_t total_, log_every_, done_ = 0;
+  int64_t total_, log_every_, done_ = 0, first_ = 0;
   bool terminal_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };

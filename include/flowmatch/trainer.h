@@ -28,7 +28,8 @@ struct TrainOptions {
   double grad_clip = 1.0;        // max global gradient norm; 0 = off
   double ema = 0.999;            // EMA decay; 0 = off
   int64_t log_every = 100;       // metrics.jsonl and plain progress lines
-  int64_t checkpoint_every = 0;  // also write the weights every N steps; 0 = only at the end
+  int64_t checkpoint_every = 1000;  // also save weights and training state every N steps; 0 = only at the end
+  bool resume = false;              // continue from run_dir's training state, exactly
   std::map<std::string, std::string> model_metadata;  // stored in every weights file written
 
   void validate() const;  // throws Error naming the bad option
@@ -41,9 +42,12 @@ struct TrainResult {
 };
 
 // Trains `model` on batches from `pairs` with the conditional flow-matching (or MeanFlow) loss and
-// AdamW. With a non-empty
-// run_dir, appends metrics.jsonl every log_every steps and writes model.safetensors (atomically)
-// at checkpoints and at the end. A non-finite loss stops training with an Error naming the step.
+// AdamW. With a non-empty run_dir, appends metrics.jsonl every log_every steps and writes
+// model.safetensors and training_state.safetensors (each atomically) every checkpoint_every steps
+// and at the end. With options.resume it first restores run_dir's training state, so the run ends
+// with the same bytes as one never interrupted (same thread count). SIGINT or SIGTERM saves both
+// after the current step and stops with an Error saying how to resume. A non-finite loss or
+// gradient stops training with an Error naming the step; the last checkpoint stays as it was.
 TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs, const TrainOptions& options,
                        at::Generator& gen, const std::string& run_dir);
 

@@ -1,0 +1,104 @@
+#include "flowmatch/training_state.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <mutex>
+#include <sstream>
+
+#include "flowmatch/error.h"
+#include "flowmatch/safetensors.h"
+
+namespace flowmatch {
+
+namespace {
+at::Tensor bytes_tensor(const std::string& bytes) {
+  return torch::from_blob(const_cast<char*>(bytes.data()), {int64_t(bytes.size())}, torch::kUInt8).clone();
+}
+
+// A double as text that reads back to the same bits.
+std::string exact(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", v);
+  return buf;
+}
+}  // namespace
+
+void save_training_state(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                         Ema* ema, at::Generator& gen, const TrainingProgress& progress) {
+  Safetensors file;
+  for (const auto& item : model.named_parameters()) file.tensors.emplace_back("model." + item.key(), item.value().detach());
+  for (const auto& item : model.named_buffers()) file.tensors.emplace_back("model." + item.key(), item.value());
+  if (ema)
+    for (size_t i = 0; i < ema->shadow().size(); ++i) file.tensors.emplace_back("ema." + std::to_string(i), ema->shadow()[i]);
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  std::ostringstream optimizer_bytes;
+  archive.save_to(optimizer_bytes);
+  file.tensors.emplace_back("optimizer", bytes_tensor(optimizer_bytes.str()));
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    file.tensors.emplace_back("generator", gen.get_state());
+  }
+  file.metadata = {{"flowmatch.training_state", "1"},
+                   {"step", std::to_string(progress.step)},
+                   {"loss_sum", exact(progress.loss_sum)},
+                   {"loss_count", std::to_string(progress.loss_count)}};
+  write_safetensors(path, file);
+}
+
+TrainingProgress load_training_state(const std::string& path, torch::nn::Module& model,
+                                     torch::optim::Optimizer& optimizer, Ema* ema, at::Generator& gen) {
+  Safetensors file = read_safetensors(path);
+  auto entry = [&](const std::string& key) {
+    auto it = file.metadata.find(key);
+    if (it == file.metadata.end()) throw Error(path + ": not a training state (no " + key + " in __metadata__)");
+    return it->second;
+  };
+  entry("flowmatch.training_state");
+  TrainingProgress progress;
+  try {
+    progress.step = std::stoll(entry("step"));
+    progress.loss_sum = std::strtod(entry("loss_sum").c_str(), nullptr);
+    progress.loss_count = std::stoll(entry("loss_count"));
+  } catch (const std::logic_error&) {
+    throw Error(path + ": malformed progress in __metadata__");
+  }
+  size_t expected = 2;  // optimizer and generator
+  torch::NoGradGuard no_grad;
+  auto restore = [&](const std::string& name, at::Tensor target) {
+    at::Tensor source;
+    try {
+      source = file.at(name);
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+    if (source.sizes() != target.sizes() || source.scalar_type() != target.scalar_type())
+      throw Error(path + ": '" + name + "' does not fit the run's model (" + c10::str(source.sizes()) + " vs " +
+                  c10::str(target.sizes()) + "); was the run's config changed?");
+    target.copy_(source);
+    ++expected;
+  };
+  for (auto& item : model.named_parameters()) restore("model." + item.key(), item.value());
+  for (auto& item : model.named_buffers()) restore("model." + item.key(), item.value());
+  if (ema)
+    for (size_t i = 0; i < ema->shadow().size(); ++i) restore("ema." + std::to_string(i), ema->shadow()[i]);
+  if (expected != file.tensors.size())
+    throw Error(path + ": the state holds " + std::to_string(file.tensors.size()) + " tensors but this run has " +
+                std::to_string(expected) + " (was --ema changed?)");
+  try {
+    at::Tensor bytes = file.at("optimizer").contiguous();
+    torch::serialize::InputArchive archive;
+    archive.load_from(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), size_t(bytes.numel()));
+    optimizer.load(archive);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(file.at("generator"));
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  } catch (const std::exception& e) {
+    throw Error(path + ": cannot restore the optimizer or the generator: " + e.what());
+  }
+  return progress;
+}
+
+}  // namespace flowmatch
