@@ -92,31 +92,31 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
                                                          .weight_decay(options.weight_decay));
   std::unique_ptr<Ema> ema = options.ema > 0 ? std::make_unique<Ema>(*model, options.ema) : nullptr;
   TrainResult result;
-  TrainingProgress at;  // the next step, and the loss of the log interval so far
+  TrainingProgress position;  // the next step, and the loss of the log interval so far
   std::string state_path = run_dir + "/" + RunDir::kTrainingState;
   if (options.resume) {
     if (run_dir.empty()) throw Error("resuming needs the run folder");
-    at = load_training_state(state_path, *model, optimizer, ema.get(), gen);
-    if (at.step > options.steps)
-      throw Error(state_path + " is at step " + std::to_string(at.step) + ", past the run's " +
+    position = load_training_state(state_path, *model, optimizer, ema.get(), gen);
+    if (position.step > options.steps)
+      throw Error(state_path + " is at step " + std::to_string(position.step) + ", past the run's " +
                   std::to_string(options.steps) + " steps");
   }
   std::ofstream metrics;
-  if (!run_dir.empty()) metrics = open_metrics(run_dir + "/" + RunDir::kMetrics, at.step, result);
+  if (!run_dir.empty()) metrics = open_metrics(run_dir + "/" + RunDir::kMetrics, position.step, result);
   auto model_fn = [&](const at::Tensor& x, const at::Tensor& t) { return model->forward(x, t); };
   // Weights and the whole training state, both atomically: the previous files stay until each new one is complete.
   auto checkpoint = [&](int64_t steps_done) {
     if (run_dir.empty()) return;
     save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), with_step(options.model_metadata, steps_done));
-    save_training_state(state_path, *model, optimizer, ema.get(), gen, at);
+    save_training_state(state_path, *model, optimizer, ema.get(), gen, position);
   };
   StopSignals stop;
 
   Progress progress("train", options.steps, options.log_every);
-  progress.resume_at(at.step);
-  double& loss_sum = at.loss_sum;
-  int64_t& loss_count = at.loss_count;
-  for (int64_t step = at.step; step < options.steps; ++step) {
+  progress.resume_at(position.step);
+  double& loss_sum = position.loss_sum;
+  int64_t& loss_count = position.loss_count;
+  for (int64_t step = position.step; step < options.steps; ++step) {
     double lr = options.lr.at(step);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     PairBatch batch = pairs.draw(options.batch, gen);
@@ -149,17 +149,17 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
       loss_sum = 0;
       loss_count = 0;
     }
-    at.step = step + 1;
-    if (options.checkpoint_every > 0 && at.step % options.checkpoint_every == 0 && !last) checkpoint(at.step);
+    position.step = step + 1;
+    if (options.checkpoint_every > 0 && position.step % options.checkpoint_every == 0 && !last) checkpoint(position.step);
     if (stop.requested() && !last) {
-      checkpoint(at.step);
-      throw Error(std::string(stop.name()) + " received: stopped after step " + std::to_string(at.step) +
+      checkpoint(position.step);
+      throw Error(std::string(stop.name()) + " received: stopped after step " + std::to_string(position.step) +
                   (run_dir.empty() ? "" : " with the state saved; continue with flowmatch train --resume " + run_dir));
     }
   }
   progress.finish();
   result.seconds = progress.seconds();
-  at.step = options.steps;
+  position.step = options.steps;
   checkpoint(options.steps);
   result.model = weights_to_keep(model, ema.get());
   result.model->eval();
