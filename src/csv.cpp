@@ -1,5 +1,7 @@
 #include "flowmatch/csv.h"
 
+#include <ATen/Functions.h>
+
 #include <cstdlib>
 #include <sstream>
 
@@ -26,8 +28,10 @@ bool parse_line(const std::string& line, std::vector<float>& out) {
 }
 }  // namespace
 
-at::Tensor read_csv(const std::string& path) {
-  std::stringstream text(read_file(path));
+at::Tensor read_csv(const std::string& path) { return parse_csv(read_file(path), path); }
+
+at::Tensor parse_csv(const std::string& bytes, const std::string& path) {
+  std::stringstream text(bytes);
   std::vector<float> values, row;
   int64_t dim = -1, rows = 0, line_number = 0;
   std::string line;

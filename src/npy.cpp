@@ -1,5 +1,7 @@
 #include "flowmatch/npy.h"
 
+#include <ATen/Functions.h>
+
 #include <cstring>
 #include <regex>
 

@@ -1,5 +1,7 @@
 #include "flowmatch/safetensors.h"
 
+#include <ATen/Functions.h>
+
 #include <algorithm>
 #include <cstring>
 #include <tuple>
