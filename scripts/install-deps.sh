@@ -9,8 +9,11 @@ packages=(
   libopenblas-dev         # the BLAS LibTorch's GEMMs run on (the reference BLAS is 12x slower)
   libcli11-dev            # command line and TOML config
   nlohmann-json3-dev      # safetensors headers, metrics, reports
-  libstb-dev              # PNG writing, text in figures
+  libstb-dev              # PNG writing, image resizing, text in figures
+  libpng-dev              # reading PNG pictures
+  libturbojpeg0-dev       # reading JPEG pictures
   zlib1g-dev              # gzip'd data files
+  dataset-fashion-mnist   # the built-in fashion-mnist image set
   libgtest-dev            # tests
   libbenchmark-dev        # micro-benchmarks
   liblemon-dev            # exact minibatch optimal transport (network simplex)

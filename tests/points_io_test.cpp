@@ -16,15 +16,6 @@ namespace {
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(PointsIo, NpyRoundTripsFloat32AndReadsFloat64) {
   testing::TempDir dir;
   at::Tensor points = torch::randn({37, 5});
@@ -49,30 +40,30 @@ TEST(PointsIo, CsvRoundTripsWithHeaderAndAnyDimension) {
 TEST(PointsIo, RejectsBadFilesWithTheirNames) {
   testing::TempDir dir;
   write_text(dir.file("ragged.csv"), "1,2\n3\n");
-  EXPECT_NE(error_of([&] { read_points(dir.file("ragged.csv")); }).find("ragged.csv:2"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("ragged.csv")); }).find("ragged.csv:2"), std::string::npos);
   write_text(dir.file("nan.csv"), "1,2\n3,nan\n");
-  EXPECT_NE(error_of([&] { read_points(dir.file("nan.csv")); }).find("row 1 holds a NaN"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("nan.csv")); }).find("row 1 holds a NaN"), std::string::npos);
   write_text(dir.file("words.csv"), "1,2\nthree,4\n");
-  EXPECT_NE(error_of([&] { read_points(dir.file("words.csv")); }).find("not a row of numbers"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("words.csv")); }).find("not a row of numbers"), std::string::npos);
   write_text(dir.file("empty.csv"), "");
-  EXPECT_NE(error_of([&] { read_points(dir.file("empty.csv")); }).find("no rows"), std::string::npos);
-  EXPECT_NE(error_of([&] { read_points(dir.file("missing.npy")); }).find("missing.npy"), std::string::npos);
-  EXPECT_NE(error_of([&] { read_points(dir.file("p.txt")); }).find("unknown points format"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("empty.csv")); }).find("no rows"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("missing.npy")); }).find("missing.npy"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("p.txt")); }).find("unknown points format"), std::string::npos);
 
   write_npy(dir.file("good.npy"), torch::randn({8, 2}));
   std::string bytes = read_file(dir.file("good.npy"));
   write_text(dir.file("short.npy"), bytes.substr(0, bytes.size() - 3));
-  EXPECT_NE(error_of([&] { read_points(dir.file("short.npy")); }).find("needs 64 bytes"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("short.npy")); }).find("needs 64 bytes"), std::string::npos);
   write_text(dir.file("magic.npy"), "not numpy at all");
-  EXPECT_NE(error_of([&] { read_points(dir.file("magic.npy")); }).find("magic"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("magic.npy")); }).find("magic"), std::string::npos);
   std::string lying = bytes;
   lying.replace(lying.find("(8, 2)"), 6, "(9, 2)");
   write_text(dir.file("lying.npy"), lying);
-  EXPECT_NE(error_of([&] { read_points(dir.file("lying.npy")); }).find("needs 72 bytes"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("lying.npy")); }).find("needs 72 bytes"), std::string::npos);
   at::Tensor with_inf = torch::zeros({3, 2});
   with_inf[2][0] = INFINITY;
   write_npy(dir.file("inf.npy"), with_inf);
-  EXPECT_NE(error_of([&] { read_points(dir.file("inf.npy")); }).find("row 2"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { read_points(dir.file("inf.npy")); }).find("row 2"), std::string::npos);
 }
 
 TEST(PointsIo, AtomicWriteLeavesNothingOnFailure) {

@@ -1,7 +1,10 @@
 #pragma once
 // Helpers shared by the unit tests.
 #include <filesystem>
+#include <functional>
 #include <string>
+
+#include "flowmatch/error.h"
 
 namespace flowmatch::testing {
 
@@ -19,5 +22,15 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The message of the flowmatch::Error that `f` throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace flowmatch::testing

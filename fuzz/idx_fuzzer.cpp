@@ -1,0 +1,17 @@
+// libFuzzer target: the IDX reader (plain or gzip'd) must turn any bytes into a tensor or a
+// flowmatch::Error, and nothing else (no crash, no out-of-bounds read, no unbounded allocation, no
+// other exception). Built and run by scripts/fuzz.sh.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "flowmatch/error.h"
+#include "flowmatch/idx.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    flowmatch::parse_idx(std::string(reinterpret_cast<const char*>(data), size), "input");
+  } catch (const flowmatch::Error&) {
+  }
+  return 0;
+}
