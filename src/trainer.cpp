@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "flowmatch/cfm_loss.h"
@@ -63,8 +65,9 @@ std::ofstream open_metrics(const std::string& path, int64_t step, TrainResult& r
     }
   }
   std::ofstream metrics(path, std::ios::trunc);
-  if (!metrics) throw Error("cannot write " + path);
+  if (!metrics) throw Error("cannot write " + path + ": " + std::strerror(errno));
   metrics << kept << std::flush;
+  if (!metrics) throw Error("cannot write " + path + ": " + std::strerror(errno));
   return metrics;
 }
 
@@ -145,6 +148,7 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
                                {"grad_norm", grad_norm},     {"it_per_s", progress.rate()},
                                {"elapsed_s", progress.seconds()}};
         metrics << line.dump() << '\n' << std::flush;
+        if (!metrics) throw Error("cannot write " + run_dir + "/" + RunDir::kMetrics + ": " + std::strerror(errno));
       }
       loss_sum = 0;
       loss_count = 0;

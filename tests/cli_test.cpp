@@ -307,6 +307,59 @@ TEST_F(Cli, DivergenceStopsAndKeepsTheLastCheckpoint) {
   EXPECT_NE(resumed.output.find("training diverged at step 2"), std::string::npos) << resumed.output;
 }
 
+// Disk trouble. Training writes its config and log, then fails on the first checkpoint with the
+// reason; no file is left under a final name half-written, and no temporary file stays behind.
+class DiskTrouble : public Cli {
+ protected:
+  std::string train_into(const std::string& dir) {
+    return std::string(FLOWMATCH_BIN) + " train --data checkerboard --steps 30 --batch 64 --width 256 --depth 3 " +
+           "--log-every 10 --out " + dir;
+  }
+  // Runs `commands` in a private mount namespace with a 64 KiB tmpfs (mounted with `options`) at
+  // path("disk"); the listing of disk/run follows "files:". Skips where mounting is not allowed.
+  Result on_small_disk(const std::string& options, const std::string& commands) {
+    fs::create_directory(path("disk"));
+    Result r = shell("unshare -m sh -c 'mount -t tmpfs -o size=64k," + options + " tmpfs " + path("disk") +
+                     " || exit 77; " + commands + "; echo exit=$?; echo files: $(ls -A " + path("disk/run") + ")'");
+    return r;
+  }
+  void expect_no_half_written_file(const std::string& listing) {
+    EXPECT_EQ(listing.find("model.safetensors"), std::string::npos) << listing;
+    EXPECT_EQ(listing.find(".tmp"), std::string::npos) << listing;
+  }
+};
+
+TEST_F(DiskTrouble, AFullDiskFailsWithTheReason) {
+  Result full = on_small_disk("rw", train_into(path("disk/run")));
+  if (full.exit_code == 77) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN): " << full.output;
+  EXPECT_NE(full.output.find("error: cannot write " + path("disk/run/model.safetensors") + ": No space left on device"),
+            std::string::npos) << full.output;
+  EXPECT_NE(full.output.find("exit=1"), std::string::npos) << full.output;
+  expect_no_half_written_file(full.output.substr(full.output.find("files:")));
+}
+
+TEST_F(DiskTrouble, AReadOnlyFolderIsRefusedBeforeTraining) {
+  Result read_only = on_small_disk("ro", train_into(path("disk/run")));
+  if (read_only.exit_code == 77) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN): " << read_only.output;
+  EXPECT_NE(read_only.output.find("error: cannot create run folder " + path("disk/run") + ": Read-only file system"),
+            std::string::npos) << read_only.output;
+  EXPECT_EQ(read_only.output.find("training "), std::string::npos) << read_only.output;
+  EXPECT_NE(read_only.output.find("exit=1"), std::string::npos) << read_only.output;
+}
+
+TEST_F(DiskTrouble, AFileSizeLimitFailsWithTheReason) {
+  // /bin/sh is dash, whose ulimit -f counts 512-byte blocks: 128 blocks is 64 KiB, far below the
+  // model's 0.8 MB.
+  Result limited = shell("ulimit -f 128; exec " + train_into(path("run")));
+  EXPECT_EQ(limited.exit_code, 1) << limited.output;
+  EXPECT_NE(limited.output.find("error: cannot write " + path("run/model.safetensors") + ": File too large"),
+            std::string::npos) << limited.output;
+  std::string listing;
+  for (const auto& entry : fs::directory_iterator(path("run"))) listing += entry.path().filename().string() + " ";
+  EXPECT_NE(listing.find("config.toml"), std::string::npos) << listing;
+  expect_no_half_written_file(listing);
+}
+
 TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   std::string run = train("run", 2);
   write("nan.csv", "1,2\n3,nan\n");

@@ -1,12 +1,16 @@
 // flowmatch: train, sample, evaluate and draw flow-matching models.
 #include <c10/util/Exception.h>
 
+#include <csignal>
 #include <iostream>
 
 #include "commands.h"
 #include "flowmatch/error.h"
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
+  // disk, instead of SIGXFSZ killing the process halfway through a file.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"flowmatch: flow-matching generative models in C++"};
   app.require_subcommand(1);
   flowmatch::cli::add_train_command(app);
