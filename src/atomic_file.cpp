@@ -50,6 +50,13 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     ::unlink(temp.c_str());
     throw Error("cannot write " + path + ": " + std::strerror(err));
   }
+  // The rename is on disk only once the folder is synced; where a filesystem cannot sync a folder
+  // the file is still complete, so that failure is not an error.
+  int folder = ::open(folder_of(path).c_str(), O_RDONLY | O_DIRECTORY);
+  if (folder >= 0) {
+    ::fsync(folder);
+    ::close(folder);
+  }
 }
 
 std::string read_file(const std::string& path) {

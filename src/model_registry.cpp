@@ -86,6 +86,8 @@ std::shared_ptr<VelocityModel> load_model(const std::string& path) {
     if (source.sizes() != target.sizes())
       throw Error(path + ": tensor '" + name + "' has shape " + c10::str(source.sizes()) + " but the model needs " +
                   c10::str(target.sizes()));
+    if (source.is_floating_point() && !torch::isfinite(source).all().item<bool>())
+      throw Error(path + ": tensor '" + name + "' holds NaN or infinite values");
     target.copy_(source);
     ++loaded;
   };

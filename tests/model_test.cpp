@@ -77,6 +77,13 @@ TEST(ModelRegistry, RejectsUnknownNamesOptionsAndMismatchedWeights) {
   file.metadata.erase("flowmatch.model");
   write_safetensors(dir.file("bare.safetensors"), file);
   EXPECT_THROW(load_model(dir.file("bare.safetensors")), Error);
+  // Weights holding a NaN would turn every sample into NaN: refused by tensor name.
+  Safetensors poisoned = read_safetensors(dir.file("m.safetensors"));
+  poisoned.tensors.back().second = poisoned.tensors.back().second.clone().fill_(NAN);
+  write_safetensors(dir.file("nan.safetensors"), poisoned);
+  EXPECT_NE(testing::error_of([&] { load_model(dir.file("nan.safetensors")); })
+                .find("tensor '" + poisoned.tensors.back().first + "' holds NaN or infinite values"),
+            std::string::npos);
 }
 
 }  // namespace

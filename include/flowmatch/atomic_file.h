@@ -4,8 +4,8 @@
 namespace flowmatch {
 
 // Writes `bytes` to `path` so that `path` never holds a partial file: the bytes go to a temporary
-// file in the same folder, which is fsync'd and renamed over `path`. Throws Error on failure and
-// leaves nothing behind.
+// file in the same folder, which is fsync'd and renamed over `path`, and the folder is fsync'd.
+// Throws Error on failure and leaves nothing behind.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
 // Reads a whole file; throws Error naming the path when it cannot be opened.
