@@ -2,8 +2,8 @@
 
 #include <ATen/Functions.h>
 
+#include <cctype>
 #include <cstring>
-#include <regex>
 
 #include "flowmatch/atomic_file.h"
 #include "flowmatch/error.h"
@@ -19,10 +19,78 @@ uint32_t read_le(const std::string& bytes, size_t offset, size_t width) {
   for (size_t i = 0; i < width; ++i) value |= uint32_t(uint8_t(bytes[offset + i])) << (8 * i);
   return value;
 }
+
+Error invalid_npy(const std::string& name, const std::string& why) {
+  return Error(name + ": not a valid .npy file: " + why);
+}
+
+// The header is a Python dict literal, {'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }.
+// It is read by plain scanning: a regex over a long hostile header overflowed the stack.
+class HeaderScanner {
+ public:
+  HeaderScanner(const std::string& header, const std::string& name) : header_(header), name_(name) {}
+
+  // Moves to the value of 'key' (past the quoted key, the colon and spaces).
+  void seek(const std::string& key) {
+    size_t at = header_.find("'" + key + "'");
+    if (at == std::string::npos) throw fail("no '" + key + "' in header");
+    pos_ = at + key.size() + 2;
+    skip_spaces();
+    if (pos_ >= header_.size() || header_[pos_] != ':') throw fail("no ':' after '" + key + "'");
+    ++pos_;
+    skip_spaces();
+  }
+  // A quoted string: 'text'.
+  std::string quoted() {
+    if (pos_ >= header_.size() || header_[pos_] != '\'') throw fail("expected a quoted string");
+    size_t end = header_.find('\'', pos_ + 1);
+    if (end == std::string::npos) throw fail("unterminated string");
+    if (end - pos_ > 32) throw fail("a string in the header is too long for a dtype");
+    std::string text = header_.substr(pos_ + 1, end - pos_ - 1);
+    pos_ = end + 1;
+    return text;
+  }
+  bool boolean() {
+    if (header_.compare(pos_, 4, "True") == 0) return true;
+    if (header_.compare(pos_, 5, "False") == 0) return false;
+    throw fail("expected True or False");
+  }
+  // A tuple of sizes: (), (3,), (3, 2).
+  std::vector<int64_t> sizes() {
+    if (pos_ >= header_.size() || header_[pos_] != '(') throw fail("expected a shape tuple");
+    ++pos_;
+    std::vector<int64_t> dims;
+    while (true) {
+      skip_spaces();
+      if (pos_ >= header_.size()) throw fail("unterminated shape tuple");
+      if (header_[pos_] == ')') return dims;
+      size_t digits = 0;
+      int64_t dim = 0;
+      while (pos_ < header_.size() && std::isdigit(static_cast<unsigned char>(header_[pos_]))) {
+        if (++digits > 12) throw fail("dimension too large");
+        dim = dim * 10 + (header_[pos_++] - '0');
+      }
+      if (digits == 0) throw fail("the shape holds something other than sizes");
+      dims.push_back(dim);
+      skip_spaces();
+      if (pos_ < header_.size() && header_[pos_] == ',') ++pos_;
+    }
+  }
+
+ private:
+  void skip_spaces() {
+    while (pos_ < header_.size() && std::isspace(static_cast<unsigned char>(header_[pos_]))) ++pos_;
+  }
+  Error fail(const std::string& why) const { return invalid_npy(name_, why); }
+
+  const std::string& header_;
+  const std::string& name_;
+  size_t pos_ = 0;
+};
 }  // namespace
 
 at::Tensor parse_npy(const std::string& bytes, const std::string& name) {
-  auto fail = [&](const std::string& why) { return Error(name + ": not a valid .npy file: " + why); };
+  auto fail = [&](const std::string& why) { return invalid_npy(name, why); };
   if (bytes.size() < 10 || bytes.compare(0, 6, kMagic, 6) != 0) throw fail("missing the \\x93NUMPY magic");
   int major = uint8_t(bytes[6]);
   if (major < 1 || major > 3) throw fail("unsupported format version " + std::to_string(major));
@@ -33,26 +101,23 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& name) {
   if (header_start + header_len > bytes.size()) throw fail("header runs past the end of the file");
   std::string header = bytes.substr(header_start, header_len);
 
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')"))) throw fail("no 'descr' in header");
-  std::string descr = m[1];
+  HeaderScanner scan(header, name);
+  scan.seek("descr");
+  std::string descr = scan.quoted();
   at::ScalarType dtype;
   if (descr == "<f4" || descr == "=f4") dtype = at::kFloat;
   else if (descr == "<f8" || descr == "=f8") dtype = at::kDouble;
   else throw Error(name + ": unsupported dtype '" + descr + "' (flowmatch reads little-endian float32 and float64)");
-  if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))"))) throw fail("no 'fortran_order' in header");
-  if (m[1] == "True") throw Error(name + ": Fortran-ordered arrays are not supported; save with C order");
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) throw fail("no 'shape' in header");
-  std::vector<int64_t> shape;
-  std::string dims = m[1];
-  std::regex number(R"(\d+)");
+  scan.seek("fortran_order");
+  if (scan.boolean()) throw Error(name + ": Fortran-ordered arrays are not supported; save with C order");
+  scan.seek("shape");
+  std::vector<int64_t> shape = scan.sizes();
   int64_t count = 1;
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), number); it != std::sregex_iterator(); ++it) {
-    if (it->str().size() > 12) throw fail("dimension too large");
-    int64_t dim = std::stoll(it->str());
-    shape.push_back(dim);
+  std::string dims;
+  for (int64_t dim : shape) {
+    dims += (dims.empty() ? "" : ", ") + std::to_string(dim);
+    if (dim != 0 && count > kMaxElements / dim) throw fail("shape too large");
     count *= dim;
-    if (count > kMaxElements) throw fail("shape too large");
   }
   size_t item = dtype == at::kFloat ? 4 : 8;
   size_t data_start = header_start + header_len;

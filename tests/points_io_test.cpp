@@ -60,6 +60,19 @@ TEST(PointsIo, RejectsBadFilesWithTheirNames) {
   lying.replace(lying.find("(8, 2)"), 6, "(9, 2)");
   write_text(dir.file("lying.npy"), lying);
   EXPECT_NE(testing::error_of([&] { read_points(dir.file("lying.npy")); }).find("needs 72 bytes"), std::string::npos);
+  // Format version 2 (4-byte header length) with a 2 MB header: a regex over it once overflowed the stack.
+  auto version_2 = [](const std::string& header, const std::string& data) {
+    std::string length(4, '\0');
+    for (int i = 0; i < 4; ++i) length[i] = char(header.size() >> (8 * i) & 0xff);
+    return std::string("\x93NUMPY\x02\x00", 8) + length + header + data;
+  };
+  std::string long_header = "{'descr': '<f4', 'fortran_order': False," + std::string(2000000, ' ') + "'shape': (1, 2), }\n";
+  write_text(dir.file("long.npy"), version_2(long_header, std::string(8, '\0')));
+  EXPECT_TRUE(read_points(dir.file("long.npy")).equal(torch::zeros({1, 2})));
+  std::string long_dtype = long_header;
+  long_dtype.replace(long_dtype.find("<f4"), 3, std::string(3000, 'f'));
+  EXPECT_EQ(testing::error_of([&] { parse_npy(version_2(long_dtype, std::string(8, '\0')), "x"); }),
+            "x: not a valid .npy file: a string in the header is too long for a dtype");
   at::Tensor with_inf = torch::zeros({3, 2});
   with_inf[2][0] = INFINITY;
   write_npy(dir.file("inf.npy"), with_inf);
