@@ -8,6 +8,7 @@
 
 #include "flowmatch/atomic_file.h"
 #include "flowmatch/error.h"
+#include "flowmatch/file_shape.h"
 #include "flowmatch/gzip.h"
 
 namespace flowmatch {
@@ -58,14 +59,12 @@ IdxHeader parse_header(const std::string& bytes, const std::string& name) {
   if (dims == 0) throw fail("no dimensions");
   header.size = 4 + 4 * dims;
   if (bytes.size() < header.size) throw fail("truncated header (" + std::to_string(dims) + " dimensions declared)");
-  uint64_t count = 1;
-  for (size_t i = 0; i < dims; ++i) {
-    uint32_t dim = read_be32(bytes, 4 + 4 * i);
-    header.shape.push_back(dim);
-    if (dim != 0 && count > kMaxDataBytes / header.type.width / dim) throw fail("shape too large");
-    count *= dim;
-  }
-  header.data_bytes = count * header.type.width;
+  std::vector<uint64_t> sizes;
+  for (size_t i = 0; i < dims; ++i) sizes.push_back(read_be32(bytes, 4 + 4 * i));
+  std::optional<uint64_t> count = element_count(sizes, kMaxDataBytes / header.type.width);
+  if (!count) throw fail("shape too large");
+  header.shape.assign(sizes.begin(), sizes.end());
+  header.data_bytes = *count * header.type.width;
   return header;
 }
 }  // namespace

@@ -7,12 +7,13 @@
 
 #include "flowmatch/atomic_file.h"
 #include "flowmatch/error.h"
+#include "flowmatch/file_shape.h"
 
 namespace flowmatch {
 
 namespace {
 constexpr char kMagic[] = "\x93NUMPY";
-constexpr int64_t kMaxElements = int64_t(1) << 33;  // 32 GiB of float32: refuse lying headers
+constexpr uint64_t kMaxElements = uint64_t(1) << 33;  // 32 GiB of float32: refuse lying headers
 
 uint32_t read_le(const std::string& bytes, size_t offset, size_t width) {
   uint32_t value = 0;
@@ -56,16 +57,16 @@ class HeaderScanner {
     throw fail("expected True or False");
   }
   // A tuple of sizes: (), (3,), (3, 2).
-  std::vector<int64_t> sizes() {
+  std::vector<uint64_t> sizes() {
     if (pos_ >= header_.size() || header_[pos_] != '(') throw fail("expected a shape tuple");
     ++pos_;
-    std::vector<int64_t> dims;
+    std::vector<uint64_t> dims;
     while (true) {
       skip_spaces();
       if (pos_ >= header_.size()) throw fail("unterminated shape tuple");
       if (header_[pos_] == ')') return dims;
       size_t digits = 0;
-      int64_t dim = 0;
+      uint64_t dim = 0;
       while (pos_ < header_.size() && std::isdigit(static_cast<unsigned char>(header_[pos_]))) {
         if (++digits > 12) throw fail("dimension too large");
         dim = dim * 10 + (header_[pos_++] - '0');
@@ -111,17 +112,15 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& name) {
   scan.seek("fortran_order");
   if (scan.boolean()) throw Error(name + ": Fortran-ordered arrays are not supported; save with C order");
   scan.seek("shape");
-  std::vector<int64_t> shape = scan.sizes();
-  int64_t count = 1;
+  std::vector<uint64_t> sizes = scan.sizes();
+  std::optional<uint64_t> count = element_count(sizes, kMaxElements);
+  if (!count) throw fail("shape too large");
+  std::vector<int64_t> shape(sizes.begin(), sizes.end());
   std::string dims;
-  for (int64_t dim : shape) {
-    dims += (dims.empty() ? "" : ", ") + std::to_string(dim);
-    if (dim != 0 && count > kMaxElements / dim) throw fail("shape too large");
-    count *= dim;
-  }
+  for (uint64_t size : sizes) dims += (dims.empty() ? "" : ", ") + std::to_string(size);
   size_t item = dtype == at::kFloat ? 4 : 8;
   size_t data_start = header_start + header_len;
-  size_t expected = size_t(count) * item;
+  size_t expected = size_t(*count) * item;
   if (bytes.size() - data_start != expected)
     throw fail("shape (" + dims + ") needs " + std::to_string(expected) + " bytes of data but the file has " +
                std::to_string(bytes.size() - data_start));

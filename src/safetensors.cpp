@@ -9,6 +9,7 @@
 
 #include "flowmatch/atomic_file.h"
 #include "flowmatch/error.h"
+#include "flowmatch/file_shape.h"
 
 namespace flowmatch {
 
@@ -84,14 +85,15 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
     e.dtype = found->second;
     const auto& shape = value["shape"];
     if (!shape.is_array()) throw fail("entry '" + key + "' shape is not a list");
-    uint64_t count = 1;
+    std::vector<uint64_t> sizes;
     for (const auto& dim : shape) {
       if (!dim.is_number_unsigned()) throw fail("entry '" + key + "' has a shape entry that is not a non-negative integer");
-      uint64_t d = dim.get<uint64_t>();
-      if (d != 0 && count > data_size / d) throw fail("entry '" + key + "' shape is larger than the file");
-      count *= d;
-      e.shape.push_back(int64_t(d));
+      sizes.push_back(dim.get<uint64_t>());
     }
+    // Every dtype takes at least a byte, so no tensor in the file holds more elements than it has bytes.
+    std::optional<uint64_t> count = element_count(sizes, data_size);
+    if (!count) throw fail("entry '" + key + "' shape is larger than the file");
+    e.shape.assign(sizes.begin(), sizes.end());
     const auto& offsets = value["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
       throw fail("entry '" + key + "' data_offsets is not [begin, end]");
@@ -99,9 +101,9 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
     e.end = offsets[1].get<uint64_t>();
     if (e.begin > e.end || e.end > data_size) throw fail("entry '" + key + "' data_offsets lie outside the data");
     uint64_t item = c10::elementSize(e.dtype);
-    if (e.end - e.begin != count * item)
+    if (e.end - e.begin != *count * item)
       throw fail("entry '" + key + "' holds " + std::to_string(e.end - e.begin) + " bytes but its shape needs " +
-                 std::to_string(count * item));
+                 std::to_string(*count * item));
     entries.push_back(e);
   }
   // Sorted by offset, the entries must tile the data exactly: no overlaps, no holes.

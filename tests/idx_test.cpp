@@ -73,6 +73,8 @@ TEST(Idx, RejectsMalformedFilesByName) {
   EXPECT_EQ(too_long.substr(too_long.size() - 18), "but the file has 7");
   EXPECT_NE(error(gzip(idx_bytes(0x08, {2, 3}, "1234567"))).find("has 7 or more"), std::string::npos);
   EXPECT_NE(error(idx_bytes(0x0E, {0xffffffff, 0xffffffff, 0xffffffff}, "")).find("shape too large"), std::string::npos);
+  // A zero size does not excuse the others (the fuzzer found one that took 10 s to refuse).
+  EXPECT_NE(error(idx_bytes(0x0D, {0, 0xffffffff, 0xffffffff, 0xffffffff}, "")).find("shape too large"), std::string::npos);
   std::string nan(4, '\0');
   nan[0] = '\x7f', nan[1] = '\xc0';  // a float32 quiet NaN, big-endian
   EXPECT_NE(error(idx_bytes(0x0D, {1}, nan)).find("NaN or infinite"), std::string::npos);

@@ -73,6 +73,10 @@ TEST(PointsIo, RejectsBadFilesWithTheirNames) {
   long_dtype.replace(long_dtype.find("<f4"), 3, std::string(3000, 'f'));
   EXPECT_EQ(testing::error_of([&] { parse_npy(version_2(long_dtype, std::string(8, '\0')), "x"); }),
             "x: not a valid .npy file: a string in the header is too long for a dtype");
+  std::string empty_but_huge = long_header;
+  empty_but_huge.replace(empty_but_huge.find("(1, 2)"), 6, "(0, 999999999999, 999999999999)");
+  EXPECT_EQ(testing::error_of([&] { parse_npy(version_2(empty_but_huge, ""), "x"); }),
+            "x: not a valid .npy file: shape too large");
   at::Tensor with_inf = torch::zeros({3, 2});
   with_inf[2][0] = INFINITY;
   write_npy(dir.file("inf.npy"), with_inf);

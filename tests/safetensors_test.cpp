@@ -70,6 +70,8 @@ TEST(Safetensors, RejectsCorruptFiles) {
                   "duplicate");
   expect_rejected(with_header("{\"__metadata__\":{\"k\":3}}", 0), "not a string");
   expect_rejected(with_header("{\"a\":" + entry("F32", "[4294967296,4294967296]", 0, 8) + "}", 8), "larger than the file");
+  // An empty tensor is still bounded: a zero beside a size past int64_t.
+  expect_rejected(with_header("{\"a\":" + entry("F32", "[0,18446744073709551615]", 0, 0) + "}", 0), "larger than the file");
   expect_rejected(with_header("{\"a\":{\"dtype\":\"F32\"}}", 0), "lacks");
 }
 
