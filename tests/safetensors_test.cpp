@@ -73,6 +73,8 @@ TEST(Safetensors, RejectsCorruptFiles) {
   // An empty tensor is still bounded: a zero beside a size past int64_t.
   expect_rejected(with_header("{\"a\":" + entry("F32", "[0,18446744073709551615]", 0, 0) + "}", 0), "larger than the file");
   expect_rejected(with_header("{\"a\":{\"dtype\":\"F32\"}}", 0), "lacks");
+  // Nesting a million deep must not exhaust the stack (nlohmann's parser keeps its own).
+  expect_rejected(with_header(std::string(1000000, '[') + std::string(1000000, ']'), 0), "not a JSON object");
 }
 
 TEST(Safetensors, TruncatedFileIsRejected) {
