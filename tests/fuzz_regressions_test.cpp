@@ -6,6 +6,7 @@
 
 #include "flowmatch/idx.h"
 #include "flowmatch/image_file.h"
+#include "flowmatch/npy.h"
 #include "test_util.h"
 
 namespace flowmatch {
@@ -17,6 +18,7 @@ TEST(FuzzRegressions, EachFormerCrashIsRefusedOrRead) {
   namespace fs = std::filesystem;
   const std::map<std::string, std::function<void(const std::string&)>> readers = {
       {"idx", [](const std::string& path) { read_idx(path); }},
+      {"npy", [](const std::string& path) { read_npy(path); }},
       {"image", [](const std::string& path) { fit_to_square(read_image(path, 0), 7); }},
   };
   int checked = 0;
@@ -28,7 +30,7 @@ TEST(FuzzRegressions, EachFormerCrashIsRefusedOrRead) {
       ++checked;
     }
   }
-  EXPECT_GE(checked, 2);
+  EXPECT_GE(checked, 4);
 }
 
 }  // namespace
