@@ -18,6 +18,10 @@ constexpr size_t kMaxDims = 255;                         // NDIM is one byte
 constexpr size_t kMaxHeader = 4 + 4 * kMaxDims;
 constexpr uint64_t kMaxDataBytes = uint64_t(1) << 36;  // 64 GiB: refuse shapes no machine holds
 
+Error invalid_idx(const std::string& name, const std::string& why) {
+  return Error(name + ": not a valid IDX file: " + why);
+}
+
 struct IdxType {
   at::ScalarType dtype;
   size_t width;
@@ -31,7 +35,7 @@ IdxType idx_type(uint8_t code, const std::string& name) {
     case 0x0C: return {at::kInt, 4};
     case 0x0D: return {at::kFloat, 4};
     case 0x0E: return {at::kDouble, 8};
-    default: throw Error(name + ": not a valid IDX file: unknown type code " + std::to_string(code));
+    default: throw invalid_idx(name, "unknown type code " + std::to_string(code));
   }
 }
 
@@ -50,7 +54,7 @@ struct IdxHeader {
 
 // Parses the header from the first bytes of the (decompressed) file.
 IdxHeader parse_header(const std::string& bytes, const std::string& name) {
-  auto fail = [&](const std::string& why) { return Error(name + ": not a valid IDX file: " + why); };
+  auto fail = [&](const std::string& why) { return invalid_idx(name, why); };
   if (bytes.empty()) throw fail("the file is empty");
   if (bytes.size() < 4) throw fail("truncated header");
   if (bytes[0] != 0 || bytes[1] != 0) throw fail("missing the two zero bytes that start an IDX file");
@@ -80,9 +84,9 @@ at::Tensor parse_idx(const std::string& file_bytes, const std::string& name) {
   // data size before memory does.
   if (gzipped) inflated = gunzip(file_bytes, expected + 1, name);
   if (bytes.size() != expected)
-    throw Error(name + ": not a valid IDX file: the shape needs " + std::to_string(header.data_bytes) +
-                " bytes of data but the file has " + std::to_string(bytes.size() - header.size) +
-                (gzipped && bytes.size() > expected ? " or more" : ""));
+    throw invalid_idx(name, "the shape needs " + std::to_string(header.data_bytes) + " bytes of data but the file has " +
+                                std::to_string(bytes.size() - header.size) +
+                                (gzipped && bytes.size() > expected ? " or more" : ""));
 
   at::Tensor out = at::empty(header.shape, at::TensorOptions().dtype(header.type.dtype));
   char* data = static_cast<char*>(out.data_ptr());

@@ -1,7 +1,6 @@
 #include "flowmatch/image_file.h"
 
 #include <ATen/Functions.h>
-#include <ATen/TensorOperators.h>
 #include <png.h>
 #include <turbojpeg.h>
 

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <map>
 
 #include "flowmatch/error.h"
 #include "flowmatch/idx.h"

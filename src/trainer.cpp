@@ -49,6 +49,12 @@ std::shared_ptr<VelocityModel> weights_to_keep(const std::shared_ptr<VelocityMod
   return averaged;
 }
 
+// A stream that failed (disk full, file-size limit) stops training with the reason, rather than
+// losing log lines silently.
+void check_written(const std::ofstream& out, const std::string& path) {
+  if (!out) throw Error("cannot write " + path + ": " + std::strerror(errno));
+}
+
 // metrics.jsonl: new, or on resume cut back to the lines of steps up to `step` (which also go into
 // the result's loss curve), and open for appending.
 std::ofstream open_metrics(const std::string& path, int64_t step, TrainResult& result) {
@@ -65,9 +71,9 @@ std::ofstream open_metrics(const std::string& path, int64_t step, TrainResult& r
     }
   }
   std::ofstream metrics(path, std::ios::trunc);
-  if (!metrics) throw Error("cannot write " + path + ": " + std::strerror(errno));
+  check_written(metrics, path);
   metrics << kept << std::flush;
-  if (!metrics) throw Error("cannot write " + path + ": " + std::strerror(errno));
+  check_written(metrics, path);
   return metrics;
 }
 
@@ -148,7 +154,7 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
                                {"grad_norm", grad_norm},     {"it_per_s", progress.rate()},
                                {"elapsed_s", progress.seconds()}};
         metrics << line.dump() << '\n' << std::flush;
-        if (!metrics) throw Error("cannot write " + run_dir + "/" + RunDir::kMetrics + ": " + std::strerror(errno));
+        check_written(metrics, run_dir + "/" + RunDir::kMetrics);
       }
       loss_sum = 0;
       loss_count = 0;

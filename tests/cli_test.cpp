@@ -320,13 +320,13 @@ class DiskTrouble : public Cli {
     return std::string(FLOWMATCH_BIN) + " train --data checkerboard --steps 30 --batch 64 --width 256 --depth 3 " +
            "--log-every 10 --out " + dir;
   }
-  // Runs `commands` in a private mount namespace with a 64 KiB tmpfs (mounted with `options`) at
-  // path("disk"); the listing of disk/run follows "files:". Skips where mounting is not allowed.
-  Result on_small_disk(const std::string& options, const std::string& commands) {
+  // Trains into disk/run in a private mount namespace with a 64 KiB tmpfs (mounted with `options`)
+  // at path("disk"); the output ends with the exit code and, after "files:", the listing of
+  // disk/run. Exits 77 where mounting is not allowed.
+  Result train_on_small_disk(const std::string& options) {
     fs::create_directory(path("disk"));
-    Result r = shell("unshare -m sh -c 'mount -t tmpfs -o size=64k," + options + " tmpfs " + path("disk") +
-                     " || exit 77; " + commands + "; echo exit=$?; echo files: $(ls -A " + path("disk/run") + ")'");
-    return r;
+    return shell("unshare -m sh -c 'mount -t tmpfs -o size=64k," + options + " tmpfs " + path("disk") + " || exit 77; " +
+                 train_into(path("disk/run")) + "; echo exit=$?; echo files: $(ls -A " + path("disk/run") + ")'");
   }
   void expect_no_half_written_file(const std::string& listing) {
     EXPECT_EQ(listing.find("model.safetensors"), std::string::npos) << listing;
@@ -335,7 +335,7 @@ class DiskTrouble : public Cli {
 };
 
 TEST_F(DiskTrouble, AFullDiskFailsWithTheReason) {
-  Result full = on_small_disk("rw", train_into(path("disk/run")));
+  Result full = train_on_small_disk("rw");
   if (full.exit_code == 77) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN): " << full.output;
   EXPECT_NE(full.output.find("error: cannot write " + path("disk/run/model.safetensors") + ": No space left on device"),
             std::string::npos) << full.output;
@@ -344,7 +344,7 @@ TEST_F(DiskTrouble, AFullDiskFailsWithTheReason) {
 }
 
 TEST_F(DiskTrouble, AReadOnlyFolderIsRefusedBeforeTraining) {
-  Result read_only = on_small_disk("ro", train_into(path("disk/run")));
+  Result read_only = train_on_small_disk("ro");
   if (read_only.exit_code == 77) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN): " << read_only.output;
   EXPECT_NE(read_only.output.find("error: cannot create run folder " + path("disk/run") + ": Read-only file system"),
             std::string::npos) << read_only.output;
