@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "flowmatch/error.h"
+#include "flowmatch/file_name.h"
 #include "flowmatch/idx.h"
 #include "flowmatch/image_file.h"
 
@@ -117,6 +118,33 @@ ImageSet builtin_image_set(const std::string& name, const std::string& split) {
     throw Error(prefix + "-labels-idx1-ubyte.gz: labels beyond Fashion-MNIST's ten classes");
   set.class_names = kFashionMnistClasses;
   return set;
+}
+
+namespace {
+// "fashion-mnist:test" -> {"fashion-mnist", "test"}; a plain name is its training split.
+std::pair<std::string, std::string> builtin_name_and_split(const std::string& source) {
+  size_t colon = source.find(':');
+  if (colon == std::string::npos) return {source, "train"};
+  return {source.substr(0, colon), source.substr(colon + 1)};
+}
+
+bool is_idx_name(const std::string& path) {
+  std::string name = ends_with(path, ".gz") ? path.substr(0, path.size() - 3) : path;
+  return ends_with(name, ".idx") || ends_with(name, "-ubyte");
+}
+}  // namespace
+
+bool is_image_source(const std::string& source) {
+  return is_builtin_image_set(builtin_name_and_split(source).first) || fs::is_directory(source) || is_idx_name(source);
+}
+
+ImageSet load_image_source(const std::string& source, const std::string& labels_path, int image_size, int channels) {
+  if (!labels_path.empty() && !is_idx_name(source))
+    throw Error("a labels file goes with IDX images only; " + source + " brings its own labels");
+  auto [name, split] = builtin_name_and_split(source);
+  if (is_builtin_image_set(name)) return builtin_image_set(name, split);
+  if (is_idx_name(source)) return read_idx_images(source, labels_path);
+  return read_image_folder(source, image_size, channels);
 }
 
 }  // namespace flowmatch

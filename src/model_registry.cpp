@@ -3,9 +3,11 @@
 #include <torch/torch.h>
 
 #include "flowmatch/error.h"
+#include "flowmatch/module_weights.h"
 #include "flowmatch/residual_mlp.h"
 #include "flowmatch/safetensors.h"
 #include "flowmatch/seed_mlp.h"
+#include "flowmatch/unet.h"
 
 namespace flowmatch {
 
@@ -28,15 +30,29 @@ T take(nlohmann::json& config, const std::string& key, T fallback) {
 std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config_in) {
   nlohmann::json config = config_in;
   std::string name = take<std::string>(config, "name", "");
-  int64_t data_dim = take<int64_t>(config, "data_dim", 0);
-  if (data_dim < 1) throw Error("model config needs data_dim >= 1");
+  auto take_data_dim = [&] {
+    int64_t data_dim = take<int64_t>(config, "data_dim", 0);
+    if (data_dim < 1) throw Error("model config needs data_dim >= 1");
+    return data_dim;
+  };
   std::shared_ptr<VelocityModel> model;
-  if (name == "seed-mlp") {
+  if (name == "unet") {
+    UNetOptions o;
+    auto image_shape = take<std::vector<int64_t>>(config, "image_shape", {});
+    o.widths = take(config, "widths", o.widths);
+    o.depth = take(config, "depth", o.depth);
+    o.time_dim = take(config, "time_dim", o.time_dim);
+    o.groups = take(config, "groups", o.groups);
+    o.classes = take(config, "classes", o.classes);
+    model = std::make_shared<UNet>(image_shape, o);
+  } else if (name == "seed-mlp") {
+    int64_t data_dim = take_data_dim();
     int64_t width = take<int64_t>(config, "width", 512);
     int64_t layers = take<int64_t>(config, "depth", 5);
     int64_t time_dim = take<int64_t>(config, "time_dim", 512);
     model = std::make_shared<SeedMLP>(data_dim, width, layers, time_dim);
   } else if (name == "mlp") {
+    int64_t data_dim = take_data_dim();
     ResidualMLPOptions o;
     o.width = take(config, "width", o.width);
     o.depth = take(config, "depth", o.depth);
@@ -50,19 +66,17 @@ std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config_in) {
     o.fourier_scale = take(config, "fourier_scale", o.fourier_scale);
     model = std::make_shared<ResidualMLP>(data_dim, o);
   } else {
-    throw Error("unknown model '" + name + "' (choose mlp or seed-mlp)");
+    throw Error("unknown model '" + name + "' (choose mlp, seed-mlp or unet)");
   }
   if (!config.empty()) throw Error("unknown option '" + config.begin().key() + "' for model " + name);
   return model;
 }
 
 void save_model(const std::string& path, VelocityModel& model, const std::map<std::string, std::string>& metadata) {
-  Safetensors file;
+  Safetensors file = module_weights(model);
   file.metadata = metadata;
   file.metadata["format"] = "pt";
   file.metadata["flowmatch.model"] = model.config().dump();
-  for (const auto& item : model.named_parameters()) file.tensors.emplace_back(item.key(), item.value());
-  for (const auto& item : model.named_buffers()) file.tensors.emplace_back(item.key(), item.value());
   write_safetensors(path, file);
 }
 
@@ -74,26 +88,7 @@ std::shared_ptr<VelocityModel> load_model(const std::string& path) {
   nlohmann::json config = nlohmann::json::parse(config_entry->second, nullptr, false);
   if (config.is_discarded()) throw Error(path + ": the model config in __metadata__ is not valid JSON");
   auto model = make_model(config);
-  torch::NoGradGuard no_grad;
-  size_t loaded = 0;
-  auto copy_into = [&](const std::string& name, at::Tensor& target) {
-    at::Tensor source;
-    try {
-      source = file.at(name);
-    } catch (const Error& e) {
-      throw Error(path + ": " + e.what());
-    }
-    if (source.sizes() != target.sizes())
-      throw Error(path + ": tensor '" + name + "' has shape " + c10::str(source.sizes()) + " but the model needs " +
-                  c10::str(target.sizes()));
-    if (source.is_floating_point() && !torch::isfinite(source).all().item<bool>())
-      throw Error(path + ": tensor '" + name + "' holds NaN or infinite values");
-    target.copy_(source);
-    ++loaded;
-  };
-  for (auto& item : model->named_parameters()) copy_into(item.key(), item.value());
-  for (auto& item : model->named_buffers()) copy_into(item.key(), item.value());
-  if (loaded != file.tensors.size()) throw Error(path + ": the file holds tensors the model does not have");
+  load_module_weights(*model, file, path);
   return model;
 }
 

@@ -14,12 +14,14 @@ namespace {
 constexpr const char* kSource = "flowmatch.source";
 constexpr const char* kSampler = "flowmatch.sampler";
 constexpr const char* kRectification = "flowmatch.rectification";
+constexpr const char* kClasses = "flowmatch.classes";
 }  // namespace
 
 std::map<std::string, std::string> ModelUsage::to_metadata() const {
   std::map<std::string, std::string> metadata;
   if (!source.empty()) metadata[kSource] = source;
   if (rectification != 1) metadata[kRectification] = std::to_string(rectification);
+  if (!class_names.empty()) metadata[kClasses] = nlohmann::json(class_names).dump();
   if (sampler) metadata[kSampler] = nlohmann::json{{"solver", sampler->method}, {"steps", sampler->steps}}.dump();
   return metadata;
 }
@@ -30,6 +32,14 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
   if (auto it = metadata.find(kRectification); it != metadata.end()) {
     usage.rectification = std::atoll(it->second.c_str());
     if (usage.rectification < 1) throw Error(path + ": malformed " + kRectification + " in __metadata__: " + it->second);
+  }
+  if (auto it = metadata.find(kClasses); it != metadata.end()) {
+    nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
+    try {
+      usage.class_names = entry.get<std::vector<std::string>>();
+    } catch (const std::exception&) {
+      throw Error(path + ": malformed " + kClasses + " in __metadata__: " + it->second);
+    }
   }
   if (auto it = metadata.find(kSampler); it != metadata.end()) {
     nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);

@@ -108,7 +108,8 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& name) {
   at::ScalarType dtype;
   if (descr == "<f4" || descr == "=f4") dtype = at::kFloat;
   else if (descr == "<f8" || descr == "=f8") dtype = at::kDouble;
-  else throw Error(name + ": unsupported dtype '" + descr + "' (flowmatch reads little-endian float32 and float64)");
+  else if (descr == "<i8" || descr == "=i8") dtype = at::kLong;
+  else throw Error(name + ": unsupported dtype '" + descr + "' (flowmatch reads little-endian float32, float64 and int64)");
   scan.seek("fortran_order");
   if (scan.boolean()) throw Error(name + ": Fortran-ordered arrays are not supported; save with C order");
   scan.seek("shape");
@@ -126,7 +127,7 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& name) {
                std::to_string(bytes.size() - data_start));
   at::Tensor out = at::empty(shape, at::TensorOptions().dtype(dtype));
   if (expected > 0) std::memcpy(out.data_ptr(), bytes.data() + data_start, expected);
-  return out.to(at::kFloat);
+  return dtype == at::kLong ? out : out.to(at::kFloat);
 }
 
 at::Tensor read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
@@ -136,7 +137,8 @@ void write_npy(const std::string& path, const at::Tensor& tensor) {
   std::string descr;
   if (t.scalar_type() == at::kFloat) descr = "<f4";
   else if (t.scalar_type() == at::kDouble) descr = "<f8";
-  else throw Error("write_npy: only float32 and float64 tensors are written");
+  else if (t.scalar_type() == at::kLong) descr = "<i8";
+  else throw Error("write_npy: only float32, float64 and int64 tensors are written");
   std::string shape;  // Python tuple syntax: "3," for 1-D, "3, 2" for 2-D
   for (int64_t i = 0; i < t.dim(); ++i) shape += (i ? ", " : "") + std::to_string(t.size(i));
   if (t.dim() == 1) shape += ",";

@@ -4,15 +4,10 @@
 
 #include "flowmatch/csv.h"
 #include "flowmatch/error.h"
+#include "flowmatch/file_name.h"
 #include "flowmatch/npy.h"
 
 namespace flowmatch {
-
-namespace {
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-}  // namespace
 
 void check_points_extension(const std::string& path) {
   if (!ends_with(path, ".npy") && !ends_with(path, ".csv"))
@@ -21,7 +16,7 @@ void check_points_extension(const std::string& path) {
 
 at::Tensor read_points(const std::string& path) {
   check_points_extension(path);
-  at::Tensor points = ends_with(path, ".npy") ? read_npy(path) : read_csv(path);
+  at::Tensor points = (ends_with(path, ".npy") ? read_npy(path) : read_csv(path)).to(at::kFloat);
   if (points.dim() == 1) points = points.unsqueeze(1);
   if (points.dim() != 2) throw Error(path + ": expected a 2-D array [N, D], got " + std::to_string(points.dim()) + " dimensions");
   if (points.size(0) == 0 || points.size(1) == 0) throw Error(path + ": the array is empty");

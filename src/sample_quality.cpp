@@ -50,4 +50,30 @@ double sliced_wasserstein2(const at::Tensor& a_in, const at::Tensor& b_in, int64
   return std::sqrt((quantiles(pa, m) - quantiles(pb, m)).pow(2).mean().item<double>());
 }
 
+namespace {
+// Mean [F] and covariance [F, F] (divided by N - 1) of the rows of x.
+std::pair<at::Tensor, at::Tensor> mean_and_covariance(const at::Tensor& x) {
+  at::Tensor mean = x.mean(0);
+  at::Tensor centred = x - mean;
+  return {mean, torch::matmul(centred.t(), centred) / double(x.size(0) - 1)};
+}
+
+// S^1/2 of a symmetric positive semi-definite S, from its eigendecomposition (negative rounding clamped).
+at::Tensor psd_sqrt(const at::Tensor& s) {
+  auto [values, vectors] = torch::linalg::eigh(s, "L");
+  return torch::matmul(vectors * values.clamp_min(0).sqrt().unsqueeze(0), vectors.t());
+}
+}  // namespace
+
+double frechet_distance(const at::Tensor& a, const at::Tensor& b) {
+  auto [mean_a, cov_a] = mean_and_covariance(a.to(torch::kDouble));
+  auto [mean_b, cov_b] = mean_and_covariance(b.to(torch::kDouble));
+  at::Tensor root_a = psd_sqrt(cov_a);
+  at::Tensor middle = torch::matmul(torch::matmul(root_a, cov_b), root_a);
+  middle = (middle + middle.t()) / 2;  // symmetric up to rounding
+  double cross = torch::linalg::eigvalsh(middle, "L").clamp_min(0).sqrt().sum().item<double>();
+  return (mean_a - mean_b).pow(2).sum().item<double>() + cov_a.trace().item<double>() + cov_b.trace().item<double>() -
+         2 * cross;
+}
+
 }  // namespace flowmatch

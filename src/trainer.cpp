@@ -24,6 +24,7 @@ void TrainOptions::validate() const {
   if (objective != "flow-matching" && objective != "meanflow")
     throw Error("unknown objective '" + objective + "' (choose flow-matching or meanflow)");
   if (!(interval_fraction >= 0 && interval_fraction <= 1)) throw Error("--interval-fraction must lie in [0, 1]");
+  if (!(label_dropout >= 0 && label_dropout <= 1)) throw Error("--label-dropout must lie in [0, 1]");
   make_scheduler(scheduler, poly_exponent);
   time_sampler.validate();
   lr.validate();
@@ -77,6 +78,13 @@ std::ofstream open_metrics(const std::string& path, int64_t step, TrainResult& r
   return metrics;
 }
 
+// Label dropout, so that one network learns v(x, t | y) and the unconditional v(x, t) that
+// classifier-free guidance needs: each label becomes K ("no class") with probability p.
+at::Tensor drop_labels(const at::Tensor& labels, double p, int64_t classes, at::Generator& gen) {
+  at::Tensor dropped = torch::rand({labels.size(0)}, gen) < p;
+  return torch::where(dropped, torch::full_like(labels, classes), labels);
+}
+
 std::map<std::string, std::string> with_step(std::map<std::string, std::string> metadata, int64_t step) {
   metadata["step"] = std::to_string(step);
   return metadata;
@@ -88,9 +96,12 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   TrainOptions options = options_in;
   options.lr.total = options.steps;
   options.validate();
-  if (model->data_dim() != pairs.dim())
-    throw Error("the model takes " + std::to_string(model->data_dim()) + "-D points but the data (" + pairs.describe() +
-                ") is " + std::to_string(pairs.dim()) + "-D");
+  if (model->sample_shape() != pairs.sample_shape())
+    throw Error("the model takes samples of shape " + describe_shape(model->sample_shape()) + " but the data (" +
+                pairs.describe() + ") is " + describe_shape(pairs.sample_shape()));
+  if (model->classes() > 0 && model->classes() != pairs.classes())
+    throw Error("the model is conditioned on " + std::to_string(model->classes()) + " classes but the data (" +
+                pairs.describe() + ") has " + std::to_string(pairs.classes()));
   bool meanflow = options.objective == "meanflow";
   if (meanflow && !model->takes_interval())
     throw Error("the meanflow objective needs a model with an interval input (mlp with interval = true)");
@@ -112,7 +123,10 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   }
   std::ofstream metrics;
   if (!run_dir.empty()) metrics = open_metrics(run_dir + "/" + RunDir::kMetrics, position.step, result);
-  auto model_fn = [&](const at::Tensor& x, const at::Tensor& t) { return model->forward(x, t); };
+  at::Tensor labels;  // this step's labels, some dropped to "no class"; undefined for an unconditional model
+  auto model_fn = [&](const at::Tensor& x, const at::Tensor& t) {
+    return labels.defined() ? model->forward_class(x, t, labels) : model->forward(x, t);
+  };
   // Weights and the whole training state, both atomically: the previous files stay until each new one is complete.
   auto checkpoint = [&](int64_t steps_done) {
     if (run_dir.empty()) return;
@@ -129,6 +143,7 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
     double lr = options.lr.at(step);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     PairBatch batch = pairs.draw(options.batch, gen);
+    if (model->classes() > 0) labels = drop_labels(batch.labels, options.label_dropout, model->classes(), gen);
     at::Tensor loss =
         meanflow ? meanflow_loss(*model, *scheduler, batch.x0, batch.x1,
                                  draw_interval_times(options.time_sampler, options.interval_fraction, options.batch, gen))

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "flowmatch/error.h"
+#include "flowmatch/velocity_model.h"
 
 namespace flowmatch {
 
@@ -38,6 +39,35 @@ FixedPairs::FixedPairs(at::Tensor z0, at::Tensor z1, std::string description)
 PairBatch FixedPairs::draw(int64_t batch, at::Generator& gen) const {
   at::Tensor rows = torch::randint(0, z0_.size(0), {batch}, gen, torch::kLong);
   return {z0_.index_select(0, rows), z1_.index_select(0, rows)};
+}
+
+ImagePairs::ImagePairs(ImageSet images, std::string description, bool flip)
+    : images_(std::move(images)), description_(std::move(description)), flip_(flip) {
+  if (images_.size() == 0) throw Error(description_ + " holds no images");
+}
+
+std::vector<int64_t> ImagePairs::sample_shape() const {
+  auto sizes = images_.images.sizes();
+  return {sizes.begin() + 1, sizes.end()};
+}
+
+std::string ImagePairs::describe() const {
+  std::string classes = images_.labelled() ? ", " + std::to_string(images_.class_names.size()) + " classes" : "";
+  return description_ + " (" + std::to_string(images_.size()) + " images " + describe_shape(sample_shape()) + classes +
+         (flip_ ? ", random flips" : "") + ") from N(0, I)";
+}
+
+PairBatch ImagePairs::draw(int64_t batch, at::Generator& gen) const {
+  at::Tensor rows = torch::randint(0, images_.size(), {batch}, gen, torch::kLong);
+  PairBatch pairs;
+  pairs.x1 = images_.images.index_select(0, rows);
+  if (flip_) {
+    at::Tensor flipped = torch::rand({batch, 1, 1, 1}, gen) < 0.5;
+    pairs.x1 = torch::where(flipped, pairs.x1.flip({3}), pairs.x1);
+  }
+  pairs.x0 = torch::randn(pairs.x1.sizes(), gen);
+  if (images_.labelled()) pairs.labels = images_.labels.index_select(0, rows);
+  return pairs;
 }
 
 }  // namespace flowmatch

@@ -21,7 +21,7 @@ class AcceleratingField : public VelocityModel {
     return 2 * t.unsqueeze(1) * torch::tensor({1.0f, -3.0f}).to(x.scalar_type()).expand_as(x);
   }
   nlohmann::json config() const override { return {{"name", "accelerating"}}; }
-  int64_t data_dim() const override { return 2; }
+  std::vector<int64_t> sample_shape() const override { return {2}; }
 };
 
 TEST(FlowPairs, EndsAreWhereTheFlowTakesTheStarts) {

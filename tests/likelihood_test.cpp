@@ -30,7 +30,7 @@ class GaussianFlowField : public VelocityModel {
     return mu + torch::matmul(gain, centred.unsqueeze(2)).squeeze(2);
   }
   nlohmann::json config() const override { return {{"name", "gaussian-flow-field"}}; }
-  int64_t data_dim() const override { return 2; }
+  std::vector<int64_t> sample_shape() const override { return {2}; }
 };
 
 at::Tensor gaussian_points(int64_t n, uint64_t seed) {

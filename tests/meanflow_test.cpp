@@ -25,7 +25,7 @@ class PolynomialAverageVelocity : public VelocityModel {
     return w * (z * s.pow(2).unsqueeze(1) + t.unsqueeze(1));
   }
   nlohmann::json config() const override { return {{"name", "polynomial"}}; }
-  int64_t data_dim() const override { return 2; }
+  std::vector<int64_t> sample_shape() const override { return {2}; }
   at::Tensor w;
 };
 

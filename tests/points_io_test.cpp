@@ -28,6 +28,22 @@ TEST(PointsIo, NpyRoundTripsFloat32AndReadsFloat64) {
   EXPECT_EQ(read_points(dir.file("v.npy")).sizes(), (std::vector<int64_t>{6, 1}));
 }
 
+// Class labels travel as int64 .npy; images as 4-D float32.
+TEST(PointsIo, NpyKeepsInt64LabelsAndAnyShape) {
+  testing::TempDir dir;
+  at::Tensor labels = torch::tensor({int64_t(0), int64_t(9), int64_t(3), int64_t(1) << 40}, torch::kLong);
+  write_npy(dir.file("l.npy"), labels);
+  at::Tensor read = read_npy(dir.file("l.npy"));
+  EXPECT_EQ(read.scalar_type(), torch::kLong);
+  EXPECT_TRUE(read.equal(labels));
+  EXPECT_EQ(read_file(dir.file("l.npy")).find("'descr': '<i8'"), size_t(11));
+  at::Tensor images = torch::rand({3, 1, 4, 5});
+  write_npy(dir.file("i.npy"), images);
+  EXPECT_TRUE(read_npy(dir.file("i.npy")).equal(images));
+  EXPECT_THROW(write_npy(dir.file("b.npy"), torch::zeros({2}, torch::kByte)), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("b.npy")));
+}
+
 TEST(PointsIo, CsvRoundTripsWithHeaderAndAnyDimension) {
   testing::TempDir dir;
   at::Tensor points = torch::randn({20, 3});

@@ -71,5 +71,22 @@ TEST(PathGeometry, MatchesClosedFormForAnExponentialField) {
   EXPECT_NEAR(geometry.curvature, curvature, curvature * 0.01);
 }
 
+// Between N(m_a, diag(s_a^2)) and N(m_b, diag(s_b^2)) the distance is |m_a - m_b|^2 + sum (s_a - s_b)^2.
+TEST(FrechetDistance, MatchesTheClosedFormForGaussians) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  at::Tensor a = torch::randn({200000, 3}, gen, torch::kDouble) * torch::tensor({1.0, 2.0, 0.5}, torch::kDouble);
+  at::Tensor b = torch::randn({200000, 3}, gen, torch::kDouble) * torch::tensor({2.0, 1.0, 0.5}, torch::kDouble) +
+                 torch::tensor({1.0, 0.0, -1.0}, torch::kDouble);
+  EXPECT_NEAR(frechet_distance(a, b), 2.0 + 1.0 + 1.0, 0.05);
+  EXPECT_NEAR(frechet_distance(a, a), 0.0, 1e-9);
+  // Covariances that do not commute: S = diag(9, 1) against S' = R S R^T for a rotation R. For 2 x 2
+  // matrices Tr(M^1/2) = sqrt(Tr M + 2 sqrt(det M)), so Tr((S^1/2 S' S^1/2)^1/2) = sqrt(Tr(S S') + 2 sqrt(det S det S')):
+  // here sqrt(41.04 + 18), and FD = 10 + 10 - 2 sqrt(59.04).
+  at::Tensor c = torch::randn({200000, 2}, gen, torch::kDouble) * torch::tensor({3.0, 1.0}, torch::kDouble);
+  at::Tensor d = torch::randn({200000, 2}, gen, torch::kDouble) * torch::tensor({3.0, 1.0}, torch::kDouble);
+  at::Tensor rotation_t = torch::tensor({{0.6, 0.8}, {-0.8, 0.6}}, torch::kDouble);  // rows of R^T
+  EXPECT_NEAR(frechet_distance(c, torch::matmul(d, rotation_t)), 20.0 - 2 * std::sqrt(59.04), 0.1);
+}
+
 }  // namespace
 }  // namespace flowmatch

@@ -30,4 +30,11 @@ ImageSet read_image_folder(const std::string& folder, int image_size, int channe
 bool is_builtin_image_set(const std::string& name);
 ImageSet builtin_image_set(const std::string& name, const std::string& split);
 
+// Image data as the command line names it: a built-in set ("fashion-mnist" is its training split,
+// "fashion-mnist:test" the test split), a folder of pictures, or an IDX file (a name ending in .idx
+// or -ubyte, optionally .gz).
+bool is_image_source(const std::string& source);
+// Loads it: labels_path (IDX labels) only for an IDX file; image_size and channels only for a folder.
+ImageSet load_image_source(const std::string& source, const std::string& labels_path, int image_size, int channels);
+
 }  // namespace flowmatch

@@ -8,7 +8,8 @@
 
 namespace flowmatch {
 
-// Builds a model from its config: {"name": "mlp" | "seed-mlp", "data_dim": D, ...options}. Options
+// Builds a model from its config: {"name": "mlp" | "seed-mlp", "data_dim": D, ...options} or
+// {"name": "unet", "image_shape": [C, H, W], ...options}. Options
 // left out take their defaults; unknown names and options throw Error.
 std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config);
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "flowmatch/solver.h"
 
@@ -20,8 +21,10 @@ struct ModelUsage {
   std::optional<SolverOptions> sampler;
   // 1 for a flow trained on data, k + 1 for the reflow of a k-rectified flow (Liu et al.'s k-rectified).
   int64_t rectification = 1;
+  // A class-conditional model's class names, label k naming class_names[k].
+  std::vector<std::string> class_names;
 
-  std::map<std::string, std::string> to_metadata() const;  // flowmatch.source, .sampler, .rectification
+  std::map<std::string, std::string> to_metadata() const;  // flowmatch.source, .sampler, .rectification, .classes
   // Throws Error naming `path` when the sampler entry is malformed.
   static ModelUsage from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
   static ModelUsage read(const std::string& weights_path);

@@ -32,7 +32,7 @@ class ResidualMLP : public VelocityModel {
   bool takes_interval() const override { return options_.interval; }
   at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) override;
   nlohmann::json config() const override;
-  int64_t data_dim() const override { return data_dim_; }
+  std::vector<int64_t> sample_shape() const override { return {data_dim_}; }
 
  private:
   at::Tensor act(const at::Tensor& x) const;

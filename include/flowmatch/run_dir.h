@@ -12,6 +12,7 @@ struct RunDir {
   static constexpr const char* kMetrics = "metrics.jsonl";
   static constexpr const char* kLossCurve = "loss.png";
   static constexpr const char* kTrainingState = "training_state.safetensors";
+  static constexpr const char* kSamples = "samples.png";  // image models: a grid of samples at the end
 
   // Creates the folder (and its parents); throws Error when it cannot, or when it already holds a
   // model and `overwrite` is false.

@@ -14,4 +14,9 @@ double energy_distance(const at::Tensor& a, const at::Tensor& b);
 // the 1-D projections a.theta and b.theta (compared at equal quantile levels), square-rooted.
 double sliced_wasserstein2(const at::Tensor& a, const at::Tensor& b, int64_t projections, at::Generator& gen);
 
+// Fréchet distance between Gaussians fitted to two feature sets a [N, F] and b [M, F] (N, M >= 2):
+//   FD = |mu_a - mu_b|^2 + Tr(S_a) + Tr(S_b) - 2 Tr((S_a^1/2 S_b S_a^1/2)^1/2),
+// the squared 2-Wasserstein distance between N(mu_a, S_a) and N(mu_b, S_b); in float64.
+double frechet_distance(const at::Tensor& a, const at::Tensor& b);
+
 }  // namespace flowmatch

@@ -14,7 +14,7 @@ class SeedMLP : public VelocityModel {
   explicit SeedMLP(int64_t data_dim, int64_t width = 512, int64_t layers = 5, int64_t time_dim = 512);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override;
   nlohmann::json config() const override;
-  int64_t data_dim() const override { return data_dim_; }
+  std::vector<int64_t> sample_shape() const override { return {data_dim_}; }
 
  private:
   int64_t data_dim_, width_, layers_, time_dim_;

@@ -2,10 +2,20 @@
 
 namespace flowmatch {
 
+// Where a job spends its time, which decides who gets the cores.
+enum class Workload {
+  MatrixProducts,  // MLPs: GEMMs through OpenBLAS
+  Convolutions,    // image models: oneDNN convolutions in LibTorch's own OpenMP pool
+};
+
 // Uses `threads` compute threads (0 = one per core). When LibTorch's BLAS is OpenBLAS, its
-// pthreads and LibTorch's OpenMP pool fight over the cores (measured here: batch 512 trains at
-// 15 it/s with both at 2 threads, 39 it/s with OpenBLAS at 2 and OpenMP at 1), so the GEMMs get
-// the threads and the element-wise ops run on one. Returns the thread count used.
-int set_compute_threads(int threads);
+// pthreads and LibTorch's OpenMP pool fight over the cores: idle OpenBLAS threads spin in
+// sched_yield. So one pool gets the threads and the other runs on one:
+// - MatrixProducts: OpenBLAS gets them (measured here: batch 512 trains at 15 it/s with both at
+//   2 threads, 39 it/s with OpenBLAS at 2 and OpenMP at 1);
+// - Convolutions: OpenMP gets them (the default unet, batch 64: 1.9 it/s with OpenBLAS at 2 and
+//   OpenMP at 1, 3.3 it/s the other way round).
+// Returns the thread count used.
+int set_compute_threads(int threads, Workload workload = Workload::MatrixProducts);
 
 }  // namespace flowmatch

@@ -17,6 +17,7 @@ namespace flowmatch {
 struct TrainOptions {
   std::string objective = "flow-matching";  // flow-matching | meanflow (needs a model with an interval input)
   double interval_fraction = 0.25;          // meanflow: share of rows with s < t (the rest are s = t)
+  double label_dropout = 0.1;               // class-conditional models: share of labels replaced by "no class"
   std::string scheduler = "condot";
   double poly_exponent = 2.0;
   TimeSampler time_sampler;

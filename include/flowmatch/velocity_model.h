@@ -2,23 +2,38 @@
 #include <torch/nn/module.h>
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace flowmatch {
 
-// A velocity network v(x, t): x [B, D], t [B] in [0, 1] -> [B, D]. Its config() is the JSON that
-// make_model() takes to rebuild it, stored in every weights file.
+// A velocity network v(x, t): x [B, ...sample_shape()], t [B] in [0, 1] -> the shape of x. Points
+// are [B, D]; images [B, C, H, W]. Its config() is the JSON that make_model() takes to rebuild it,
+// stored in every weights file.
 //
 // Some models (built with an interval input, for MeanFlow) also give the average velocity over a
 // time interval: u(x, s, t) = 1/(t - s) * integral_s^t v(x_tau, tau) dtau along the flow through x at
 // time s, so that x_t = x + (t - s) u(x, s, t) in one evaluation; then v(x, t) = u(x, t, t).
+//
+// Class-conditional models (classes() = K > 0) give v(x, t | y) for labels y in 0 .. K - 1, and
+// the unconditional v(x, t) for the label K ("no class", what label dropout trains); forward(x, t)
+// is the unconditional one.
 class VelocityModel : public torch::nn::Module {
  public:
   virtual at::Tensor forward(const at::Tensor& x, const at::Tensor& t) = 0;
   virtual bool takes_interval() const { return false; }
   // u(x, s, t) with s, t [B]; throws Error unless takes_interval().
   virtual at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t);
+  virtual int64_t classes() const { return 0; }
+  // v(x, t | labels), labels [B] int64 in 0 .. classes(); throws Error unless classes() > 0.
+  virtual at::Tensor forward_class(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels);
   virtual nlohmann::json config() const = 0;
-  virtual int64_t data_dim() const = 0;
+  // The shape of one sample: {D} for points, {C, H, W} for images.
+  virtual std::vector<int64_t> sample_shape() const = 0;
+  // The numbers in one sample: D, or C * H * W.
+  int64_t data_dim() const;
 };
+
+// "[1, 28, 28]" or "2-D": a sample shape as messages name it.
+std::string describe_shape(const std::vector<int64_t>& shape);
 
 }  // namespace flowmatch
