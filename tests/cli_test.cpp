@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -48,6 +49,41 @@ std::map<std::string, std::string> report_of(const std::string& output) {
     if (colon != std::string::npos) values[line.substr(0, colon)] = line.substr(colon + 2);
   }
   return values;
+}
+
+// A float32 (or int64) .npy of the given shape, written the way NumPy does.
+template <typename T>
+void write_npy(const std::string& file, const std::vector<int64_t>& shape, const std::vector<T>& values) {
+  std::string dims;
+  for (int64_t size : shape) dims += std::to_string(size) + ", ";
+  std::string header = std::string("{'descr': '") + (sizeof(T) == 4 ? "<f4" : "<i8") + "', 'fortran_order': False, 'shape': (" +
+                       dims + "), }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header.push_back('\n');
+  std::ofstream out(file, std::ios::binary);
+  uint16_t length = uint16_t(header.size());
+  out.write("\x93NUMPY\x01\x00", 8);  // magic, version 1.0
+  out.write(reinterpret_cast<const char*>(&length), 2);
+  out << header;
+  out.write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size() * sizeof(T)));
+}
+
+// The float32 values of a .npy that flowmatch wrote (any shape).
+std::vector<float> read_npy_floats(const std::string& file) {
+  std::string bytes = read_bytes(file);
+  size_t data = bytes.find('\n') + 1;
+  std::vector<float> values((bytes.size() - data) / 4);
+  std::memcpy(values.data(), bytes.data() + data, values.size() * 4);
+  return values;
+}
+
+// IDX files as Fashion-MNIST ships them: big-endian magic (0, 0, 8 = uint8, dimensions), sizes, bytes.
+void write_idx(const std::string& file, const std::vector<uint32_t>& shape, const std::vector<uint8_t>& values) {
+  std::ofstream out(file, std::ios::binary);
+  out << '\0' << '\0' << '\x08' << char(shape.size());
+  for (uint32_t size : shape)
+    for (int shift : {24, 16, 8, 0}) out << char((size >> shift) & 0xff);
+  out.write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size()));
 }
 
 class Cli : public ::testing::Test {
@@ -370,6 +406,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   write("nan.csv", "1,2\n3,nan\n");
   write("broken.safetensors", "garbage");
   write("three.csv", "1,2,3\n4,5,6\n");
+  write_npy(path("v.npy"), {3, 2}, std::vector<float>(6, 0.0f));
   struct Case {
     std::string args, message, output;
   };
@@ -378,7 +415,17 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"train --data " + path("nan.csv") + " --out " + path("x"), "NaN", "x"},
       {"train --data checkers --out " + path("x"), "unknown distribution 'checkers'", "x"},
       {"train --data moons --out " + path("x") + " --steps 0", "--steps must be positive", "x"},
-      {"train --data moons --out " + path("x") + " --model unet", "unknown model 'unet'", "x"},
+      {"train --data moons --out " + path("x") + " --model unet", "--model unet is for images; moons holds points", "x"},
+      {"train --data moons --out " + path("x") + " --model transformer", "unknown model 'transformer'", "x"},
+      {"train --data moons --out " + path("x") + " --flip", "are for images; moons holds points", "x"},
+      {"train --data fashion-mnist --out " + path("x") + " --coupling ot", "are for points; images always start from N(0, I)", "x"},
+      {"train --data fashion-mnist --out " + path("x") + " --model mlp", "--model mlp is for points", "x"},
+      {"train --data fashion-mnist --out " + path("x") + " --widths 8,12", "multiple of groups (8), got 12", "x"},
+      {"train --data fashion-mnist --out " + path("x") + " --label-dropout 1.5", "--label-dropout must lie in [0, 1]", "x"},
+      {"train --data " + path("missing.idx") + " --out " + path("x"), "missing.idx", "x"},
+      {"sample " + run + " --class 1 --out " + path("o.npy"), "--class and --cfg are for class-conditional image models", "o.npy"},
+      {"fd " + path("three.csv"), "neither a .npy of images nor an image set", ""},
+      {"fd " + path("v.npy"), "judges Fashion-MNIST-like images [N >= 2, 1, 28, 28]", ""},
       {"train --data moons --out " + path("x") + " --lr -1", "--lr must be positive", "x"},
       {"sample " + run + " --noise " + path("three.csv") + " --out " + path("o.npy"), "3-D points but the model is 2-D", "o.npy"},
       {"sample " + run + " --solver leapfrog --out " + path("o.npy"), "unknown solver 'leapfrog'", "o.npy"},
@@ -427,6 +474,94 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   Result r = flowmatch("sample " + path("broken.safetensors") + " --out " + path("o.npy"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("broken.safetensors: not a valid safetensors file"), std::string::npos) << r.output;
+}
+
+// Images of two classes, 8 x 8: class 0 bright on the left half, class 1 on the right, with noise.
+// A conditional unet trained briefly draws each class on its own side, with guidance; the run
+// folder holds a grid of samples; image-only mistakes fail by name.
+TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> jitter(-20, 20);
+  std::vector<uint8_t> pixels, labels;
+  for (int i = 0; i < 256; ++i) {
+    labels.push_back(uint8_t(i % 2));
+    for (int y = 0; y < 8; ++y)
+      for (int x = 0; x < 8; ++x) pixels.push_back(uint8_t(((x < 4) == (i % 2 == 0) ? 220 : 35) + jitter(rng)));
+  }
+  write_idx(path("halves-images.idx"), {256, 8, 8}, pixels);
+  write_idx(path("halves-labels.idx"), {256}, labels);
+  Result train = flowmatch("train --data " + path("halves-images.idx") + " --labels " + path("halves-labels.idx") +
+                           " --out " + path("run") + " --widths 8,16 --steps 300 --batch 32 --lr 2e-3 --warmup 20 --seed 1");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_TRUE(fs::exists(path("run/samples.png")));
+  EXPECT_NE(read_bytes(path("run/config.toml")).find("model=\"unet\""), std::string::npos);
+  EXPECT_NE(train.output.find("(256 images [1, 8, 8], 2 classes)"), std::string::npos) << train.output;
+  // The mean brightness of the left half minus the right half, over all samples of one class.
+  auto left_minus_right = [&](const std::string& cls, const std::string& cfg) {
+    std::string out = path("class" + cls + "-cfg" + cfg + ".npy");
+    Result sample = flowmatch("sample " + path("run") + " --class " + cls + " --cfg " + cfg +
+                              " --n 32 --solver midpoint --steps 8 --out " + out + " --png " + path("grid.png"));
+    EXPECT_EQ(sample.exit_code, 0) << sample.output;
+    EXPECT_EQ(report_of(sample.output)["nfe"], "16");
+    EXPECT_TRUE(fs::exists(path("class" + cls + "-cfg" + cfg + ".labels.npy")));
+    std::vector<float> x = read_npy_floats(out);
+    EXPECT_EQ(x.size(), 32u * 64u);
+    double difference = 0;
+    for (size_t i = 0; i < x.size(); ++i) difference += ((i % 8) < 4 ? x[i] : -x[i]) / double(x.size() / 2);
+    return difference;
+  };
+  double left = left_minus_right("0", "1"), right = left_minus_right("1", "1");
+  EXPECT_GT(left, 1.0) << "class 0 should be bright on the left";  // the data's is 2 x (220 - 35) / 255 = 1.45
+  EXPECT_LT(right, -1.0) << "class 1 should be bright on the right";
+  EXPECT_GT(left_minus_right("0", "3"), left) << "guidance should sharpen the class";
+
+  struct Case {
+    std::string args, message, output;
+  };
+  std::vector<Case> cases = {
+      {"sample " + path("run") + " --class 2 --out " + path("o.npy"), "unknown class '2': give 0 .. 1", "o.npy"},
+      {"sample " + path("run") + " --class left --out " + path("o.npy"), "unknown class 'left'", "o.npy"},
+      {"sample " + path("run") + " --out " + path("o.csv"), "--out (images) must name a .npy file", "o.csv"},
+      {"sample " + path("run") + " --trajectory " + path("t.npy") + " --out " + path("o.npy"), "--trajectory is for point models", "o.npy"},
+      {"sample " + path("run") + " --batch 0 --out " + path("o.npy"), "--batch must be positive", "o.npy"},
+      {"train --data " + path("halves-images.idx") + " --labels " + path("three.idx") + " --out " + path("x"), "three.idx", "x"},
+  };
+  for (const auto& c : cases) {
+    Result r = flowmatch(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
+    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+  }
+}
+
+// flowmatch fd trains its judge once (cached in --classifier), scores real held-out images at the
+// floor with the classifier's own accuracy, and noise far above it, near chance.
+TEST_F(Cli, FdSeparatesRealImagesFromNoise) {
+  std::string classifier = path("judge.safetensors");
+  Result real = flowmatch("fd fashion-mnist:test --classifier " + classifier);
+  ASSERT_EQ(real.exit_code, 0) << real.output;
+  EXPECT_NE(real.output.find("fd classifier"), std::string::npos) << "the first run trains the classifier";
+  auto report = report_of(real.output);
+  EXPECT_GT(std::stod(report.at("class_accuracy")), 0.85);
+  EXPECT_EQ(report.at("class_accuracy"), report.at("classifier_test_accuracy"));
+  EXPECT_LT(std::stod(report.at("fd")), 1.0);
+
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::vector<float> noise(300 * 28 * 28);
+  for (float& v : noise) v = uniform(rng);
+  std::vector<int64_t> labels(300);
+  for (int i = 0; i < 300; ++i) labels[i] = i % 10;
+  write_npy(path("noise.npy"), {300, 1, 28, 28}, noise);
+  write_npy(path("noise.labels.npy"), {300}, labels);
+  Result judged = flowmatch("fd " + path("noise.npy") + " --classifier " + classifier + " --json " + path("fd.json"));
+  ASSERT_EQ(judged.exit_code, 0) << judged.output;
+  EXPECT_EQ(judged.output.find("fd classifier "), std::string::npos) << "the second run uses the cached classifier";
+  report = report_of(judged.output);
+  EXPECT_GT(std::stod(report.at("fd")), 10 * std::stod(report.at("floor")));
+  EXPECT_LT(std::stod(report.at("class_accuracy")), 0.4);
+  EXPECT_EQ(report.at("floor_set"), "fashion-mnist:test (300 images)");
+  EXPECT_TRUE(fs::exists(path("fd.json")));
 }
 
 }  // namespace

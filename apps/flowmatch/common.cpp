@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -9,6 +10,9 @@
 #include "flowmatch/atomic_file.h"
 #include "flowmatch/error.h"
 #include "flowmatch/figures.h"
+#include "flowmatch/image_grid.h"
+#include "flowmatch/progress.h"
+#include "flowmatch/image_set.h"
 #include "flowmatch/model_usage.h"
 #include "flowmatch/model_registry.h"
 #include "flowmatch/run_dir.h"
@@ -26,9 +30,9 @@ void add_run_options(CLI::App* cmd, RunSettings& settings) {
       ->check(CLI::NonNegativeNumber);
 }
 
-at::Generator start_run(const RunSettings& settings) {
+at::Generator start_run(const RunSettings& settings, Workload workload) {
   keep_freed_memory();
-  set_compute_threads(settings.threads);
+  set_compute_threads(settings.threads, workload);
   torch::manual_seed(settings.seed);
   return at::make_generator<at::CPUGeneratorImpl>(settings.seed);
 }
@@ -89,9 +93,9 @@ void add_objective_options(CLI::App* cmd, TrainOptions& o) {
 
 void add_optimisation_options(CLI::App* cmd, TrainOptions& o) {
   auto* optim = cmd->add_option_group("Optimisation");
-  optim->add_option("--steps", o.steps, "Training steps")->capture_default_str();
-  optim->add_option("--batch", o.batch, "Batch size")->capture_default_str();
-  optim->add_option("--lr", o.lr.peak, "Peak learning rate (AdamW)")->capture_default_str();
+  optim->add_option("--steps", o.steps, "Training steps (train on images: 6000 unless given)")->capture_default_str();
+  optim->add_option("--batch", o.batch, "Batch size (train on images: 64 unless given)")->capture_default_str();
+  optim->add_option("--lr", o.lr.peak, "Peak learning rate (AdamW; train on images: 1e-3 unless given)")->capture_default_str();
   optim->add_option("--warmup", o.lr.warmup, "Linear warm-up steps")->capture_default_str();
   optim->add_option("--lr-schedule", o.lr.shape, "After warm-up: cosine or constant")->capture_default_str();
   optim->add_option("--min-lr-ratio", o.lr.min_ratio, "Cosine decay ends at this fraction of --lr")->capture_default_str();
@@ -115,7 +119,19 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
                   "gives every option; only --threads may be given too)")
       ->configurable(false);
   cmd->add_option("--data", a.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
-                                    "swissroll, gaussian) or a .npy/.csv file of points [N, D]");
+                                    "swissroll, gaussian), a .npy/.csv file of points [N, D], or images: fashion-mnist, "
+                                    "a folder of PNG/JPEG pictures (sub-folders are classes), or an IDX file");
+  auto* images = cmd->add_option_group("Images");
+  images->add_option("--labels", a.labels, "IDX labels for IDX images given to --data");
+  images->add_option("--image-size", a.image_size, "Picture folders: scale and centre-crop to this square size")
+      ->capture_default_str()->check(CLI::Range(4, 1024));
+  images->add_option("--channels", a.channels, "Picture folders: 1 (gray), 3 (RGB) or 0 (RGB if any picture has colour)")
+      ->capture_default_str()->check(CLI::IsMember({0, 1, 3}));
+  images->add_flag("--flip", a.flip, "Flip each training image left-right with probability 1/2");
+  images->add_flag("--unconditional", a.unconditional, "Ignore the images' class labels");
+  images->add_option("--label-dropout", a.options.label_dropout,
+                     "Share of labels dropped to \"no class\" in training, for classifier-free guidance")
+      ->capture_default_str();
   cmd->add_option("--data-n", a.data_n, "Draw this many points once from a built-in and train on that fixed set")
       ->capture_default_str();
   cmd->add_option("--source", a.source,
@@ -126,10 +142,14 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
   cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");
   auto* model = cmd->add_option_group("Model");
-  model->add_option("--model", a.model, "Velocity network: mlp (residual MLP, the default) or seed-mlp (the seed's)")
-      ->capture_default_str();
+  model->add_option("--model", a.model,
+                    "Velocity network: mlp (residual MLP, the default for points), seed-mlp (the seed's) or unet "
+                    "(the default for images)");
   model->add_option("--width", a.width, "Hidden width (0 = the model's default: mlp 256, seed-mlp 512)");
-  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp (0 = default: 4, 5)");
+  model->add_option("--widths", a.widths, "unet: channels per resolution level, e.g. 32,64,64 (the default)")->delimiter(',');
+  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp, residual blocks per level of unet "
+                                        "(0 = default: 4, 5, 1)");
+  model->add_option("--groups", a.groups, "unet: GroupNorm groups, dividing every width (0 = default 8)");
   model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (default silu)");
   model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = default: mlp 128, seed-mlp 512)");
   model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = default: 1000, or 10 with --objective meanflow)");
@@ -161,8 +181,19 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
 namespace {
 
 // The model config from the options: model-specific defaults for what was left unset.
-nlohmann::json model_config(const TrainArgs& a, int64_t data_dim) {
-  nlohmann::json c = {{"name", a.model}, {"data_dim", data_dim}};
+nlohmann::json model_config(const TrainArgs& a, const TrainingPairs& pairs) {
+  std::vector<int64_t> shape = pairs.sample_shape();
+  nlohmann::json c = {{"name", a.model}};
+  if (a.model == "unet") {
+    if (shape.size() != 3) throw Error("--model unet is for images; " + a.data + " holds points");
+    c["image_shape"] = shape;
+    c["classes"] = a.unconditional ? 0 : pairs.classes();
+  } else {
+    if (shape.size() != 1) throw Error("--model " + a.model + " is for points; images need --model unet");
+    c["data_dim"] = shape[0];
+  }
+  if (!a.widths.empty()) c["widths"] = a.widths;
+  if (a.groups != 0) c["groups"] = a.groups;
   if (a.width != 0) c["width"] = a.width;
   if (a.depth != 0) c["depth"] = a.depth;
   if (a.time_dim != 0) c["time_dim"] = a.time_dim;
@@ -177,14 +208,16 @@ nlohmann::json model_config(const TrainArgs& a, int64_t data_dim) {
 // Records the resolved model options on the command, so config.toml shows what was built.
 void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
   for (const auto& [key, value] : config.items()) {
-    if (key == "name" || key == "data_dim") continue;
-    std::string flag = "--" + key;
+    std::string flag = "--" + (key == "name" ? std::string("model") : key);
     for (auto& ch : flag)
       if (ch == '_') ch = '-';
     CLI::Option* opt = cmd->get_option_no_throw(flag);
     if (!opt) continue;
     opt->clear();
-    opt->add_result(value.is_string() ? value.get<std::string>() : value.dump());
+    if (value.is_array())
+      for (const auto& item : value) opt->add_result(item.dump());
+    else
+      opt->add_result(value.is_string() ? value.get<std::string>() : value.dump());
   }
 }
 }  // namespace
@@ -205,12 +238,24 @@ void apply_resumed_run(CLI::App* cmd, const std::string& run_dir) {
 }
 }  // namespace
 
+// Images train with other defaults than points: the CPU recipe of docs/images.md (6000 steps of 64
+// at lr 1e-3: under 30 minutes on 2 cores), unless the command line or config file set them.
+void apply_image_defaults(CLI::App* cmd) {
+  for (auto [name, value] : {std::pair{"--steps", "6000"}, {"--batch", "64"}, {"--lr", "1e-3"}}) {
+    CLI::Option* opt = cmd->get_option(name);
+    if (opt->count() > 0) continue;
+    opt->add_result(value);
+    opt->run_callback();
+  }
+}
+
 TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
   bool resuming = !given.resume.empty();
   if (resuming)
     apply_resumed_run(cmd, given.resume);
   else if (!given.config.empty())
     apply_config_file(cmd, given.config);
+  if (!resuming && is_image_source(given.data)) apply_image_defaults(cmd);
   TrainArgs a = given;  // now with the config file's options
   if (resuming) {
     a.out = given.resume;
@@ -219,19 +264,33 @@ TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
   if (a.data.empty()) throw Error("--data is required: a built-in distribution name or a .npy/.csv file");
   if (a.out.empty()) throw Error("--out is required: the run folder to write");
   a.options.validate();
+  bool images = is_image_source(a.data);
+  if (a.model.empty()) a.model = images ? "unet" : "mlp";
   if (a.options.objective == "meanflow" && a.model != "mlp")
     throw Error("--objective meanflow needs --model mlp (it adds the interval input MeanFlow needs)");
-  Coupling coupling(a.coupling);
-  at::Generator gen = start_run(a.run);
-  PointData data(a.data, a.data_n, gen);
-  std::optional<PointData> source;
-  if (!a.source.empty()) source.emplace(a.source, 0, gen);
-  CoupledPairs pairs(data, source, std::move(coupling));
-  nlohmann::json config = model_config(a, data.dim());
-  auto model = make_model(config);
-  config = model->config();
+  at::Generator gen = start_run(a.run, images ? Workload::Convolutions : Workload::MatrixProducts);
+  std::unique_ptr<TrainingPairs> pairs;
+  std::vector<std::string> class_names;
+  if (images) {
+    if (!a.source.empty() || a.coupling != "independent" || a.data_n != 0)
+      throw Error("--source, --coupling and --data-n are for points; images always start from N(0, I)");
+    ImageSet set = load_image_source(a.data, a.labels, a.image_size, a.channels);
+    if (!a.unconditional) class_names = set.class_names;
+    pairs = std::make_unique<ImagePairs>(std::move(set), a.data, a.flip);
+  } else {
+    if (!a.labels.empty() || a.flip || a.unconditional)
+      throw Error("--labels, --flip and --unconditional are for images; " + a.data + " holds points");
+    Coupling coupling(a.coupling);
+    PointData data(a.data, a.data_n, gen);
+    std::optional<PointData> source;
+    if (!a.source.empty()) source.emplace(a.source, 0, gen);
+    pairs = std::make_unique<CoupledPairs>(data, source, std::move(coupling));
+  }
+  auto model = make_model(model_config(a, *pairs));
+  nlohmann::json config = model->config();
   ModelUsage usage;
   usage.source = a.source;
+  if (model->classes() > 0) usage.class_names = class_names;
   if (a.options.objective == "meanflow") {
     usage.sampler = SolverOptions();
     usage.sampler->method = "jump";
@@ -243,7 +302,7 @@ TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
     record_resolved_model(cmd, config);
     create_run_dir(cmd, a.out, a.overwrite);
   }
-  return train_into_run_dir(model, pairs, options, gen, a.out);
+  return train_into_run_dir(model, *pairs, options, gen, a.out);
 }
 
 void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
@@ -265,6 +324,52 @@ TrainResult train_into_run_dir(std::shared_ptr<VelocityModel> model, const Train
   draw_loss_curve_png(out + "/" + RunDir::kLossCurve, result.log_steps, result.log_losses,
                       "training loss, " + name + " on " + pairs.describe());
   return result;
+}
+
+ImageSamples sample_images(VelocityModel& model, int64_t n, std::optional<int64_t> class_label, double cfg,
+                           const SolverOptions& solver, int64_t batch, at::Generator& gen) {
+  ImageSamples samples;
+  int64_t classes = model.classes();
+  if (class_label) {
+    samples.labels = torch::full({n}, *class_label, torch::kLong);
+  } else if (classes > 0) {
+    samples.columns = (n + classes - 1) / classes;
+    samples.labels = torch::arange(n, torch::kLong).div(samples.columns, "floor");
+  }
+  if (samples.columns == 0) samples.columns = std::max<int64_t>(1, int64_t(std::ceil(std::sqrt(double(n)))));
+  std::vector<int64_t> shape = model.sample_shape();
+  shape.insert(shape.begin(), n);
+  at::Tensor noise = torch::randn(shape, gen);
+  std::vector<at::Tensor> parts;
+  Progress progress("sample", n, std::max<int64_t>(1, n / 10), "nfe", "images");
+  for (int64_t start = 0; start < n; start += batch) {
+    int64_t end = std::min(n, start + batch);
+    Guidance guidance;
+    if (samples.labels.defined()) guidance = {samples.labels.slice(0, start, end), cfg};
+    Solution part = generate(model, noise.slice(0, start, end), solver, guidance);
+    parts.push_back(part.x);
+    samples.nfe = part.nfe;
+    progress.update(end, double(part.nfe));
+  }
+  progress.finish();
+  samples.images = torch::cat(parts);
+  return samples;
+}
+
+void draw_samples_grid(const std::string& path, const ImageSamples& samples, const std::vector<std::string>& class_names) {
+  std::vector<std::string> row_labels;
+  if (samples.labels.defined() && !class_names.empty()) {
+    int64_t n = samples.images.size(0);
+    for (int64_t first = 0; first < n; first += samples.columns) {
+      int64_t label = samples.labels[first].item<int64_t>();
+      if (samples.labels.slice(0, first, std::min(n, first + samples.columns)).ne(label).any().item<bool>()) {
+        row_labels.clear();  // rows mix classes: leave them unlabelled
+        break;
+      }
+      row_labels.push_back(label < int64_t(class_names.size()) ? class_names[label] : std::to_string(label));
+    }
+  }
+  draw_image_grid_png(path, samples.images, samples.columns, row_labels);
 }
 
 void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps) {

@@ -5,10 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "flowmatch/likelihood.h"
 #include "flowmatch/solver.h"
+#include "flowmatch/threads.h"
 #include "flowmatch/trainer.h"
 
 namespace flowmatch::cli {
@@ -19,9 +22,9 @@ struct RunSettings {
   int threads = 0;
 };
 void add_run_options(CLI::App* cmd, RunSettings& settings);
-// Applies the thread count and returns a generator seeded with settings.seed (torch's global
-// generator, used for weight initialisation, is seeded too).
-at::Generator start_run(const RunSettings& settings);
+// Applies the thread count, shared as `workload` wants (threads.h), and returns a generator seeded
+// with settings.seed (torch's global generator, used for weight initialisation, is seeded too).
+at::Generator start_run(const RunSettings& settings, Workload workload = Workload::MatrixProducts);
 
 // --solver, --steps, --atol, --rtol.
 void add_solver_options(CLI::App* cmd, SolverOptions& options);
@@ -59,8 +62,13 @@ struct TrainArgs {
   std::string coupling = "independent";
   std::string out;
   bool overwrite = false;
-  std::string model = "mlp";
-  int64_t width = 0, depth = 0, time_dim = 0, fourier_features = -1;  // 0 / -1: the model's default
+  std::string labels;                  // IDX labels for IDX images
+  int image_size = 32, channels = 0;   // picture folders: scaled to this square; 1, 3 or 0 (as the pictures are)
+  bool flip = false;
+  bool unconditional = false;          // ignore the images' labels
+  std::string model;                   // "": mlp for points, unet for images
+  int64_t width = 0, depth = 0, time_dim = 0, fourier_features = -1, groups = 0;  // 0 / -1: the model's default
+  std::vector<int64_t> widths;
   double time_scale = 0, fourier_scale = 0;
   std::string activation;
   TrainOptions options;
@@ -80,6 +88,20 @@ void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite);
 // Says what is trained on stderr, trains into the run folder `out`, and draws loss.png.
 TrainResult train_into_run_dir(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs,
                                const TrainOptions& options, at::Generator& gen, const std::string& out);
+
+// Samples from an image model, `batch` images per solve with a progress line: n images of class
+// `class_label` when it is set, else of every class in turn (label i / ceil(n / K), so that a grid of
+// ceil(n / K) columns has one row per class) for a conditional model, or unconditional ones.
+// cfg is the guidance weight w (sampling.h).
+struct ImageSamples {
+  at::Tensor images, labels;  // [n, C, H, W]; [n] int64 (undefined when unconditional)
+  int64_t nfe = 0;            // network evaluations per image (x 2 with guidance, both in one batch)
+  int64_t columns = 0;        // grid columns: ceil(n / K) when sampling every class, else about sqrt(n)
+};
+ImageSamples sample_images(VelocityModel& model, int64_t n, std::optional<int64_t> class_label, double cfg,
+                           const SolverOptions& solver, int64_t batch, at::Generator& gen);
+// The samples as a PNG grid, rows labelled by class name when one row is one class.
+void draw_samples_grid(const std::string& path, const ImageSamples& samples, const std::vector<std::string>& class_names);
 
 // Adds "straightness" and "curvature" (straightness.h) of the model's paths from `start`, along
 // `steps` Euler steps, to `report`.

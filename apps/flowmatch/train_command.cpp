@@ -1,4 +1,5 @@
 // flowmatch train --data NAME|FILE --out RUN_DIR [options]
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -22,10 +23,20 @@ void add_train_command(CLI::App& app) {
                              {"loss_curve", out + "/" + RunDir::kLossCurve},
                              {"final_loss", result.log_losses.back()},
                              {"train_seconds", result.seconds}};
-    ModelUsage usage;
-    usage.source = args->source;
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(args->run.seed + 1);
-    report_path_geometry(report, *result.model, usage.draw_start(2000, result.model->data_dim(), gen));
+    if (result.model->sample_shape().size() > 1) {  // images: a grid of 10 per class (or 100), midpoint, 20 NFE
+      SolverOptions solver;
+      solver.method = "midpoint";
+      solver.steps = 10;
+      int64_t n = 10 * std::max<int64_t>(result.model->classes(), 10);
+      ImageSamples samples = sample_images(*result.model, n, std::nullopt, 1.0, solver, 50, gen);
+      draw_samples_grid(out + "/" + RunDir::kSamples, samples, ModelUsage::read(out + "/" + RunDir::kModel).class_names);
+      report["samples_png"] = out + "/" + RunDir::kSamples;
+    } else {
+      ModelUsage usage;
+      usage.source = args->source;
+      report_path_geometry(report, *result.model, usage.draw_start(2000, result.model->data_dim(), gen));
+    }
     print_report(report);
   });
 }
