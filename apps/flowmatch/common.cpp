@@ -170,6 +170,7 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
   }
   for (const auto& item : items) {
     if (item.name == "++" || item.name == "--") continue;  // section markers
+    if (item.inputs.size() == 1 && item.inputs[0].empty()) continue;  // written for an unset option: keep its default
     CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
     if (!opt || !opt->get_configurable()) throw Error(path + ": unknown option '" + item.fullname() + "'");
     if (opt->count() > 0) continue;
