@@ -1,5 +1,6 @@
 // flowmatch sample MODEL|RUN_DIR --n N --out FILE.npy|FILE.csv [--solver ...] [--noise FILE.npy]
 //                  [--trajectory FILE.npy] [--trajectory-png FILE] [--png FILE] [--logp FILE.npy]
+//                  image models: [--class K|NAME] [--cfg W] [--batch B] [--png GRID.png]
 #include <torch/torch.h>
 
 #include <cmath>
@@ -27,7 +28,7 @@ struct SampleArgs {
   int64_t n = 1000;
   std::string class_name;  // images: a class index or name; "" = every class
   double cfg = 1.0;
-  int64_t batch = 50;  // images: larger batches run slower here (100 images/solve: -15 %; 250: -75 %)
+  int64_t batch = 50;  // images: larger batches are no faster, and 250 ran 5x slower here (docs/design.md)
   SolverOptions solver;
   DensityArgs density;
   RunSettings run;
