@@ -41,6 +41,7 @@ std::string Progress::line(int64_t done, double value) const {
 void Progress::update(int64_t done, double value) {
   done_ = done;
   auto now = std::chrono::steady_clock::now();
+  if (muted_) return;
   if (terminal_) {
     if (now - last_draw_ < std::chrono::milliseconds(100) && done < total_) return;
     last_draw_ = now;
@@ -51,6 +52,7 @@ void Progress::update(int64_t done, double value) {
 }
 
 void Progress::finish() {
+  if (muted_) return;
   if (terminal_) std::fprintf(stderr, "\n");
   std::fprintf(stderr, "%s done: %ld %s in %s (%.1f it/s)\n", label_.c_str(), long(done_), unit_.c_str(),
                clock_time(seconds()).c_str(), rate());

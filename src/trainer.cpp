@@ -6,15 +6,19 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iostream>
+#include <optional>
 
 #include "flowmatch/cfm_loss.h"
 #include "flowmatch/ema.h"
 #include "flowmatch/error.h"
+#include "flowmatch/gradient_buckets.h"
 #include "flowmatch/meanflow_loss.h"
 #include "flowmatch/model_registry.h"
 #include "flowmatch/progress.h"
 #include "flowmatch/run_dir.h"
 #include "flowmatch/scheduler.h"
+#include "flowmatch/seed_streams.h"
 #include "flowmatch/stop_signals.h"
 #include "flowmatch/training_state.h"
 
@@ -36,6 +40,7 @@ void TrainOptions::validate() const {
   if (!(ema >= 0 && ema < 1)) throw Error("--ema must lie in [0, 1)");
   if (log_every <= 0) throw Error("--log-every must be positive");
   if (checkpoint_every < 0) throw Error("--checkpoint-every must be >= 0");
+  if (shards < 0) throw Error("--shards must be >= 0");
 }
 
 namespace {
@@ -91,8 +96,52 @@ std::map<std::string, std::string> with_step(std::map<std::string, std::string> 
 }
 }  // namespace
 
+namespace {
+// One step's rows: the pairs, their labels (some dropped to "no class"; undefined when the model
+// has no classes) and their times (s is used by meanflow only).
+struct StepRows {
+  PairBatch pairs;
+  at::Tensor labels;
+  IntervalTimes times;
+};
+
+// Rows of one shard, drawn from its generator in a fixed order: pairs, dropped labels, times.
+StepRows draw_rows(const TrainingPairs& pairs, const TrainOptions& options, int64_t classes, int64_t rows,
+                   at::Generator& gen) {
+  StepRows step;
+  step.pairs = pairs.draw(rows, gen);
+  if (classes > 0) step.labels = drop_labels(step.pairs.labels, options.label_dropout, classes, gen);
+  if (options.objective == "meanflow")
+    step.times = draw_interval_times(options.time_sampler, options.interval_fraction, rows, gen);
+  else
+    step.times.t = options.time_sampler(rows, gen);
+  return step;
+}
+
+// This rank's shards of the step, one after another.
+StepRows draw_step(const TrainingPairs& pairs, const TrainOptions& options, int64_t classes, SeedStreams& streams) {
+  int64_t rows = options.batch / streams.shards();
+  if (streams.own().size() == 1) return draw_rows(pairs, options, classes, rows, streams.generator(streams.own()[0]));
+  std::vector<StepRows> parts;
+  for (int64_t shard : streams.own()) parts.push_back(draw_rows(pairs, options, classes, rows, streams.generator(shard)));
+  auto cat = [&](auto field) {
+    std::vector<at::Tensor> pieces;
+    for (const auto& part : parts) pieces.push_back(field(part));
+    return pieces[0].defined() ? torch::cat(pieces) : at::Tensor();
+  };
+  StepRows step;
+  step.pairs.x0 = cat([](const StepRows& r) { return r.pairs.x0; });
+  step.pairs.x1 = cat([](const StepRows& r) { return r.pairs.x1; });
+  step.labels = cat([](const StepRows& r) { return r.labels; });
+  step.times.s = cat([](const StepRows& r) { return r.times.s; });
+  step.times.t = cat([](const StepRows& r) { return r.times.t; });
+  return step;
+}
+
+}  // namespace
+
 TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs, const TrainOptions& options_in,
-                       at::Generator& gen, const std::string& run_dir) {
+                       at::Generator& gen, const std::string& run_dir, ProcessGroup* group) {
   TrainOptions options = options_in;
   options.lr.total = options.steps;
   options.validate();
@@ -105,6 +154,8 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   bool meanflow = options.objective == "meanflow";
   if (meanflow && !model->takes_interval())
     throw Error("the meanflow objective needs a model with an interval input (mlp with interval = true)");
+  int world = group ? group->size() : 1;
+  bool writer = !group || group->rank() == 0;  // rank 0 alone writes logs and checkpoints
   auto scheduler = make_scheduler(options.scheduler, options.poly_exponent);
   model->train();
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(options.lr.peak)
@@ -114,15 +165,35 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   TrainResult result;
   TrainingProgress position;  // the next step, and the loss of the log interval so far
   std::string state_path = run_dir + "/" + RunDir::kTrainingState;
+  std::vector<at::Tensor> saved_streams;
   if (options.resume) {
     if (run_dir.empty()) throw Error("resuming needs the run folder");
-    position = load_training_state(state_path, *model, optimizer, ema.get(), gen);
+    position = load_training_state(read_safetensors(state_path), state_path, *model, optimizer, ema.get(), saved_streams);
     if (position.step > options.steps)
       throw Error(state_path + " is at step " + std::to_string(position.step) + ", past the run's " +
                   std::to_string(options.steps) + " steps");
   }
+  int64_t shards = shard_count(options.shards, int64_t(saved_streams.size()), world, options.batch);
+  if (writer && !saved_streams.empty() && shards > int64_t(saved_streams.size()))
+    std::cerr << "resuming a run of " << saved_streams.size() << " seed streams on " << world << " processes: "
+              << shards - int64_t(saved_streams.size()) << " fresh streams join, so the data differ from the run's\n";
+  SeedStreams streams(gen, shards, group ? group->rank() : 0, world);
+  streams.restore(saved_streams);
+  // This rank's weight in the summed gradient: its rows / all rows.
+  double share = double(streams.own().size()) / double(shards);
+  std::optional<GradientBuckets> buckets;
+  if (group) {
+    std::vector<at::Tensor> weights = model->parameters();
+    for (const auto& buffer : model->buffers()) weights.push_back(buffer);
+    torch::NoGradGuard no_grad;
+    group->broadcast(weights, 0, "broadcasting rank 0's weights");
+    buckets.emplace(model->parameters(), *group);
+    if (writer)
+      std::cerr << "gradient all-reduce over " << world << " processes: " << buckets->bucket_count() << " buckets, "
+                << buckets->bytes_per_step() << " bytes per step\n";
+  }
   std::ofstream metrics;
-  if (!run_dir.empty()) metrics = open_metrics(run_dir + "/" + RunDir::kMetrics, position.step, result);
+  if (!run_dir.empty() && writer) metrics = open_metrics(run_dir + "/" + RunDir::kMetrics, position.step, result);
   at::Tensor labels;  // this step's labels, some dropped to "no class"; undefined for an unconditional model
   auto model_fn = [&](const at::Tensor& x, const at::Tensor& t) {
     return labels.defined() ? model->forward_class(x, t, labels) : model->forward(x, t);
@@ -130,28 +201,44 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   // Weights and the whole training state, both atomically: the previous files stay until each new one is complete.
   auto checkpoint = [&](int64_t steps_done) {
     if (run_dir.empty()) return;
+    std::vector<at::Tensor> stream_states = streams.gather_states(group, "streams/" + std::to_string(steps_done));
+    if (!writer) return;
     save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), with_step(options.model_metadata, steps_done));
-    save_training_state(state_path, *model, optimizer, ema.get(), gen, position);
+    save_training_state(state_path, *model, optimizer, ema.get(), stream_states, position);
   };
   StopSignals stop;
 
   Progress progress("train", options.steps, options.log_every);
+  if (!writer) progress.mute();
   progress.resume_at(position.step);
   double& loss_sum = position.loss_sum;
   int64_t& loss_count = position.loss_count;
+  // Time this log interval spent waiting for collectives once backward was done: the part of the
+  // all-reduce that did not overlap computation.
+  double wait_seconds = 0, interval_start = progress.seconds();
   for (int64_t step = position.step; step < options.steps; ++step) {
     double lr = options.lr.at(step);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    PairBatch batch = pairs.draw(options.batch, gen);
-    if (model->classes() > 0) labels = drop_labels(batch.labels, options.label_dropout, model->classes(), gen);
-    at::Tensor loss =
-        meanflow ? meanflow_loss(*model, *scheduler, batch.x0, batch.x1,
-                                 draw_interval_times(options.time_sampler, options.interval_fraction, options.batch, gen))
-                 : cfm_loss(model_fn, *scheduler, batch.x0, batch.x1, options.time_sampler(options.batch, gen));
-    optimizer.zero_grad();
+    for (auto& param_group : optimizer.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(param_group.options()).lr(lr);
+    StepRows rows = draw_step(pairs, options, model->classes(), streams);
+    labels = rows.labels;
+    at::Tensor loss = meanflow ? meanflow_loss(*model, *scheduler, rows.pairs.x0, rows.pairs.x1, rows.times)
+                               : cfm_loss(model_fn, *scheduler, rows.pairs.x0, rows.pairs.x1, rows.times.t);
+    if (buckets) buckets->begin(share);  // which clears the gradients
+    else optimizer.zero_grad();
     loss.backward();
-    double grad_norm = options.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(model->parameters(), options.grad_clip) : 0.0;
     double value = loss.item<double>();
+    bool stopping = stop.requested();
+    if (group) {  // every rank: the summed gradients, the batch's mean loss, and whether any rank was asked to stop
+      double waiting_since = progress.seconds();
+      buckets->finish();
+      std::vector<at::Tensor> agreed{torch::tensor({value * share, stopping ? 1.0 : 0.0}, torch::kDouble)};
+      group->all_reduce_sum(agreed, "agreeing on step " + std::to_string(step + 1) + "'s loss");
+      value = agreed[0][0].item<double>();
+      stopping = agreed[0][1].item<double>() > 0;
+      wait_seconds += progress.seconds() - waiting_since;
+    }
+    double grad_norm = options.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(model->parameters(), options.grad_clip) : 0.0;
     if (!std::isfinite(value) || !std::isfinite(grad_norm))
       throw Error("training diverged at step " + std::to_string(step + 1) + " (non-finite loss or gradient); try a lower --lr");
     optimizer.step();
@@ -168,17 +255,21 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
         nlohmann::json line = {{"step", step + 1},           {"loss", mean_loss},     {"lr", lr},
                                {"grad_norm", grad_norm},     {"it_per_s", progress.rate()},
                                {"elapsed_s", progress.seconds()}};
+        if (group) line["allreduce_wait_share"] = wait_seconds / (progress.seconds() - interval_start);
         metrics << line.dump() << '\n' << std::flush;
         check_written(metrics, run_dir + "/" + RunDir::kMetrics);
       }
       loss_sum = 0;
       loss_count = 0;
+      wait_seconds = 0;
+      interval_start = progress.seconds();
     }
     position.step = step + 1;
     if (options.checkpoint_every > 0 && position.step % options.checkpoint_every == 0 && !last) checkpoint(position.step);
-    if (stop.requested() && !last) {
+    if (stopping && !last) {
       checkpoint(position.step);
-      throw Error(std::string(stop.name()) + " received: stopped after step " + std::to_string(position.step) +
+      throw Error(std::string(stop.requested() ? stop.name() : "another rank's stop signal") +
+                  " received: stopped after step " + std::to_string(position.step) +
                   (run_dir.empty() ? "" : " with the state saved; continue with flowmatch train --resume " + run_dir));
     }
   }

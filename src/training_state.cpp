@@ -2,8 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <mutex>
 #include <sstream>
 
 #include "flowmatch/error.h"
@@ -22,10 +22,13 @@ std::string exact(double v) {
   std::snprintf(buf, sizeof buf, "%a", v);
   return buf;
 }
+
+// Seed stream k's name in the file: "generator" for the first (as files with one stream have it).
+std::string generator_name(size_t k) { return k == 0 ? "generator" : "generator." + std::to_string(k); }
 }  // namespace
 
 void save_training_state(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                         Ema* ema, at::Generator& gen, const TrainingProgress& progress) {
+                         Ema* ema, const std::vector<at::Tensor>& generator_states, const TrainingProgress& progress) {
   Safetensors file;
   for (const auto& item : model.named_parameters()) file.tensors.emplace_back("model." + item.key(), item.value().detach());
   for (const auto& item : model.named_buffers()) file.tensors.emplace_back("model." + item.key(), item.value());
@@ -36,10 +39,7 @@ void save_training_state(const std::string& path, torch::nn::Module& model, torc
   std::ostringstream optimizer_bytes;
   archive.save_to(optimizer_bytes);
   file.tensors.emplace_back("optimizer", bytes_tensor(optimizer_bytes.str()));
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    file.tensors.emplace_back("generator", gen.get_state());
-  }
+  for (size_t k = 0; k < generator_states.size(); ++k) file.tensors.emplace_back(generator_name(k), generator_states[k]);
   file.metadata = {{"flowmatch.training_state", "1"},
                    {"step", std::to_string(progress.step)},
                    {"loss_sum", exact(progress.loss_sum)},
@@ -47,9 +47,9 @@ void save_training_state(const std::string& path, torch::nn::Module& model, torc
   write_safetensors(path, file);
 }
 
-TrainingProgress load_training_state(const std::string& path, torch::nn::Module& model,
-                                     torch::optim::Optimizer& optimizer, Ema* ema, at::Generator& gen) {
-  Safetensors file = read_safetensors(path);
+TrainingProgress load_training_state(const Safetensors& file, const std::string& path, torch::nn::Module& model,
+                                     torch::optim::Optimizer& optimizer, Ema* ema,
+                                     std::vector<at::Tensor>& generator_states) {
   auto entry = [&](const std::string& key) {
     auto it = file.metadata.find(key);
     if (it == file.metadata.end()) throw Error(path + ": not a training state (no " + key + " in __metadata__)");
@@ -64,7 +64,19 @@ TrainingProgress load_training_state(const std::string& path, torch::nn::Module&
   } catch (const std::logic_error&) {
     throw Error(path + ": malformed progress in __metadata__");
   }
-  size_t expected = 2;  // optimizer and generator
+  auto has = [&](const std::string& name) {
+    return std::any_of(file.tensors.begin(), file.tensors.end(), [&](const auto& item) { return item.first == name; });
+  };
+  at::Tensor fresh = at::make_generator<at::CPUGeneratorImpl>().get_state();
+  generator_states.clear();
+  for (std::string name = generator_name(0); has(name); name = generator_name(generator_states.size())) {
+    const at::Tensor& state = file.at(name);
+    if (state.sizes() != fresh.sizes() || state.scalar_type() != fresh.scalar_type())
+      throw Error(path + ": '" + name + "' is not a CPU generator's state");
+    generator_states.push_back(state);
+  }
+  if (generator_states.empty()) throw Error(path + ": no 'generator' state in the file");
+  size_t expected = 1 + generator_states.size();  // the optimizer and the generators
   torch::NoGradGuard no_grad;
   auto restore = [&](const std::string& name, at::Tensor target) {
     at::Tensor source;
@@ -91,12 +103,10 @@ TrainingProgress load_training_state(const std::string& path, torch::nn::Module&
     torch::serialize::InputArchive archive;
     archive.load_from(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), size_t(bytes.numel()));
     optimizer.load(archive);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(file.at("generator"));
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   } catch (const std::exception& e) {
-    throw Error(path + ": cannot restore the optimizer or the generator: " + e.what());
+    throw Error(path + ": cannot restore the optimizer: " + e.what());
   }
   return progress;
 }

@@ -459,7 +459,13 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"reflow " + run + " --out " + path("x") + " --pairs-file " + path("broken.safetensors"), "not a valid safetensors", "x"},
       {"reflow " + run + " --out " + path("x") + " --pair-solver leapfrog", "unknown solver 'leapfrog'", "x"},
       {"reflow " + run + " --out " + path("x") + " --pairs 0", "--pairs and --pair-batch must be positive", "x"},
-      {"train --resume " + run + " --steps 5", "only --threads may be given with it, not --steps", ""},
+      {"train --resume " + run + " --steps 5", "only --threads, --nproc and --dist-timeout may be given with it, not --steps", ""},
+      {"train --data moons --out " + path("x") + " --shards 3", "--batch 512 does not split into 3 equal shards", "x"},
+      {"train --data moons --out " + path("x") + " --shards 1 --nproc 2", "--shards 1 is fewer than the 2 processes", "x"},
+      {"train --data moons --out " + path("x") + " --nproc 0", "--nproc", "x"},
+      {"train --data moons --out " + path("x") + " --shards -1", "--shards must be >= 0", "x"},
+      {"train --data moons --out " + path("x") + " --nproc 2 --dist-timeout 0", "--dist-timeout", "x"},
+      {"train --data moons --out " + path("x") + " --nproc 2 --threads 1 --batch 7", "--batch 7 does not split into 2", "x"},
       {"train --resume " + path("x"), "has no training_state.safetensors to resume from", "x"},
   };
   for (const auto& c : cases) {
@@ -468,6 +474,20 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("Sanitizer"), std::string::npos) << r.output;  // under scripts/sanitized-tests.sh
+    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+  }
+  // Multi-process jobs set up wrongly through the environment, and one whose other rank never comes.
+  const std::string job = "env RANK=1 WORLD_SIZE=2 LOCAL_WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 ";
+  std::vector<Case> jobs = {
+      {"env RANK=0 WORLD_SIZE=2 " + std::string(FLOWMATCH_BIN) + " train --data moons --out " + path("x"), "sets no MASTER_ADDR", "x"},
+      {job + "MASTER_PORT=1 " + FLOWMATCH_BIN + " train --data moons --nproc 2", "--nproc starts a job of its own", ""},
+      {job + "MASTER_PORT=1 " + FLOWMATCH_BIN + " train --data moons --dist-timeout 2 --out " + path("x"),
+       "rank 1 could not join the 2-process job at 127.0.0.1:1 within 2 s", "x"},
+  };
+  for (const auto& c : jobs) {
+    Result r = shell(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
     if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
   }
   // A corrupt weights file is refused by name.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "flowmatch/allocator.h"
 #include "flowmatch/atomic_file.h"
@@ -13,13 +14,16 @@
 #include "flowmatch/image_grid.h"
 #include "flowmatch/progress.h"
 #include "flowmatch/image_set.h"
+#include "flowmatch/local_launcher.h"
 #include "flowmatch/model_usage.h"
 #include "flowmatch/model_registry.h"
 #include "flowmatch/run_dir.h"
 #include "flowmatch/sampling.h"
 #include "flowmatch/scheduler.h"
+#include "flowmatch/seed_streams.h"
 #include "flowmatch/straightness.h"
 #include "flowmatch/threads.h"
+#include "flowmatch/world_info.h"
 
 namespace flowmatch::cli {
 
@@ -157,7 +161,38 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = default 0.5)");
   add_objective_options(cmd, a.options);
   add_optimisation_options(cmd, a.options);
+  auto* job = cmd->add_option_group("Processes");
+  job->add_option("--nproc", a.nproc,
+                  "Train as N processes on this machine (under torchrun, srun or mpirun, the launcher's environment "
+                  "sets the processes instead; docs/distributed.md)")
+      ->capture_default_str()->check(CLI::Range(1, 1024))->configurable(false);
+  job->add_option("--shards", a.options.shards,
+                  "Draw each batch as this many shards, each from its own seed stream, split among the processes "
+                  "(0 = one per process); the same shards give the same run on any number of processes")
+      ->capture_default_str();
+  job->add_option("--dist-timeout", a.dist_timeout,
+                  "Seconds a process waits for the others (rendezvous, every all-reduce) before it stops with an error")
+      ->capture_default_str()->check(CLI::Range(1.0, 86400.0))->configurable(false);
   add_run_options(cmd, a.run);
+}
+
+std::vector<std::string>& command_line() {
+  static std::vector<std::string> words;
+  return words;
+}
+
+void run_local_processes(int processes) {
+  if (world_from_environment().distributed())
+    throw Error("--nproc starts a job of its own; under torchrun, srun or mpirun, give the number of processes there");
+  const std::vector<std::string>& words = command_line();
+  std::vector<std::string> arguments{words.at(0)};
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (words[i] == "--nproc") ++i;  // and its value
+    else if (words[i].rfind("--nproc=", 0) != 0) arguments.push_back(words[i]);
+  }
+  // A rank that stops on its own error says why within moments; one stuck longer is killed.
+  std::string failure = run_local_job(processes, "/proc/self/exe", arguments, std::chrono::seconds(5));
+  if (!failure.empty()) throw Error(failure + "; the job of " + std::to_string(processes) + " processes stopped");
 }
 
 // CLI11 reads config files for the top-level app only, so a subcommand's --config is applied here.
@@ -230,9 +265,10 @@ void apply_resumed_run(CLI::App* cmd, const std::string& run_dir) {
   for (CLI::App* group : cmd->get_subcommands([](CLI::App* sub) { return sub->get_name().empty(); }))  // option groups
     for (CLI::Option* opt : group->get_options()) options.push_back(opt);
   for (const CLI::Option* opt : options)
-    if (opt->count() > 0 && opt->get_name() != "--resume" && opt->get_name() != "--threads")
-      throw Error("--resume takes every option from " + run_dir + "/" + RunDir::kConfig + "; only --threads may be given with it, not " +
-                  opt->get_name());
+    if (opt->count() > 0 && opt->get_name() != "--resume" && opt->get_name() != "--threads" &&
+        opt->get_name() != "--nproc" && opt->get_name() != "--dist-timeout")
+      throw Error("--resume takes every option from " + run_dir + "/" + RunDir::kConfig +
+                  "; only --threads, --nproc and --dist-timeout may be given with it, not " + opt->get_name());
   if (!std::filesystem::exists(run_dir + "/" + RunDir::kTrainingState))
     throw Error(run_dir + " has no " + RunDir::kTrainingState + " to resume from (runs save it every --checkpoint-every steps)");
   apply_config_file(cmd, run_dir + "/" + RunDir::kConfig);
@@ -269,7 +305,11 @@ TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
   if (a.model.empty()) a.model = images ? "unet" : "mlp";
   if (a.options.objective == "meanflow" && a.model != "mlp")
     throw Error("--objective meanflow needs --model mlp (it adds the interval input MeanFlow needs)");
-  at::Generator gen = start_run(a.run, images ? Workload::Convolutions : Workload::MatrixProducts);
+  WorldInfo world = world_from_environment();
+  if (!resuming) shard_count(a.options.shards, 0, world.world_size, a.options.batch);  // before anything is written
+  RunSettings run = a.run;  // the processes on one machine share its cores
+  if (run.threads == 0) run.threads = std::max(1, int(std::thread::hardware_concurrency()) / world.local_world_size);
+  at::Generator gen = start_run(run, images ? Workload::Convolutions : Workload::MatrixProducts);
   std::unique_ptr<TrainingPairs> pairs;
   std::vector<std::string> class_names;
   if (images) {
@@ -299,11 +339,17 @@ TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
   }
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();
-  if (!resuming) {
+  if (!resuming && world.rank == 0) {
     record_resolved_model(cmd, config);
     create_run_dir(cmd, a.out, a.overwrite);
   }
-  return train_into_run_dir(model, *pairs, options, gen, a.out);
+  if (!world.distributed()) return train_into_run_dir(model, *pairs, options, gen, a.out);
+  auto group = ProcessGroup::join(world, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)));
+  if (world.rank != 0) {
+    train_flow(model, *pairs, options, gen, a.out, group.get());
+    return {};
+  }
+  return train_into_run_dir(model, *pairs, options, gen, a.out, group.get());
 }
 
 void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
@@ -315,13 +361,15 @@ void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
 }
 
 TrainResult train_into_run_dir(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs,
-                               const TrainOptions& options, at::Generator& gen, const std::string& out) {
+                               const TrainOptions& options, at::Generator& gen, const std::string& out,
+                               ProcessGroup* group) {
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
   std::string name = model->config().value("name", std::string("model"));
   std::cerr << "training " << name << " (" << parameters << " parameters, " << options.objective << ") on "
-            << pairs.describe() << " for " << options.steps << " steps of batch " << options.batch << "\n";
-  TrainResult result = train_flow(model, pairs, options, gen, out);
+            << pairs.describe() << " for " << options.steps << " steps of batch " << options.batch
+            << (group ? " on " + std::to_string(group->size()) + " processes" : "") << "\n";
+  TrainResult result = train_flow(model, pairs, options, gen, out, group);
   draw_loss_curve_png(out + "/" + RunDir::kLossCurve, result.log_steps, result.log_losses,
                       "training loss, " + name + " on " + pairs.describe());
   return result;

@@ -73,21 +73,33 @@ struct TrainArgs {
   std::string activation;
   TrainOptions options;
   RunSettings run;
+  int nproc = 1;              // start this many local processes as one job
+  double dist_timeout = 60;   // seconds: the rendezvous and every collective of a multi-process job
 };
 void add_train_options(CLI::App* cmd, TrainArgs& args);
 
 // Validates everything, loads the data, creates the run folder, writes config.toml (the resolved
-// options of `cmd`), trains, and draws loss.png. Prints where things went.
+// options of `cmd`), trains, and draws loss.png. Prints where things went. In a multi-process job
+// (world_info.h), it joins the other ranks first, and only rank 0 writes or prints; the others
+// return an empty result.
 TrainResult run_training(const TrainArgs& args, CLI::App* cmd);
+
+// The command line this program was started with (main.cpp sets it), for `--nproc` to start copies.
+std::vector<std::string>& command_line();
+// --nproc N: runs this command line, less --nproc, as N processes of one job; throws Error naming
+// the rank that failed.
+void run_local_processes(int processes);
 
 // Applies `cmd`'s --config file, if one was given: every key sets its option unless the command
 // line already did.
 void apply_config_file(CLI::App* cmd, const std::string& path);
 // Creates the run folder and writes config.toml: the resolved options of `cmd`.
 void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite);
-// Says what is trained on stderr, trains into the run folder `out`, and draws loss.png.
+// Says what is trained on stderr, trains into the run folder `out` (as rank 0 of `group`, when
+// given), and draws loss.png.
 TrainResult train_into_run_dir(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs,
-                               const TrainOptions& options, at::Generator& gen, const std::string& out);
+                               const TrainOptions& options, at::Generator& gen, const std::string& out,
+                               ProcessGroup* group = nullptr);
 
 // Samples from an image model, `batch` images per solve with a progress line: n images of class
 // `class_label` when it is set, else of every class in turn (label i / ceil(n / K), so that a grid of

@@ -5,12 +5,14 @@
 #include <iostream>
 
 #include "commands.h"
+#include "common.h"
 #include "flowmatch/error.h"
 
 int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
   // disk, instead of SIGXFSZ killing the process halfway through a file.
   std::signal(SIGXFSZ, SIG_IGN);
+  flowmatch::cli::command_line().assign(argv, argv + argc);
   CLI::App app{"flowmatch: flow-matching generative models in C++"};
   app.require_subcommand(1);
   flowmatch::cli::add_train_command(app);

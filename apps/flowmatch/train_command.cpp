@@ -15,7 +15,9 @@ void add_train_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Train a velocity field with the conditional flow-matching loss");
   add_train_options(cmd, *args);
   cmd->callback([args, cmd] {
+    if (args->nproc > 1) return run_local_processes(args->nproc);
     TrainResult result = run_training(*args, cmd);
+    if (!result.model) return;  // a rank other than 0 of a multi-process job: rank 0 reports
     const std::string& out = args->resume.empty() ? args->out : args->resume;
     nlohmann::json report = {{"model", out + "/" + RunDir::kModel},
                              {"config", out + "/" + RunDir::kConfig},

@@ -15,6 +15,8 @@ class Progress {
            std::string unit = "steps");
   // A loop resumed with `done` steps behind it: rates count only the steps taken from here.
   void resume_at(int64_t done) { done_ = first_ = done; }
+  // Counts on but prints nothing (the ranks of a multi-process job other than 0).
+  void mute() { muted_ = true; }
   void update(int64_t done, double value);
   void finish();
   double seconds() const;
@@ -25,7 +27,7 @@ class Progress {
 
   std::string label_, value_name_, unit_;
   int64_t total_, log_every_, done_ = 0, first_ = 0;
-  bool terminal_;
+  bool terminal_, muted_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "flowmatch/lr_schedule.h"
+#include "flowmatch/process_group.h"
 #include "flowmatch/time_sampler.h"
 #include "flowmatch/training_pairs.h"
 #include "flowmatch/velocity_model.h"
@@ -31,6 +32,7 @@ struct TrainOptions {
   int64_t log_every = 100;       // metrics.jsonl and plain progress lines
   int64_t checkpoint_every = 1000;  // also save weights and training state every N steps; 0 = only at the end
   bool resume = false;              // continue from run_dir's training state, exactly
+  int64_t shards = 0;               // the batch is drawn as this many seed streams (seed_streams.h); 0 = one per process
   std::map<std::string, std::string> model_metadata;  // stored in every weights file written
 
   void validate() const;  // throws Error naming the bad option
@@ -49,7 +51,15 @@ struct TrainResult {
 // with the same bytes as one never interrupted (same thread count). SIGINT or SIGTERM saves both
 // after the current step and stops with an Error saying how to resume. A non-finite loss or
 // gradient stops training with an Error naming the step; the last checkpoint stays as it was.
+//
+// With a process group of W ranks, every rank calls this with the same arguments. Rank 0's weights
+// are broadcast first; each rank draws its shards of every batch (seed_streams.h); gradients are
+// summed during backward (gradient_buckets.h); the ranks agree on the loss and on stopping after
+// every step. Rank 0 alone writes to run_dir; every rank reads it to resume (on several machines, a
+// shared folder). A resumed run takes any number of processes: with at
+// most as many as the run has shards, it continues exactly; more add fresh seed streams.
+// A rank that dies or goes silent stops the others with an Error naming it (process_group.h).
 TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs, const TrainOptions& options,
-                       at::Generator& gen, const std::string& run_dir);
+                       at::Generator& gen, const std::string& run_dir, ProcessGroup* group = nullptr);
 
 }  // namespace flowmatch

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "flowmatch/ema.h"
+#include "flowmatch/safetensors.h"
 
 namespace flowmatch {
 
@@ -19,14 +20,17 @@ struct TrainingProgress {
 
 // The whole state of a training run at a step boundary, so that a resumed run continues exactly as
 // if it had never stopped: the model's parameters and buffers, the optimizer's state (LibTorch's
-// own archive of it, kept as bytes), the EMA averages, the generator that draws data, noise and
-// times, and the progress. A safetensors file, written atomically.
+// own archive of it, kept as bytes), the EMA averages, the states of the generators that draw data,
+// noise and times (one per seed stream, seed_streams.h: "generator", then "generator.1", ...), and
+// the progress. A safetensors file, written atomically.
 void save_training_state(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                         Ema* ema, at::Generator& gen, const TrainingProgress& progress);
+                         Ema* ema, const std::vector<at::Tensor>& generator_states, const TrainingProgress& progress);
 
-// Restores a state into objects built as for the original run (same model config and options);
-// throws Error naming the file when anything is missing or does not fit.
-TrainingProgress load_training_state(const std::string& path, torch::nn::Module& model,
-                                     torch::optim::Optimizer& optimizer, Ema* ema, at::Generator& gen);
+// Restores a state, read from the file `name`, into objects built as for the original run (same
+// model config and options), and returns the generator states in stream order. Throws Error naming
+// the file when anything is missing or does not fit.
+TrainingProgress load_training_state(const Safetensors& file, const std::string& name, torch::nn::Module& model,
+                                     torch::optim::Optimizer& optimizer, Ema* ema,
+                                     std::vector<at::Tensor>& generator_states);
 
 }  // namespace flowmatch
