@@ -14,9 +14,13 @@ namespace flowmatch {
 // batch, into its bucket; a bucket whose gradients are all in starts its all-reduce at once, in
 // bucket order (the same on every rank), while backward goes on to the layers below. With shares
 // that sum to 1 over the ranks, the result is the gradient of the whole batch's mean loss.
+//
+// Bucket size trades overlap against the cost of each all-reduce (about 1 ms here on loopback,
+// beside ~7 ms per 6 MB): the seed's MLP (6.3 MB of gradients) trained on 2 processes at 38 steps/s
+// in 1 MiB buckets (7 of them) and 55 in 4 MiB ones (2); the default mlp (2.4 MB) ran alike in 3 or 1.
 class GradientBuckets {
  public:
-  GradientBuckets(std::vector<at::Tensor> parameters, ProcessGroup& group, int64_t bucket_bytes = int64_t(1) << 20);
+  GradientBuckets(std::vector<at::Tensor> parameters, ProcessGroup& group, int64_t bucket_bytes = int64_t(4) << 20);
   ~GradientBuckets();  // removes the hooks
   GradientBuckets(const GradientBuckets&) = delete;
   GradientBuckets& operator=(const GradientBuckets&) = delete;
