@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
@@ -19,7 +20,7 @@ namespace flowmatch {
 
 #ifdef USE_C10D_GLOO
 struct ProcessGroup::Impl {
-  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
 };
 
@@ -56,13 +57,18 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const WorldInfo& world, std::ch
   auto impl = std::make_unique<Impl>();
   std::string where = world.master_addr + ":" + std::to_string(world.master_port);
   try {
+    // torchrun's agent already holds the store at MASTER_ADDR:MASTER_PORT and says so; every rank
+    // then joins it as a client, under the "/worker" prefix its workers use (as PyTorch's env:// does).
+    const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    bool joins_agent = agent_store && std::string(agent_store) == "True";
     c10d::TCPStoreOptions options;
     options.port = uint16_t(world.master_port);
-    options.isServer = world.rank == 0;
+    options.isServer = world.rank == 0 && !joins_agent;
     options.numWorkers = size_t(world.world_size);
-    options.waitWorkers = true;
+    options.waitWorkers = !joins_agent;
     options.timeout = timeout;
     impl->store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, options);
+    if (joins_agent) impl->store = c10::make_intrusive<c10d::PrefixStore>("/worker", impl->store);
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
     const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
     gloo_options->devices.push_back(
@@ -153,8 +159,8 @@ void ProcessGroup::fail(const std::string& what, const std::exception& cause) {
     for (int r = 0; r < size(); ++r)
       if (!impl_->store->check({"failed/" + std::to_string(r)})) silent += (silent.empty() ? "" : ", ") + std::to_string(r);
   } catch (const std::exception&) {
-    throw Error(me + "rank 0, which holds the rendezvous store at " + world_.master_addr + ":" +
-                std::to_string(world_.master_port) + ", is gone or unreachable");
+    throw Error(me + "the rendezvous store at " + world_.master_addr + ":" + std::to_string(world_.master_port) +
+                " is unreachable: rank 0 (or the launcher holding the store) stopped, or the network to it is gone");
   }
   if (silent.empty()) throw Error(me + "every rank reported a failure");
   throw Error(me + "no answer from rank " + silent + " (stopped, killed, or cut off)");

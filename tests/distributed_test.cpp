@@ -174,6 +174,19 @@ TEST(Distributed, TwoRanksEqualOneProcessDrawingBothShards) {
   EXPECT_GT(relative_difference(dir.file("one/model.safetensors"), dir.file("one-stream/model.safetensors")), 1e-3);
 }
 
+// torchrun (Debian's python3-torch, a bench-only package) starts the ranks and holds the store
+// itself. `--redirects 1 --tee 1` steps around torch 1.13's parsing of its defaults under Python 3.11.
+TEST(Distributed, TorchrunStartsTheRanks) {
+  if (std::system("command -v torchrun > /dev/null") != 0) GTEST_SKIP() << "torchrun is not installed (python3-torch)";
+  TempDir dir;
+  const std::string options = "train --data checkerboard --steps 20 --batch 64 --width 64 --depth 1 --threads 1 --out " + dir.file("run");
+  ASSERT_EQ(shell("torchrun --no_python --redirects 1 --tee 1 --nproc_per_node 2 --master_port " +
+                      std::to_string(free_port()) + " " + kBin + " " + options, dir.file("log")), 0)
+      << read_text(dir.file("log"));
+  EXPECT_NE(read_text(dir.file("log")).find("on 2 processes"), std::string::npos) << read_text(dir.file("log"));
+  read_safetensors(dir.file("run/model.safetensors"));
+}
+
 // rank 1 of a --nproc 2 job is killed after the first checkpoint: rank 0 stops within moments,
 // naming it; the checkpoint is whole, and one process resumes it to the weights of a run never stopped.
 TEST(Distributed, KilledRankStopsTheJobAndTheRunResumesOnOneProcess) {
@@ -253,7 +266,7 @@ TEST_F(NetworkNamespaces, TwoRanksTrainOverAVethLinkAndStopWhenItGoesDown) {
   EXPECT_EQ(finish(rank1, std::chrono::seconds(60)), 1);
   EXPECT_LT(Clock::now() - cut, std::chrono::seconds(20));  // the 5 s timeout, the 2 s report, the store's 5 s
   EXPECT_NE(read_text(rank0.log).find("no answer from rank 1"), std::string::npos) << read_text(rank0.log);
-  EXPECT_NE(read_text(rank1.log).find("rank 0, which holds the rendezvous store at 10.231.0.1:29612, is gone or unreachable"),
+  EXPECT_NE(read_text(rank1.log).find("the rendezvous store at 10.231.0.1:29612 is unreachable"),
             std::string::npos)
       << read_text(rank1.log);
 }

@@ -11,8 +11,8 @@
 
 namespace flowmatch {
 
-// The processes of one job, joined through PyTorch's c10d: a TCPStore hosted by rank 0 at
-// MASTER_ADDR:MASTER_PORT for the rendezvous and small messages, and a Gloo process group for the
+// The processes of one job, joined through PyTorch's c10d: a TCPStore at MASTER_ADDR:MASTER_PORT
+// (hosted by rank 0, or by torchrun's agent) for the rendezvous and small messages, and a Gloo process group for the
 // collectives on CPU tensors. One timeout bounds the rendezvous and every later wait. Any failure
 // (a rank that died, a network gone, a timeout) throws Error naming this rank, what it was doing,
 // and the ranks that did not answer.
