@@ -92,7 +92,8 @@ std::string run_local_job(int processes, const std::string& program, const std::
       --running;
       bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
       if (!ok && failure.empty()) {
-        failure = "rank " + std::to_string(rank) + " (pid " + std::to_string(pid) + ") " + describe_status(status);
+        failure = forwarded ? std::string(stop.name()) + " passed on to every rank"
+                            : "rank " + std::to_string(rank) + " (pid " + std::to_string(pid) + ") " + describe_status(status);
         deadline = std::chrono::steady_clock::now() + grace;
       }
     }

@@ -14,6 +14,9 @@
 #include <map>
 #include <thread>
 
+#include "flowmatch/gradient_buckets.h"
+#include "flowmatch/model_registry.h"
+#include "flowmatch/process_group.h"
 #include "flowmatch/safetensors.h"
 #include "flowmatch/world_info.h"
 #include "test_util.h"
@@ -121,6 +124,52 @@ int free_port() {
   return ntohs(address.sin_port);
 }
 
+// Two ranks in two threads of this process sum their halves' gradients, each weighted 1/2, in
+// buckets of 16 KiB started during backward: the gradient of the whole batch's mean loss.
+TEST(GradientBuckets, SumTheRanksWeightedGradientsToTheWholeBatchs) {
+  auto make = [] {
+    torch::manual_seed(3);
+    return make_model({{"name", "mlp"}, {"data_dim", 2}, {"width", 64}, {"depth", 2}});
+  };
+  at::Tensor x = torch::randn({8, 2}), t = torch::rand({8}), target = torch::randn({8, 2});
+  auto whole = make();
+  (whole->forward(x, t) - target).pow(2).mean().backward();
+  std::vector<std::shared_ptr<VelocityModel>> ranks = {make(), make()};
+  int port = free_port();
+  std::vector<std::string> errors(2);
+  std::vector<size_t> buckets(2);
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 2; ++rank)
+    threads.emplace_back([&, rank] {
+      try {
+        WorldInfo world;
+        world.rank = rank;
+        world.world_size = 2;
+        world.master_addr = "127.0.0.1";
+        world.master_port = port;
+        auto group = ProcessGroup::join(world, std::chrono::seconds(30));
+        GradientBuckets summed(ranks[size_t(rank)]->parameters(), *group, 16 << 10);
+        buckets[size_t(rank)] = summed.bucket_count();
+        for (int step = 0; step < 2; ++step) {  // the second step must not add to the first's gradients
+          summed.begin(0.5);
+          at::Tensor rows = torch::arange(rank * 4, rank * 4 + 4);
+          (ranks[size_t(rank)]->forward(x.index({rows}), t.index({rows})) - target.index({rows})).pow(2).mean().backward();
+          summed.finish();
+        }
+      } catch (const std::exception& e) {
+        errors[size_t(rank)] = e.what();
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  ASSERT_EQ(errors[0] + errors[1], "");
+  EXPECT_GT(buckets[0], 3u);
+  for (const auto& rank : ranks) {
+    auto expected = whole->parameters(), got = rank->parameters();
+    for (size_t i = 0; i < expected.size(); ++i)
+      EXPECT_TRUE(torch::allclose(got[i].grad(), expected[i].grad(), 1e-5, 1e-7)) << "parameter " << i;
+  }
+}
+
 std::string rank_environment(int rank, const std::string& address, int port) {
   return "env RANK=" + std::to_string(rank) + " WORLD_SIZE=2 LOCAL_RANK=0 LOCAL_WORLD_SIZE=1 MASTER_ADDR=" + address +
          " MASTER_PORT=" + std::to_string(port) + " ";
@@ -153,11 +202,12 @@ pid_t child_with_rank(pid_t parent, int rank) {
 }
 
 const std::string kBin = FLOWMATCH_BIN;
-// The default mlp (593 410 parameters: three gradient buckets), no EMA, so the weights are the model's.
+// No EMA, so the weights saved are the model's.
 const std::string kRun = kBin + " train --data checkerboard --ema 0 --log-every 10 --threads 1 ";
 
 // Two ranks joined through the environment (as torchrun starts them), each drawing 32 rows,
-// train to the weights of one process drawing the same two shards of 32 as one batch of 64.
+// train to the weights of one process drawing the same two shards of 32 as one batch of 64 (the
+// default mlp: 2.4 MB of gradients, one bucket; GradientBuckets.* test several).
 TEST(Distributed, TwoRanksEqualOneProcessDrawingBothShards) {
   TempDir dir;
   const std::string options = kRun + "--steps 20 --batch 64 ";
