@@ -94,9 +94,7 @@ std::map<std::string, std::string> with_step(std::map<std::string, std::string> 
   metadata["step"] = std::to_string(step);
   return metadata;
 }
-}  // namespace
 
-namespace {
 // One step's rows: the pairs, their labels (some dropped to "no class"; undefined when the model
 // has no classes) and their times (s is used by meanflow only).
 struct StepRows {
@@ -137,7 +135,6 @@ StepRows draw_step(const TrainingPairs& pairs, const TrainOptions& options, int6
   step.times.t = cat([](const StepRows& r) { return r.times.t; });
   return step;
 }
-
 }  // namespace
 
 TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs, const TrainOptions& options_in,
@@ -175,8 +172,8 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   }
   int64_t shards = shard_count(options.shards, int64_t(saved_streams.size()), world, options.batch);
   if (writer && !saved_streams.empty() && shards > int64_t(saved_streams.size()))
-    std::cerr << "resuming a run of " << saved_streams.size() << " seed streams on " << world << " processes: "
-              << shards - int64_t(saved_streams.size()) << " fresh streams join, so the data differ from the run's\n";
+    std::cerr << "resuming on " << world << " processes a run drawn as " << saved_streams.size() << " shard(s): "
+              << shards - int64_t(saved_streams.size()) << " fresh seed stream(s) join, so the data differ from the run's\n";
   SeedStreams streams(gen, shards, group ? group->rank() : 0, world);
   streams.restore(saved_streams);
   // This rank's weight in the summed gradient: its rows / all rows.
@@ -199,8 +196,11 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
     return labels.defined() ? model->forward_class(x, t, labels) : model->forward(x, t);
   };
   // Weights and the whole training state, both atomically: the previous files stay until each new one is complete.
+  // A stop at a checkpoint step saves once: the ranks' stream states travel under the step's name.
+  int64_t saved_step = -1;
   auto checkpoint = [&](int64_t steps_done) {
-    if (run_dir.empty()) return;
+    if (run_dir.empty() || steps_done == saved_step) return;
+    saved_step = steps_done;
     std::vector<at::Tensor> stream_states = streams.gather_states(group, "streams/" + std::to_string(steps_done));
     if (!writer) return;
     save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), with_step(options.model_metadata, steps_done));

@@ -261,6 +261,26 @@ TEST(Distributed, KilledRankStopsTheJobAndTheRunResumesOnOneProcess) {
       << read_text(dir.file("resume.log"));
   EXPECT_LT(relative_difference(dir.file("whole/model.safetensors"), dir.file("stopped/model.safetensors")), 1e-4);
 }
+// A one-process run killed after its first checkpoint resumes on two processes: a seed stream
+// joins, and the job trains to the end.
+TEST(Distributed, ARunResumesOnMoreProcessesThanItHasShards) {
+  TempDir dir;
+  Process alone = start(kRun + "--steps 3000 --batch 64 --width 16 --depth 1 --checkpoint-every 10 --out " + dir.file("run"),
+                        dir.file("alone.log"));
+  auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (!std::filesystem::exists(dir.file("run/training_state.safetensors")) && Clock::now() < deadline)  // saved last
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(alone.pid, SIGKILL);
+  ASSERT_EQ(finish(alone), 128 + SIGKILL) << "the run ended before it could be stopped: " << read_text(alone.log);
+  ASSERT_EQ(run(kBin + " train --resume " + dir.file("run") + " --nproc 2", dir.file("resume.log")), 0)
+      << read_text(dir.file("resume.log"));
+  std::string log = read_text(dir.file("resume.log"));
+  EXPECT_NE(log.find("resuming on 2 processes a run drawn as 1 shard(s): 1 fresh seed stream(s) join"), std::string::npos) << log;
+  Safetensors state = read_safetensors(dir.file("run/training_state.safetensors"));
+  EXPECT_EQ(state.metadata.at("step"), "3000");
+  EXPECT_NO_THROW(state.at("generator.1"));  // the joined stream is saved with the others
+}
+
 // Two network namespaces joined by a veth pair, made for one test and removed after it.
 class NetworkNamespaces : public ::testing::Test {
  protected:
