@@ -58,7 +58,12 @@ std::string run_local_job(int processes, const std::string& program, const std::
         environment.push_back(*inherited);
     environment.push_back(nullptr);
     pid_t pid = fork();
-    if (pid < 0) throw Error(std::string("cannot start rank ") + std::to_string(rank) + ": " + std::strerror(errno));
+    if (pid < 0) {
+      std::string reason = std::strerror(errno);
+      for (pid_t started : ranks)
+        if (started > 0) kill(started, SIGKILL);  // they would wait for this rank until the timeout
+      throw Error("cannot start rank " + std::to_string(rank) + ": " + reason);
+    }
     if (pid == 0) {
       execve(program.c_str(), argv.data(), environment.data());
       std::fprintf(stderr, "error: cannot run %s: %s\n", program.c_str(), std::strerror(errno));
