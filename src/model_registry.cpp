@@ -80,8 +80,9 @@ void save_model(const std::string& path, VelocityModel& model, const std::map<st
   write_safetensors(path, file);
 }
 
-std::shared_ptr<VelocityModel> load_model(const std::string& path) {
-  Safetensors file = read_safetensors(path);
+std::shared_ptr<VelocityModel> load_model(const std::string& path) { return load_model(read_safetensors(path), path); }
+
+std::shared_ptr<VelocityModel> load_model(const Safetensors& file, const std::string& path) {
   auto config_entry = file.metadata.find("flowmatch.model");
   if (config_entry == file.metadata.end())
     throw Error(path + ": no model config (__metadata__[\"flowmatch.model\"]); is this a flowmatch weights file?");

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flowmatch/error.h"
+#include "flowmatch/model_registry.h"
 #include "flowmatch/point_data.h"
 #include "flowmatch/safetensors.h"
 
@@ -58,6 +59,11 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
 
 ModelUsage ModelUsage::read(const std::string& weights_path) {
   return from_metadata(read_safetensors(weights_path).metadata, weights_path);
+}
+
+TrainedModel load_trained_model(const std::string& weights_path) {
+  Safetensors file = read_safetensors(weights_path);
+  return {load_model(file, weights_path), ModelUsage::from_metadata(file.metadata, weights_path)};
 }
 
 at::Tensor ModelUsage::draw_start(int64_t n, int64_t dim, at::Generator& gen) const {

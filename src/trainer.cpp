@@ -198,12 +198,14 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   // Weights and the whole training state, both atomically: the previous files stay until each new one is complete.
   // A stop at a checkpoint step saves once: the ranks' stream states travel under the step's name.
   int64_t saved_step = -1;
-  auto checkpoint = [&](int64_t steps_done) {
+  // `kept`: the weights to save, when already built (the final ones).
+  auto checkpoint = [&](int64_t steps_done, std::shared_ptr<VelocityModel> kept = nullptr) {
     if (run_dir.empty() || steps_done == saved_step) return;
     saved_step = steps_done;
     std::vector<at::Tensor> stream_states = streams.gather_states(group, "streams/" + std::to_string(steps_done));
     if (!writer) return;
-    save_model(run_dir + "/" + RunDir::kModel, *weights_to_keep(model, ema.get()), with_step(options.model_metadata, steps_done));
+    if (!kept) kept = weights_to_keep(model, ema.get());
+    save_model(run_dir + "/" + RunDir::kModel, *kept, with_step(options.model_metadata, steps_done));
     save_training_state(state_path, *model, optimizer, ema.get(), stream_states, position);
   };
   StopSignals stop;
@@ -276,8 +278,8 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   progress.finish();
   result.seconds = progress.seconds();
   position.step = options.steps;
-  checkpoint(options.steps);
   result.model = weights_to_keep(model, ema.get());
+  checkpoint(options.steps, result.model);
   result.model->eval();
   return result;
 }

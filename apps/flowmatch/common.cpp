@@ -53,17 +53,16 @@ void require_npy_path(const std::string& path, const std::string& option) {
   if (path.size() < 4 || path.compare(path.size() - 4, 4, ".npy") != 0) throw Error(option + " must name a .npy file");
 }
 
-void require_normal_start(const std::string& model_or_run_dir) {
-  ModelUsage usage = ModelUsage::read(resolve_model_path(model_or_run_dir));
+void require_normal_start(const ModelUsage& usage, const std::string& name) {
   if (!usage.source.empty())
-    throw Error(model_or_run_dir + " starts its flow from " + usage.source +
+    throw Error(name + " starts its flow from " + usage.source +
                 ", whose density is unknown; log-densities need a flow from N(0, I)");
 }
 
-std::shared_ptr<VelocityModel> DensityArgs::load(const std::string& model_or_run_dir) const {
-  auto model = load_model(resolve_model_path(model_or_run_dir));
-  if (float64) model->to(torch::kDouble);
-  return model;
+TrainedModel DensityArgs::load(const std::string& model_or_run_dir) const {
+  TrainedModel trained = load_trained_model(resolve_model_path(model_or_run_dir));
+  if (float64) trained.model->to(torch::kDouble);
+  return trained;
 }
 
 void add_density_options(CLI::App* cmd, DensityArgs& args) {
@@ -333,9 +332,7 @@ TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
   usage.source = a.source;
   if (model->classes() > 0) usage.class_names = class_names;
   if (a.options.objective == "meanflow") {
-    usage.sampler = SolverOptions();
-    usage.sampler->method = "jump";
-    usage.sampler->steps = 1;
+    usage.sampler = SolverOptions{"jump", 1};
   }
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "flowmatch/likelihood.h"
+#include "flowmatch/model_usage.h"
 #include "flowmatch/solver.h"
 #include "flowmatch/threads.h"
 #include "flowmatch/trainer.h"
@@ -32,16 +33,16 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options);
 // Throws "<option> must name a .npy file" unless `path` ends in .npy.
 void require_npy_path(const std::string& path, const std::string& option);
 
-// Log-densities need the flow's start density: throws Error unless the model starts from N(0, I).
-void require_normal_start(const std::string& model_or_run_dir);
+// Log-densities need the flow's start density: throws Error unless the model `name` starts from N(0, I).
+void require_normal_start(const ModelUsage& usage, const std::string& name);
 
 // --divergence, --probes, --probe and --float64: how `likelihood` and `sample --logp` compute
 // log-densities (their solver options are added with add_solver_options).
 struct DensityArgs {
   LikelihoodOptions options;
   bool float64 = false;
-  // Loads a weights file or run folder, converted to float64 with --float64.
-  std::shared_ptr<VelocityModel> load(const std::string& model_or_run_dir) const;
+  // Loads a weights file or run folder, the model converted to float64 with --float64.
+  TrainedModel load(const std::string& model_or_run_dir) const;
 };
 void add_density_options(CLI::App* cmd, DensityArgs& args);
 // "exact divergence" or "hutchinson, K rademacher probes".

@@ -35,10 +35,9 @@ void run_eval(const EvalArgs& a) {
     report["samples"] = a.samples;
   }
   if (!a.model.empty()) {
-    std::string path = resolve_model_path(a.model);
-    auto model = load_model(path);
-    at::Tensor start = ModelUsage::read(path).draw_start(a.straightness_n, model->data_dim(), gen);
-    report_path_geometry(report, *model, start, a.straightness_steps);
+    TrainedModel trained = load_trained_model(resolve_model_path(a.model));
+    at::Tensor start = trained.usage.draw_start(a.straightness_n, trained.model->data_dim(), gen);
+    report_path_geometry(report, *trained.model, start, a.straightness_steps);
     report["model"] = a.model;
   }
   print_report(report);

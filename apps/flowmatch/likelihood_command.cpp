@@ -80,8 +80,9 @@ void run_likelihood(const LikelihoodArgs& a) {
   for (const auto& path : {a.out, a.png, a.json})
     if (!path.empty()) check_writable_destination(path);
 
-  require_normal_start(a.model);
-  auto model = a.density.load(a.model);
+  TrainedModel trained = a.density.load(a.model);
+  require_normal_start(trained.usage, a.model);
+  std::shared_ptr<VelocityModel> model = trained.model;
   if (!a.png.empty() && model->data_dim() != 2)
     throw Error("--png draws 2-D densities; this model is " + std::to_string(model->data_dim()) + "-D");
   at::Generator gen = start_run(a.run);

@@ -69,10 +69,9 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
   std::string model_path = resolve_model_path(a.model);
   if (std::filesystem::weakly_canonical(a.out) == std::filesystem::weakly_canonical(a.model))
     throw Error("--out must be a new run folder, not the model's own " + a.model);
-  auto model = load_model(model_path);
+  auto [model, usage] = load_trained_model(model_path);
   if (model->takes_interval())
     throw Error(a.model + " is a MeanFlow model: it is already a one-step generator; reflow and distill take flows");
-  ModelUsage usage = ModelUsage::read(model_path);
   std::optional<FlowPairs> reused;
   if (!a.pairs_file.empty()) reused = reuse_pairs(a.pairs_file, *model);
   at::Generator gen = start_run(a.run);
@@ -85,9 +84,7 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
 
   ModelUsage next = usage;
   if (distill) {
-    next.sampler = SolverOptions();
-    next.sampler->method = "euler";
-    next.sampler->steps = a.steps_out;
+    next.sampler = SolverOptions{"euler", a.steps_out};
   } else {
     next.rectification = usage.rectification + 1;
     next.sampler.reset();

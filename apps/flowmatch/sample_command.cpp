@@ -108,15 +108,15 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   for (const auto& path : outputs) check_writable_destination(path);
   if (a.n <= 0) throw Error("--n must be positive, got " + std::to_string(a.n));
 
-  std::string model_path = resolve_model_path(a.model);
-  ModelUsage usage = ModelUsage::read(model_path);
+  TrainedModel trained = a.density.load(a.model);
+  const ModelUsage& usage = trained.usage;
+  std::shared_ptr<VelocityModel> model = trained.model;
   SolverOptions solver = a.solver;
   if (usage.sampler && !cmd->count("--solver")) {  // the sampler the model was trained for
     solver.method = usage.sampler->method;
     if (!cmd->count("--steps")) solver.steps = usage.sampler->steps;
   }
   solver.validate();
-  auto model = a.density.load(model_path);
   if (model->sample_shape().size() > 1) return run_image_sample(a, cmd, *model, usage, solver);
   if (cmd->count("--class") || cmd->count("--cfg")) throw Error("--class and --cfg are for class-conditional image models");
   check_points_extension(a.out);
@@ -125,7 +125,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   density_options.solver = solver;
   if (!a.logp.empty()) {
     density_options.validate();
-    require_normal_start(a.model);
+    require_normal_start(usage, a.model);
   }
   at::Generator gen = start_run(a.run);
   at::Tensor noise;

@@ -27,9 +27,7 @@ void add_train_command(CLI::App& app) {
                              {"train_seconds", result.seconds}};
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(args->run.seed + 1);
     if (result.model->sample_shape().size() > 1) {  // images: a grid of 10 per class (or 100), midpoint, 20 NFE
-      SolverOptions solver;
-      solver.method = "midpoint";
-      solver.steps = 10;
+      SolverOptions solver{"midpoint", 10};
       int64_t n = 10 * std::max<int64_t>(result.model->classes(), 10);
       ImageSamples samples = sample_images(*result.model, n, std::nullopt, 1.0, solver, 50, gen);
       draw_samples_grid(out + "/" + RunDir::kSamples, samples, ModelUsage::read(out + "/" + RunDir::kModel).class_names);

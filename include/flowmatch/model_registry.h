@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "flowmatch/safetensors.h"
 #include "flowmatch/velocity_model.h"
 
 namespace flowmatch {
@@ -19,5 +20,7 @@ void save_model(const std::string& path, VelocityModel& model, const std::map<st
 // Loads a file written by save_model (or by PyTorch with the same names and metadata); throws
 // Error on a missing config, missing or extra tensors, or a shape that does not match.
 std::shared_ptr<VelocityModel> load_model(const std::string& path);
+// The same from a file already read; `path` names it in errors.
+std::shared_ptr<VelocityModel> load_model(const Safetensors& file, const std::string& path);
 
 }  // namespace flowmatch

@@ -3,11 +3,13 @@
 #include <ATen/core/Tensor.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "flowmatch/solver.h"
+#include "flowmatch/velocity_model.h"
 
 namespace flowmatch {
 
@@ -33,5 +35,12 @@ struct ModelUsage {
   at::Tensor draw_start(int64_t n, int64_t dim, at::Generator& gen) const;
   std::string describe_source() const { return source.empty() ? "N(0, I)" : source; }
 };
+
+// A trained model and how it is meant to be used, from one read of its weights file.
+struct TrainedModel {
+  std::shared_ptr<VelocityModel> model;
+  ModelUsage usage;
+};
+TrainedModel load_trained_model(const std::string& weights_path);
 
 }  // namespace flowmatch
