@@ -1,0 +1,55 @@
+"""Writes tests/goldens/{seed-mlp,mlp}.safetensors: what the PyTorch twin computes, for the parity tests
+(tests/parity_test.cpp). Each file holds a small model's weights ("model.<name>", loadable by flowmatch
+from its config in __metadata__["flowmatch.model"]) and, from fixed inputs:
+  - v = model(x, t), and the gradients "grad.<name>" of mean((v - target)^2);
+  - the weights "adamw.<name>" after 10 AdamW steps (lr 1e-3, weight decay 0.01) on cfm_loss(x0, x1, t);
+  - "euler" (10 steps) and "rk4" (5 steps) samples from "noise", with the first weights.
+    /usr/bin/python3 bench/reference/make_goldens.py tests/goldens
+"""
+import json
+import os
+import sys
+
+import torch
+
+from twin import ResidualMLP, SeedMLP, cfm_loss, euler, rk4, write_safetensors
+
+MODELS = {
+    "seed-mlp": (SeedMLP, {"name": "seed-mlp", "data_dim": 2, "width": 32, "depth": 2, "time_dim": 32}),
+    "mlp": (ResidualMLP, {"name": "mlp", "data_dim": 2, "width": 32, "depth": 2, "activation": "silu", "time_dim": 32,
+                          "time_scale": 1000.0, "fourier_features": 16, "fourier_scale": 0.5}),
+}
+
+
+def golden(kind, config):
+    torch.manual_seed(0)
+    arguments = {k: v for k, v in config.items() if k not in ("name", "activation")}
+    model = kind(**arguments)
+    tensors = {"model." + name: value.clone() for name, value in model.state_dict().items()}
+    x, t, target = torch.randn(8, 2), torch.rand(8), torch.randn(8, 2)
+    x0, x1, noise = torch.randn(16, 2), torch.randn(16, 2) * 2, torch.randn(8, 2)
+    tensors.update({"x": x, "t": t, "target": target, "x0": x0, "x1": x1, "noise": noise})
+    v = model(x, t)
+    (v - target).pow(2).mean().backward()
+    tensors["v"] = v
+    tensors.update({"grad." + name: p.grad.clone() for name, p in model.named_parameters()})
+    with torch.no_grad():
+        tensors["euler"] = euler(model, noise, 10)
+        tensors["rk4"] = rk4(model, noise, 5)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    for _ in range(10):
+        optimizer.zero_grad()
+        cfm_loss(model, x0, x1, t.repeat(2)).backward()
+        optimizer.step()
+    tensors.update({"adamw." + name: p.detach().clone() for name, p in model.named_parameters()})
+    return tensors
+
+
+if __name__ == "__main__":
+    folder = sys.argv[1] if len(sys.argv) > 1 else "tests/goldens"
+    os.makedirs(folder, exist_ok=True)
+    for name, (kind, config) in MODELS.items():
+        write_safetensors(os.path.join(folder, name + ".safetensors"), golden(kind, config),
+                          {"flowmatch.model": json.dumps(config), "written_by": "bench/reference/make_goldens.py",
+                           "torch": torch.__version__})
+        print("wrote", os.path.join(folder, name + ".safetensors"))
