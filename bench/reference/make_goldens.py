@@ -12,19 +12,18 @@ import sys
 
 import torch
 
-from twin import ResidualMLP, SeedMLP, cfm_loss, euler, rk4, write_safetensors
+from twin import cfm_loss, euler, model_from_config, rk4, write_safetensors
 
 MODELS = {
-    "seed-mlp": (SeedMLP, {"name": "seed-mlp", "data_dim": 2, "width": 32, "depth": 2, "time_dim": 32}),
-    "mlp": (ResidualMLP, {"name": "mlp", "data_dim": 2, "width": 32, "depth": 2, "activation": "silu", "time_dim": 32,
-                          "time_scale": 1000.0, "fourier_features": 16, "fourier_scale": 0.5}),
+    "seed-mlp": {"name": "seed-mlp", "data_dim": 2, "width": 32, "depth": 2, "time_dim": 32},
+    "mlp": {"name": "mlp", "data_dim": 2, "width": 32, "depth": 2, "activation": "silu", "time_dim": 32,
+            "time_scale": 1000.0, "fourier_features": 16, "fourier_scale": 0.5},
 }
 
 
-def golden(kind, config):
+def golden(config):
     torch.manual_seed(0)
-    arguments = {k: v for k, v in config.items() if k not in ("name", "activation")}
-    model = kind(**arguments)
+    model = model_from_config(config)
     tensors = {"model." + name: value.clone() for name, value in model.state_dict().items()}
     x, t, target = torch.randn(8, 2), torch.rand(8), torch.randn(8, 2)
     x0, x1, noise = torch.randn(16, 2), torch.randn(16, 2) * 2, torch.randn(8, 2)
@@ -48,8 +47,8 @@ def golden(kind, config):
 if __name__ == "__main__":
     folder = sys.argv[1] if len(sys.argv) > 1 else "tests/goldens"
     os.makedirs(folder, exist_ok=True)
-    for name, (kind, config) in MODELS.items():
-        write_safetensors(os.path.join(folder, name + ".safetensors"), golden(kind, config),
+    for name, config in MODELS.items():
+        write_safetensors(os.path.join(folder, name + ".safetensors"), golden(config),
                           {"flowmatch.model": json.dumps(config), "written_by": "bench/reference/make_goldens.py",
                            "torch": torch.__version__})
         print("wrote", os.path.join(folder, name + ".safetensors"))

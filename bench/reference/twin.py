@@ -104,6 +104,30 @@ def rk4(model, x, steps):
     return x
 
 
+def read_safetensors(path):
+    """A safetensors file's float32/int64 tensors (in order) and metadata."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    metadata = header.pop("__metadata__", {})
+    data = raw[8 + length:]
+    dtypes = {"F32": torch.float32, "I64": torch.int64}
+    tensors = {}
+    for name, entry in header.items():
+        begin, end = entry["data_offsets"]
+        tensors[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=dtypes[entry["dtype"]]).reshape(entry["shape"])
+    return tensors, metadata
+
+
+def model_from_config(config):
+    """The twin of a flowmatch model config (__metadata__["flowmatch.model"]): seed-mlp or mlp."""
+    kinds = {"seed-mlp": SeedMLP, "mlp": ResidualMLP}
+    if config.get("name") not in kinds or config.get("activation", "silu") != "silu" or config.get("interval"):
+        raise ValueError("the twin has seed-mlp and mlp (silu, no interval), not %s" % json.dumps(config))
+    return kinds[config["name"]](**{k: v for k, v in config.items() if k not in ("name", "activation")})
+
+
 def write_safetensors(path, tensors, metadata):
     """The safetensors layout flowmatch reads (docs/formats.md): float32/int64 tensors, in order."""
     header, data = {"__metadata__": metadata}, b""
