@@ -130,6 +130,10 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
 
 Safetensors read_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
 
+at::Tensor bytes_tensor(const std::string& bytes) {
+  return at::from_blob(const_cast<char*>(bytes.data()), {int64_t(bytes.size())}, at::kByte).clone();
+}
+
 void write_safetensors(const std::string& path, const Safetensors& file) {
   nlohmann::ordered_json header;
   if (!file.metadata.empty()) header["__metadata__"] = file.metadata;

@@ -6,6 +6,7 @@
 
 #include "flowmatch/error.h"
 #include "flowmatch/process_group.h"
+#include "flowmatch/safetensors.h"
 
 namespace flowmatch {
 
@@ -58,7 +59,7 @@ std::vector<at::Tensor> SeedStreams::gather_states(ProcessGroup* group, const st
     if (states[k].defined()) continue;
     std::string bytes = group->receive(key(k));
     group->remove(key(k));
-    states[k] = torch::from_blob(bytes.data(), {int64_t(bytes.size())}, torch::kUInt8).clone();
+    states[k] = bytes_tensor(bytes);
   }
   return states;
 }

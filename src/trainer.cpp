@@ -165,7 +165,7 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   std::vector<at::Tensor> saved_streams;
   if (options.resume) {
     if (run_dir.empty()) throw Error("resuming needs the run folder");
-    position = load_training_state(read_safetensors(state_path), state_path, *model, optimizer, ema.get(), saved_streams);
+    position = load_training_state(state_path, *model, optimizer, ema.get(), saved_streams);
     if (position.step > options.steps)
       throw Error(state_path + " is at step " + std::to_string(position.step) + ", past the run's " +
                   std::to_string(options.steps) + " steps");

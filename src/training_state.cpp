@@ -12,10 +12,6 @@
 namespace flowmatch {
 
 namespace {
-at::Tensor bytes_tensor(const std::string& bytes) {
-  return torch::from_blob(const_cast<char*>(bytes.data()), {int64_t(bytes.size())}, torch::kUInt8).clone();
-}
-
 // A double as text that reads back to the same bits.
 std::string exact(double v) {
   char buf[64];
@@ -47,9 +43,10 @@ void save_training_state(const std::string& path, torch::nn::Module& model, torc
   write_safetensors(path, file);
 }
 
-TrainingProgress load_training_state(const Safetensors& file, const std::string& path, torch::nn::Module& model,
+TrainingProgress load_training_state(const std::string& path, torch::nn::Module& model,
                                      torch::optim::Optimizer& optimizer, Ema* ema,
                                      std::vector<at::Tensor>& generator_states) {
+  Safetensors file = read_safetensors(path);
   auto entry = [&](const std::string& key) {
     auto it = file.metadata.find(key);
     if (it == file.metadata.end()) throw Error(path + ": not a training state (no " + key + " in __metadata__)");

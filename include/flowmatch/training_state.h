@@ -1,12 +1,12 @@
 #pragma once
-#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
 #include <string>
+#include <vector>
 
 #include "flowmatch/ema.h"
-#include "flowmatch/safetensors.h"
 
 namespace flowmatch {
 
@@ -26,10 +26,10 @@ struct TrainingProgress {
 void save_training_state(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
                          Ema* ema, const std::vector<at::Tensor>& generator_states, const TrainingProgress& progress);
 
-// Restores a state, read from the file `name`, into objects built as for the original run (same
-// model config and options), and returns the generator states in stream order. Throws Error naming
-// the file when anything is missing or does not fit.
-TrainingProgress load_training_state(const Safetensors& file, const std::string& name, torch::nn::Module& model,
+// Restores a state into objects built as for the original run (same model config and options),
+// and sets `generator_states` to the generator states in stream order. Throws Error naming the
+// file when anything is missing or does not fit.
+TrainingProgress load_training_state(const std::string& path, torch::nn::Module& model,
                                      torch::optim::Optimizer& optimizer, Ema* ema,
                                      std::vector<at::Tensor>& generator_states);
 
