@@ -4,13 +4,13 @@
 # reach new code are kept in build-fuzz/corpus/READER/; a crash, a leak, an allocation over 512 MB
 # or an exception other than flowmatch::Error is saved to build-fuzz/crashes/READER/ and stops that
 # reader's run. Turn each one into a regression test.
-#   scripts/fuzz.sh [SECONDS] [READER...]      READER: safetensors npy csv idx image (default: all)
+#   scripts/fuzz.sh [SECONDS] [READER...]      READER: safetensors pickle npy csv idx image (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 readers=("$@")
-[[ ${#readers[@]} -eq 0 ]] && readers=(safetensors npy csv idx image)
+[[ ${#readers[@]} -eq 0 ]] && readers=(safetensors pickle npy csv idx image)
 command -v clang++ >/dev/null || { echo "fuzz: needs clang (apt-get install clang)" >&2; exit 1; }
 cmake -S . -B build-fuzz -DFLOWMATCH_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${readers[@]/%/_fuzzer}"

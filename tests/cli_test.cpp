@@ -401,6 +401,55 @@ TEST_F(DiskTrouble, AFileSizeLimitFailsWithTheReason) {
   expect_no_half_written_file(listing);
 }
 
+// flowmatch convert: the twin's torch.save files (tests/goldens, from bench/reference/make_goldens.py)
+// become weights that sample; a DataParallel copy converts to the same bytes; a pickle that would
+// run code is refused and runs none.
+TEST_F(Cli, ConvertsTorchSaveStateDictsAndRefusesCode) {
+  const std::string goldens = FLOWMATCH_GOLDENS;
+  const std::string seed_options = " --model seed-mlp --width 32 --depth 2 --time-dim 32";
+  Result plain = flowmatch("convert " + goldens + "/seed-mlp.pt " + path("plain.safetensors") + seed_options);
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_EQ(report_of(plain.output)["tensors"], "10");
+  Result wrapped = flowmatch("convert " + goldens + "/seed-mlp-wrapped.pt " + path("wrapped.safetensors") + seed_options);
+  ASSERT_EQ(wrapped.exit_code, 0) << wrapped.output;
+  EXPECT_NE(wrapped.output.find("every name starts with 'module.'"), std::string::npos) << wrapped.output;
+  for (const std::string name : {"plain", "wrapped"}) {
+    Result sample = flowmatch("sample " + path(name + ".safetensors") + " --n 50 --solver euler --steps 10 --out " +
+                              path(name + ".npy"));
+    ASSERT_EQ(sample.exit_code, 0) << sample.output;
+  }
+  EXPECT_EQ(read_bytes(path("plain.npy")), read_bytes(path("wrapped.npy")));
+  Result checkpoint = flowmatch("convert " + goldens + "/mlp-checkpoint.pt " + path("mlp.safetensors") +
+                                " --key model --model mlp --width 32 --depth 2 --time-dim 32 --fourier-features 16");
+  EXPECT_EQ(checkpoint.exit_code, 0) << checkpoint.output;
+
+  fs::remove("/tmp/flowmatch-pickle-ran-code");
+  write("text.pt", "weights");
+  struct Case {
+    std::string args, message, output;
+  };
+  std::vector<Case> cases = {
+      {"convert " + goldens + "/refused.pt " + path("o.safetensors") + seed_options, "asks for 'posix.system'", "o.safetensors"},
+      {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors"), "--model is required", "o.safetensors"},
+      {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors") + " --model seed-mlp",
+       "tensor 'in_projection.weight' has shape [32, 2] but the model needs [512, 2]", "o.safetensors"},
+      {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors") + " --model mlp --width 32",
+       "tensor 'in_projection.weight' has shape [32, 2] but the model needs [32, 130]", "o.safetensors"},
+      {"convert " + goldens + "/mlp-checkpoint.pt " + path("o.safetensors") + " --model mlp", "--key", "o.safetensors"},
+      {"convert " + path("text.pt") + " " + path("o.safetensors") + seed_options, "is not a torch.save file", "o.safetensors"},
+      {"convert " + goldens + "/seed-mlp.pt " + path("o.npy") + seed_options, "OUT must name a .safetensors file", "o.npy"},
+      {"convert " + goldens + "/seed-mlp.pt " + path("plain.safetensors") + seed_options, "give --overwrite", ""},
+      {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors") + " --model unet", "needs --image-shape", "o.safetensors"},
+  };
+  for (const auto& c : cases) {
+    Result r = flowmatch(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
+    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+  }
+  EXPECT_FALSE(fs::exists("/tmp/flowmatch-pickle-ran-code"));
+}
+
 TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   std::string run = train("run", 2);
   write("nan.csv", "1,2\n3,nan\n");

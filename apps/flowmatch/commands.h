@@ -12,5 +12,6 @@ void add_reflow_command(CLI::App& app);
 void add_distill_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_fd_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
 
 }  // namespace flowmatch::cli

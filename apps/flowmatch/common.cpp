@@ -144,20 +144,7 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
       ->capture_default_str();
   cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
   cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");
-  auto* model = cmd->add_option_group("Model");
-  model->add_option("--model", a.model,
-                    "Velocity network: mlp (residual MLP, the default for points), seed-mlp (the seed's) or unet "
-                    "(the default for images)");
-  model->add_option("--width", a.width, "Hidden width (0 = the model's default: mlp 256, seed-mlp 512)");
-  model->add_option("--widths", a.widths, "unet: channels per resolution level, e.g. 32,64,64 (the default)")->delimiter(',');
-  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp, residual blocks per level of unet "
-                                        "(0 = default: 4, 5, 1)");
-  model->add_option("--groups", a.groups, "unet: GroupNorm groups, dividing every width (0 = default 8)");
-  model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (default silu)");
-  model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = default: mlp 128, seed-mlp 512)");
-  model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = default: 1000, or 10 with --objective meanflow)");
-  model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = default 64, 0 = none)");
-  model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = default 0.5)");
+  add_model_options(cmd, a.net);
   add_objective_options(cmd, a.options);
   add_optimisation_options(cmd, a.options);
   auto* job = cmd->add_option_group("Processes");
@@ -173,6 +160,44 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
                   "Seconds a process waits for the others (rendezvous, every all-reduce) before it stops with an error")
       ->capture_default_str()->check(CLI::Range(1.0, 86400.0))->configurable(false);
   add_run_options(cmd, a.run);
+}
+
+void add_model_options(CLI::App* cmd, ModelArgs& a) {
+  auto* model = cmd->add_option_group("Model");
+  model->add_option("--model", a.name,
+                    "Velocity network: mlp (residual MLP, the default for points), seed-mlp (the seed's) or unet "
+                    "(the default for images)");
+  model->add_option("--width", a.width, "Hidden width (0 = the model's default: mlp 256, seed-mlp 512)");
+  model->add_option("--widths", a.widths, "unet: channels per resolution level, e.g. 32,64,64 (the default)")->delimiter(',');
+  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp, residual blocks per level of unet "
+                                        "(0 = default: 4, 5, 1)");
+  model->add_option("--groups", a.groups, "unet: GroupNorm groups, dividing every width (0 = default 8)");
+  model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (default silu)");
+  model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = default: mlp 128, seed-mlp 512)");
+  model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = default: 1000, or 10 with --objective meanflow)");
+  model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = default 64, 0 = none)");
+  model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = default 0.5)");
+}
+
+nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t classes, bool interval) const {
+  nlohmann::json c = {{"name", name}};
+  if (shape.size() == 3) {
+    c["image_shape"] = shape;
+    c["classes"] = classes;
+  } else {
+    c["data_dim"] = shape.at(0);
+  }
+  if (!widths.empty()) c["widths"] = widths;
+  if (groups != 0) c["groups"] = groups;
+  if (width != 0) c["width"] = width;
+  if (depth != 0) c["depth"] = depth;
+  if (time_dim != 0) c["time_dim"] = time_dim;
+  if (!activation.empty()) c["activation"] = activation;
+  if (time_scale != 0) c["time_scale"] = time_scale;
+  if (fourier_features >= 0) c["fourier_features"] = fourier_features;
+  if (fourier_scale != 0) c["fourier_scale"] = fourier_scale;
+  if (interval) c["interval"] = true;
+  return c;
 }
 
 std::vector<std::string>& command_line() {
@@ -215,29 +240,12 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
 
 namespace {
 
-// The model config from the options: model-specific defaults for what was left unset.
+// The model config from the options and the data.
 nlohmann::json model_config(const TrainArgs& a, const TrainingPairs& pairs) {
   std::vector<int64_t> shape = pairs.sample_shape();
-  nlohmann::json c = {{"name", a.model}};
-  if (a.model == "unet") {
-    if (shape.size() != 3) throw Error("--model unet is for images; " + a.data + " holds points");
-    c["image_shape"] = shape;
-    c["classes"] = a.unconditional ? 0 : pairs.classes();
-  } else {
-    if (shape.size() != 1) throw Error("--model " + a.model + " is for points; images need --model unet");
-    c["data_dim"] = shape[0];
-  }
-  if (!a.widths.empty()) c["widths"] = a.widths;
-  if (a.groups != 0) c["groups"] = a.groups;
-  if (a.width != 0) c["width"] = a.width;
-  if (a.depth != 0) c["depth"] = a.depth;
-  if (a.time_dim != 0) c["time_dim"] = a.time_dim;
-  if (!a.activation.empty()) c["activation"] = a.activation;
-  if (a.time_scale != 0) c["time_scale"] = a.time_scale;
-  if (a.fourier_features >= 0) c["fourier_features"] = a.fourier_features;
-  if (a.fourier_scale != 0) c["fourier_scale"] = a.fourier_scale;
-  if (a.options.objective == "meanflow") c["interval"] = true;
-  return c;
+  if (a.net.name == "unet" && shape.size() != 3) throw Error("--model unet is for images; " + a.data + " holds points");
+  if (a.net.name != "unet" && shape.size() != 1) throw Error("--model " + a.net.name + " is for points; images need --model unet");
+  return a.net.config(shape, a.unconditional ? 0 : pairs.classes(), a.options.objective == "meanflow");
 }
 
 // Records the resolved model options on the command, so config.toml shows what was built.
@@ -301,8 +309,8 @@ TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
   if (a.out.empty()) throw Error("--out is required: the run folder to write");
   a.options.validate();
   bool images = is_image_source(a.data);
-  if (a.model.empty()) a.model = images ? "unet" : "mlp";
-  if (a.options.objective == "meanflow" && a.model != "mlp")
+  if (a.net.name.empty()) a.net.name = images ? "unet" : "mlp";
+  if (a.options.objective == "meanflow" && a.net.name != "mlp")
     throw Error("--objective meanflow needs --model mlp (it adds the interval input MeanFlow needs)");
   WorldInfo world = world_from_environment();
   if (!resuming) shard_count(a.options.shards, 0, world.world_size, a.options.batch);  // before anything is written

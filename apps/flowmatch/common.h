@@ -53,6 +53,20 @@ void add_objective_options(CLI::App* cmd, TrainOptions& options);
 // The optimiser, logging and checkpoints: the options of every command that trains (train, reflow, distill).
 void add_optimisation_options(CLI::App* cmd, TrainOptions& options);
 
+// The network options (--model, --width, ...) of train and convert.
+struct ModelArgs {
+  std::string name;  // --model
+  int64_t width = 0, depth = 0, time_dim = 0, fourier_features = -1, groups = 0;  // 0 / -1: the model's default
+  std::vector<int64_t> widths;
+  double time_scale = 0, fourier_scale = 0;
+  std::string activation;
+  // The model config (model_registry.h) for samples of `shape` ([D] points or [C, H, W] images) and
+  // `classes` labels (unet), with model-specific defaults for what was left unset; `interval` adds
+  // MeanFlow's interval input.
+  nlohmann::json config(const std::vector<int64_t>& shape, int64_t classes, bool interval) const;
+};
+void add_model_options(CLI::App* cmd, ModelArgs& args);
+
 // Everything `flowmatch train` takes.
 struct TrainArgs {
   std::string config;
@@ -67,11 +81,7 @@ struct TrainArgs {
   int image_size = 32, channels = 0;   // picture folders: scaled to this square; 1, 3 or 0 (as the pictures are)
   bool flip = false;
   bool unconditional = false;          // ignore the images' labels
-  std::string model;                   // "": mlp for points, unet for images
-  int64_t width = 0, depth = 0, time_dim = 0, fourier_features = -1, groups = 0;  // 0 / -1: the model's default
-  std::vector<int64_t> widths;
-  double time_scale = 0, fourier_scale = 0;
-  std::string activation;
+  ModelArgs net;                       // net.name "": mlp for points, unet for images
   TrainOptions options;
   RunSettings run;
   int nproc = 1;              // start this many local processes as one job

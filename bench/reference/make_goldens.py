@@ -1,5 +1,5 @@
 """Writes tests/goldens/{seed-mlp,mlp}.safetensors: what the PyTorch twin computes, for the parity tests
-(tests/parity_test.cpp). Each file holds a small model's weights ("model.<name>", loadable by flowmatch
+(tests/parity_test.cpp), and torch.save files for `flowmatch convert` (tests/torch_state_dict_test.cpp). Each file holds a small model's weights ("model.<name>", loadable by flowmatch
 from its config in __metadata__["flowmatch.model"]) and, from fixed inputs:
   - v = model(x, t), and the gradients "grad.<name>" of mean((v - target)^2);
   - the weights "adamw.<name>" after 10 AdamW steps (lr 1e-3, weight decay 0.01) on cfm_loss(x0, x1, t);
@@ -9,6 +9,7 @@ from its config in __metadata__["flowmatch.model"]) and, from fixed inputs:
 import json
 import os
 import sys
+from collections import OrderedDict
 
 import torch
 
@@ -21,10 +22,22 @@ MODELS = {
 }
 
 
-def golden(config):
+class RunsCode:
+    """Unpickling this in Python would call os.system: what flowmatch must refuse by name."""
+
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/flowmatch-pickle-ran-code",))
+
+
+def golden(config, folder):
     torch.manual_seed(0)
     model = model_from_config(config)
     tensors = {"model." + name: value.clone() for name, value in model.state_dict().items()}
+    if config["name"] == "seed-mlp":
+        torch.save(model.state_dict(), os.path.join(folder, "seed-mlp.pt"))
+        wrapped = OrderedDict(("module." + name, value) for name, value in model.state_dict().items())
+        torch.save(wrapped, os.path.join(folder, "seed-mlp-wrapped.pt"))
+        torch.save({"weight": torch.zeros(2), "payload": RunsCode()}, os.path.join(folder, "refused.pt"))
     x, t, target = torch.randn(8, 2), torch.rand(8), torch.randn(8, 2)
     x0, x1, noise = torch.randn(16, 2), torch.randn(16, 2) * 2, torch.randn(8, 2)
     tensors.update({"x": x, "t": t, "target": target, "x0": x0, "x1": x1, "noise": noise})
@@ -41,6 +54,9 @@ def golden(config):
         cfm_loss(model, x0, x1, t.repeat(2)).backward()
         optimizer.step()
     tensors.update({"adamw." + name: p.detach().clone() for name, p in model.named_parameters()})
+    if config["name"] == "mlp":
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": 10},
+                   os.path.join(folder, "mlp-checkpoint.pt"))
     return tensors
 
 
@@ -48,7 +64,7 @@ if __name__ == "__main__":
     folder = sys.argv[1] if len(sys.argv) > 1 else "tests/goldens"
     os.makedirs(folder, exist_ok=True)
     for name, config in MODELS.items():
-        write_safetensors(os.path.join(folder, name + ".safetensors"), golden(config),
+        write_safetensors(os.path.join(folder, name + ".safetensors"), golden(config, folder),
                           {"flowmatch.model": json.dumps(config), "written_by": "bench/reference/make_goldens.py",
                            "torch": torch.__version__})
         print("wrote", os.path.join(folder, name + ".safetensors"))

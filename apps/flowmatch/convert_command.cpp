@@ -1,0 +1,78 @@
+// flowmatch convert IN.pt OUT.safetensors --model NAME [model options] [--key KEY]
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "common.h"
+#include "flowmatch/atomic_file.h"
+#include "flowmatch/error.h"
+#include "flowmatch/model_registry.h"
+#include "flowmatch/module_weights.h"
+#include "flowmatch/torch_state_dict.h"
+
+namespace flowmatch::cli {
+
+namespace {
+struct ConvertArgs {
+  std::string in, out, key;
+  ModelArgs net;
+  int64_t data_dim = 2;
+  std::vector<int64_t> image_shape;  // unet: [C, H, W]
+  int64_t classes = 0;
+  bool overwrite = false;
+};
+
+// Names saved by a model wrapped in DataParallel or DistributedDataParallel ("module.") or compiled
+// by torch.compile ("_orig_mod.") carry the wrapper's prefix; the model's own names follow it.
+void strip_wrapper_prefix(Safetensors& state, const std::string& path) {
+  for (const std::string prefix : {"module.", "_orig_mod."}) {
+    bool all = !state.tensors.empty();
+    for (const auto& item : state.tensors) all = all && item.first.rfind(prefix, 0) == 0;
+    if (!all) continue;
+    for (auto& item : state.tensors) item.first.erase(0, prefix.size());
+    std::cerr << path << ": every name starts with '" << prefix << "' (a wrapped model's); read without it\n";
+  }
+}
+
+void run_convert(const ConvertArgs& a) {
+  if (a.net.name.empty()) throw Error("--model is required: the network the state_dict belongs to (mlp, seed-mlp or unet)");
+  if (std::filesystem::path(a.out).extension() != ".safetensors") throw Error("OUT must name a .safetensors file, got " + a.out);
+  if (std::filesystem::exists(a.out) && !a.overwrite) throw Error(a.out + " exists; give --overwrite to replace it");
+  check_writable_destination(a.out);
+  bool unet = a.net.name == "unet";
+  if (unet && a.image_shape.size() != 3) throw Error("--model unet needs --image-shape C,H,W");
+  if (!unet && (!a.image_shape.empty() || a.classes != 0))
+    throw Error("--image-shape and --classes are for --model unet; points models take --data-dim");
+  if (a.data_dim < 1) throw Error("--data-dim must be positive, got " + std::to_string(a.data_dim));
+  auto model = make_model(a.net.config(unet ? a.image_shape : std::vector<int64_t>{a.data_dim}, a.classes, false));
+  Safetensors state = read_torch_state_dict(a.in, a.key);
+  strip_wrapper_prefix(state, a.in);
+  load_module_weights(*model, state, a.in);
+  save_model(a.out, *model, {{"flowmatch.converted_from", std::filesystem::path(a.in).filename().string()}});
+  int64_t parameters = 0;
+  for (const auto& p : model->parameters()) parameters += p.numel();
+  print_report({{"model", a.out}, {"config", model->config().dump()}, {"tensors", state.tensors.size()},
+                {"parameters", parameters}});
+}
+}  // namespace
+
+void add_convert_command(CLI::App& app) {
+  auto args = std::make_shared<ConvertArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "convert", "Convert a PyTorch state_dict saved with torch.save into flowmatch weights (safetensors)");
+  cmd->add_option("IN", args->in, "The torch.save file (zip format), e.g. model.pt")->required()->check(CLI::ExistingFile);
+  cmd->add_option("OUT", args->out, "The flowmatch weights file to write (.safetensors)")->required();
+  cmd->add_option("--key", args->key,
+                  "The state_dict's key in a checkpoint dict, e.g. model for torch.save({'model': ..., 'optimizer': ...})");
+  cmd->add_flag("--overwrite", args->overwrite, "Replace OUT if it exists");
+  add_model_options(cmd, args->net);
+  auto* shape = cmd->add_option_group("Shape");
+  shape->add_option("--data-dim", args->data_dim, "Points models: the dimension of a point")->capture_default_str();
+  shape->add_option("--image-shape", args->image_shape, "unet: channels, height and width, e.g. 1,28,28")
+      ->delimiter(',')->expected(3);
+  shape->add_option("--classes", args->classes, "unet: the number of classes it is conditioned on (0 = unconditional)")
+      ->capture_default_str();
+  cmd->callback([args] { run_convert(*args); });
+}
+
+}  // namespace flowmatch::cli
