@@ -130,25 +130,29 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
 
 Safetensors read_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
 
-at::Tensor bytes_tensor(const std::string& bytes) {
-  return at::from_blob(const_cast<char*>(bytes.data()), {int64_t(bytes.size())}, at::kByte).clone();
+at::Tensor bytes_tensor(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));  // the tensor keeps the string, rather than a copy of it
+  return at::from_blob(owned->data(), {int64_t(owned->size())}, [owned](void*) { delete owned; }, at::kByte);
 }
 
 void write_safetensors(const std::string& path, const Safetensors& file) {
   nlohmann::ordered_json header;
   if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
-  std::string data;
+  std::vector<at::Tensor> contiguous;  // the tensors' bytes are written from these, without a copy into one buffer
+  uint64_t end = 0;
   for (const auto& [name, tensor] : file.tensors) {
-    at::Tensor t = tensor.detach().cpu().contiguous();
-    uint64_t begin = data.size();
-    data.append(static_cast<const char*>(t.data_ptr()), size_t(t.numel()) * t.element_size());
-    header[name] = {{"dtype", dtype_name(t.scalar_type())}, {"shape", t.sizes().vec()}, {"data_offsets", {begin, data.size()}}};
+    const at::Tensor& t = contiguous.emplace_back(tensor.detach().cpu().contiguous());
+    uint64_t begin = end;
+    end += uint64_t(t.numel()) * t.element_size();
+    header[name] = {{"dtype", dtype_name(t.scalar_type())}, {"shape", t.sizes().vec()}, {"data_offsets", {begin, end}}};
   }
   std::string json = header.dump();
   json.append((8 - json.size() % 8) % 8, ' ');  // keep the data 8-byte aligned
-  std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = char((uint64_t(json.size()) >> (8 * i)) & 0xff);
-  write_file_atomically(path, bytes + json + data);
+  std::string length(8, '\0');
+  for (int i = 0; i < 8; ++i) length[i] = char((uint64_t(json.size()) >> (8 * i)) & 0xff);
+  std::vector<std::string_view> pieces{length, json};
+  for (const auto& t : contiguous) pieces.emplace_back(static_cast<const char*>(t.data_ptr()), size_t(t.numel()) * t.element_size());
+  write_file_atomically(path, pieces);
 }
 
 }  // namespace flowmatch

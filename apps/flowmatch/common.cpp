@@ -293,7 +293,7 @@ void apply_image_defaults(CLI::App* cmd) {
   }
 }
 
-TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
+TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   bool resuming = !given.resume.empty();
   if (resuming)
     apply_resumed_run(cmd, given.resume);
@@ -348,13 +348,13 @@ TrainResult run_training(const TrainArgs& given, CLI::App* cmd) {
     record_resolved_model(cmd, config);
     create_run_dir(cmd, a.out, a.overwrite);
   }
-  if (!world.distributed()) return train_into_run_dir(model, *pairs, options, gen, a.out);
+  if (!world.distributed()) return {train_into_run_dir(model, *pairs, options, gen, a.out), usage};
   auto group = ProcessGroup::join(world, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)));
   if (world.rank != 0) {
     train_flow(model, *pairs, options, gen, a.out, group.get());
     return {};
   }
-  return train_into_run_dir(model, *pairs, options, gen, a.out, group.get());
+  return {train_into_run_dir(model, *pairs, options, gen, a.out, group.get()), usage};
 }
 
 void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {

@@ -92,8 +92,13 @@ void add_train_options(CLI::App* cmd, TrainArgs& args);
 // Validates everything, loads the data, creates the run folder, writes config.toml (the resolved
 // options of `cmd`), trains, and draws loss.png. Prints where things went. In a multi-process job
 // (world_info.h), it joins the other ranks first, and only rank 0 writes or prints; the others
-// return an empty result.
-TrainResult run_training(const TrainArgs& args, CLI::App* cmd);
+// return an empty result. Returns the trained weights with how they are meant to be used (what
+// model.safetensors' metadata says).
+struct TrainingRun {
+  TrainResult result;
+  ModelUsage usage;
+};
+TrainingRun run_training(const TrainArgs& args, CLI::App* cmd);
 
 // The command line this program was started with (main.cpp sets it), for `--nproc` to start copies.
 std::vector<std::string>& command_line();

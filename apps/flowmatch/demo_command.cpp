@@ -25,7 +25,7 @@ struct DemoArgs {
 
 void run_demo(DemoArgs& a, CLI::App* cmd) {
   a.solver.validate();
-  TrainResult trained = run_training(a.train, cmd);
+  TrainResult trained = run_training(a.train, cmd).result;
   const std::string& dir = a.train.out;
   VelocityModel& model = *trained.model;
 

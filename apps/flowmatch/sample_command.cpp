@@ -3,6 +3,7 @@
 //                  image models: [--class K|NAME] [--cfg W] [--batch B] [--png GRID.png]
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -141,6 +142,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   }
   Solution solution;
   at::Tensor log_density;
+  auto solve_start = std::chrono::steady_clock::now();
   if (a.logp.empty()) {
     solution = generate(*model, noise, solver);
   } else {
@@ -149,6 +151,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
     solution = s.path;
     log_density = s.log_density.to(torch::kDouble);
   }
+  std::chrono::duration<double> solve_seconds = std::chrono::steady_clock::now() - solve_start;
   if (!torch::isfinite(solution.x).all().item<bool>())
     throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
   if (log_density.defined() && !torch::isfinite(log_density).all().item<bool>())
@@ -162,7 +165,8 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   std::string label = solver.method + (solver.method == "dopri5" ? "" : ", " + std::to_string(solver.steps) + " steps");
   if (!a.png.empty()) draw_density_png(a.png, solution.x, "samples (" + label + ", NFE " + std::to_string(solution.nfe) + ")");
   if (!a.trajectory_png.empty()) draw_trajectories_png(a.trajectory_png, solution.states, "trajectories (" + label + ")");
-  nlohmann::json report = {{"samples", a.out}, {"n", solution.x.size(0)}, {"solver", solver.method}, {"nfe", solution.nfe}};
+  nlohmann::json report = {{"samples", a.out}, {"n", solution.x.size(0)}, {"solver", solver.method}, {"nfe", solution.nfe},
+                           {"sample_seconds", solve_seconds.count()}};
   if (!a.trajectory.empty()) report["trajectory"] = a.trajectory;
   if (!a.png.empty()) report["png"] = a.png;
   if (!a.trajectory_png.empty()) report["trajectory_png"] = a.trajectory_png;

@@ -16,7 +16,7 @@ void add_train_command(CLI::App& app) {
   add_train_options(cmd, *args);
   cmd->callback([args, cmd] {
     if (args->nproc > 1) return run_local_processes(args->nproc);
-    TrainResult result = run_training(*args, cmd);
+    auto [result, usage] = run_training(*args, cmd);
     if (!result.model) return;  // a rank other than 0 of a multi-process job: rank 0 reports
     const std::string& out = args->resume.empty() ? args->out : args->resume;
     nlohmann::json report = {{"model", out + "/" + RunDir::kModel},
@@ -30,11 +30,9 @@ void add_train_command(CLI::App& app) {
       SolverOptions solver{"midpoint", 10};
       int64_t n = 10 * std::max<int64_t>(result.model->classes(), 10);
       ImageSamples samples = sample_images(*result.model, n, std::nullopt, 1.0, solver, 50, gen);
-      draw_samples_grid(out + "/" + RunDir::kSamples, samples, ModelUsage::read(out + "/" + RunDir::kModel).class_names);
+      draw_samples_grid(out + "/" + RunDir::kSamples, samples, usage.class_names);
       report["samples_png"] = out + "/" + RunDir::kSamples;
     } else {
-      ModelUsage usage;
-      usage.source = args->source;
       report_path_geometry(report, *result.model, usage.draw_start(2000, result.model->data_dim(), gen));
     }
     print_report(report);

@@ -1,5 +1,7 @@
 #pragma once
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace flowmatch {
 
@@ -7,6 +9,8 @@ namespace flowmatch {
 // file in the same folder, which is fsync'd and renamed over `path`, and the folder is fsync'd.
 // Throws Error on failure and leaves nothing behind.
 void write_file_atomically(const std::string& path, const std::string& bytes);
+// The same for bytes in pieces, written one after another (no copy of them all in one buffer).
+void write_file_atomically(const std::string& path, const std::vector<std::string_view>& pieces);
 
 // Reads a whole file; throws Error naming the path when it cannot be opened.
 std::string read_file(const std::string& path);

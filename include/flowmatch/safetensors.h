@@ -25,7 +25,7 @@ struct Safetensors {
 Safetensors parse_safetensors(const std::string& bytes, const std::string& name);
 Safetensors read_safetensors(const std::string& path);
 // Raw bytes as a U8 tensor [size], for storing opaque state (an optimizer archive, a generator) in a file.
-at::Tensor bytes_tensor(const std::string& bytes);
+at::Tensor bytes_tensor(std::string bytes);
 void write_safetensors(const std::string& path, const Safetensors& file);
 
 }  // namespace flowmatch
