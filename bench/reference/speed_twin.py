@@ -1,0 +1,121 @@
+"""The PyTorch side of bench/speed.py: train the twin, sample with it, or time a GEMM, and print one
+JSON line. It runs what a PyTorch user would write for the same job, on the same data, path and model:
+
+  train --recipe seed     the seed notebook's loop: seed-mlp, AdamW(lr 1e-4) with PyTorch's defaults
+                          (weight decay 0.01), no clipping, no EMA, constant learning rate;
+  train --recipe default  flowmatch's default recipe: mlp, AdamW 2e-3, 100 warm-up steps then cosine
+                          decay, gradient clipping at 1, EMA 0.999 (decay min(0.999, (1+k)/(10+k)));
+  sample                  Euler from N(0, I), under torch.no_grad(), as the seed samples;
+  gemm                    float32 matrix products of several shapes (square, and the training's own
+                          B x 512 x 512 ones); the best median rate is the machine's GEMM ceiling.
+
+Threads: LibTorch's intra-op pool on 1 thread and OpenBLAS on all cores, as flowmatch shares them
+(src/threads.cpp); torch.get_num_threads() is printed.
+    /usr/bin/python3 bench/reference/speed_twin.py train --recipe seed --batch 64 --steps 500
+"""
+import argparse
+import json
+import math
+import sys
+import time
+
+import torch
+
+from twin import ResidualMLP, SeedMLP, cfm_loss, euler
+
+
+def checkerboard(n):
+    """toy_distributions.cpp: uniform on the on-cells (i + j odd) of a 4 x 4 board of 2 x 2 cells."""
+    cell = torch.randint(0, 8, (n,))
+    j = cell.div(2, rounding_mode="floor")
+    i = 2 * cell.remainder(2) + (1 - j.remainder(2))
+    return torch.stack([i, j], 1).float() * 2 - 4 + 2 * torch.rand(n, 2)
+
+
+def learning_rate(step, steps, peak, warmup):
+    """lr_schedule.cpp: linear warm-up over `warmup` steps, then cosine decay to 0."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup - 1))
+    return peak * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def train(args):
+    seed = args.recipe == "seed"
+    model = SeedMLP() if seed else ResidualMLP()
+    peak = 1e-4 if seed else 2e-3
+    optimizer = torch.optim.AdamW(model.parameters(), lr=peak, weight_decay=0.01 if seed else 0.0)
+    ema = None if seed else [p.detach().clone() for p in model.parameters()]
+    start = time.perf_counter()
+    for step in range(args.steps):
+        if not seed:
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, args.steps, peak, 100)
+        x1 = checkerboard(args.batch)
+        x0 = torch.randn_like(x1)
+        t = torch.rand(args.batch)
+        loss = cfm_loss(model, x0, x1, t)
+        optimizer.zero_grad()
+        loss.backward()
+        if not seed:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if ema is not None:
+            with torch.no_grad():
+                decay = min(0.999, (1 + step) / (10 + step))
+                for average, p in zip(ema, model.parameters()):
+                    average.lerp_(p, 1 - decay)
+        loss.item()
+    seconds = time.perf_counter() - start
+    return {"steps": args.steps, "seconds": seconds, "steps_per_s": args.steps / seconds}
+
+
+def sample(args):
+    model = SeedMLP()
+    noise = torch.randn(args.n, 2)
+    with torch.no_grad():
+        start = time.perf_counter()
+        euler(model, noise, args.sample_steps)
+        seconds = time.perf_counter() - start
+    return {"n": args.n, "steps": args.sample_steps, "seconds": seconds}
+
+
+# (m, k, n) of the products timed for the ceiling: square ones and those of a seed-mlp training step.
+GEMM_SHAPES = [(2048, 2048, 2048), (4096, 4096, 4096), (1024, 512, 512), (4096, 512, 512), (512, 4096, 512)]
+
+
+def gemm(args):
+    rates = {}
+    for m, k, n in GEMM_SHAPES:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        torch.mm(a, b)  # warm-up
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            torch.mm(a, b)
+            times.append(time.perf_counter() - start)
+        rates["%dx%dx%d" % (m, k, n)] = 2 * m * k * n / sorted(times)[len(times) // 2] / 1e9
+    best = max(rates, key=rates.get)
+    return {"gflops": rates[best], "shape": best, "rates": rates}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("job", choices=["train", "sample", "gemm"])
+    parser.add_argument("--recipe", choices=["seed", "default"], default="seed")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--n", type=int, default=10000)
+    parser.add_argument("--sample-steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)
+    result = {"train": train, "sample": sample, "gemm": gemm}[args.job](args)
+    result["torch_threads"] = torch.get_num_threads()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

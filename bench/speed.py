@@ -1,0 +1,174 @@
+"""flowmatch against its PyTorch twin (bench/reference/speed_twin.py) on this machine: training
+steps/s, achieved GEMM FLOP rate as a share of the machine's fp32 GEMM ceiling (measured in the same
+run), peak memory, and Euler sampling time. Each measurement runs flowmatch and the twin as fresh
+processes, alternating which goes first, REPEATS times; the table shows medians, and the median of
+each round's flowmatch/PyTorch ratio. PyTorch runs twice: as is, and with glibc's malloc set as
+flowmatch sets its own (PyTorch+), which separates the allocator's share of the difference.
+Needs python3-torch (scripts/install-deps.sh --bench).
+    /usr/bin/python3 bench/speed.py build/flowmatch [--repeats 3]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# glibc's malloc settings that flowmatch applies to itself (src/allocator.cpp), given to PyTorch
+# through the environment: freed activations stay in the process instead of being unmapped.
+KEEP_FREED_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
+TWIN = os.path.join(HERE, "reference", "speed_twin.py")
+
+# The flowmatch options of each recipe (docs/design.md): the seed's and the default.
+SEED_RECIPE = ["--model", "seed-mlp", "--lr", "1e-4", "--warmup", "0", "--lr-schedule", "constant", "--grad-clip", "0",
+               "--ema", "0", "--weight-decay", "0.01"]
+DEFAULT_RECIPE = []
+
+# (label, recipe name, batch, steps): steps sized to take ~5 s in flowmatch here.
+TRAINING = [
+    ("seed-mlp, batch 64 (the seed's recipe)", "seed", 64, 600),
+    ("seed-mlp, batch 1024", "seed", 1024, 80),
+    ("seed-mlp, batch 4096", "seed", 4096, 20),
+    ("mlp, batch 512 (the default recipe)", "default", 512, 300),
+]
+
+
+def gemm_flops_per_step(recipe, batch):
+    """Multiply-adds x 2 of the Linear layers, forward and backward: each layer costs 2·B·in·out for
+    its output and 2·B·in·out for its weight gradient, plus 2·B·in·out for its input gradient unless
+    its input needs none (the first layers see x, features of x and the time embedding)."""
+    if recipe == "seed":  # seed-mlp: D 2, W 512, 5 blocks, time_dim 512
+        first, inner = [(2, 512), (512, 512)], [(512, 512)] * 5 + [(512, 2)]
+    else:  # mlp: D 2, W 256, 4 blocks of 2 layers, time_dim 128, 64 Fourier features
+        first, inner = [(2 + 128, 256), (128, 256)], [(256, 256)] * 8 + [(256, 2)]
+    return sum(4 * batch * i * o for i, o in first) + sum(6 * batch * i * o for i, o in inner)
+
+
+def run_measured(command, environment=None):
+    """Runs a process, returning (stdout, peak RSS in MB) from its own rusage."""
+    pid = os.fork()
+    if pid == 0:
+        os.environ.update(environment or {})
+        fd = os.open(os.path.join(tempfile.gettempdir(), "speed-%d.out" % os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(fd, 1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        os.execvp(command[0], command)
+    _, status, usage = os.wait4(pid, 0)
+    path = os.path.join(tempfile.gettempdir(), "speed-%d.out" % pid)
+    with open(path) as f:
+        out = f.read()
+    os.remove(path)
+    if status != 0:
+        sys.exit("failed (status %d): %s\n%s" % (status, " ".join(command), out[-2000:]))
+    return out, usage.ru_maxrss / 1024.0
+
+
+def report_value(out, key):
+    for line in out.splitlines():
+        if line.startswith(key + ": "):
+            return float(line.split(": ", 1)[1])
+    sys.exit("no %s in:\n%s" % (key, out))
+
+
+def flowmatch_train(binary, folder, recipe, batch, steps):
+    run_dir = os.path.join(folder, "run")
+    options = SEED_RECIPE if recipe == "seed" else DEFAULT_RECIPE
+    out, rss = run_measured([binary, "train", "--data", "checkerboard", "--out", run_dir, "--overwrite", "--batch",
+                             str(batch), "--steps", str(steps), "--log-every", str(steps), "--checkpoint-every", "0"]
+                            + options)
+    return steps / report_value(out, "train_seconds"), rss
+
+
+def twin_environment(tuned):
+    return {"GLIBC_TUNABLES": KEEP_FREED_MEMORY} if tuned else {}
+
+
+def twin_train(recipe, batch, steps, tuned=False):
+    out, rss = run_measured([sys.executable, TWIN, "train", "--recipe", recipe, "--batch", str(batch), "--steps",
+                             str(steps)], twin_environment(tuned))
+    return json.loads(out)["steps_per_s"], rss
+
+
+def flowmatch_sample(binary, folder, n, steps):
+    weights = os.path.join(folder, "seed-mlp.safetensors")
+    if not os.path.exists(weights):  # untrained weights sample as fast as trained ones
+        run_measured([binary, "train", "--data", "checkerboard", "--out", os.path.join(folder, "seed"), "--steps", "1",
+                      "--checkpoint-every", "0"] + SEED_RECIPE)
+        os.rename(os.path.join(folder, "seed", "model.safetensors"), weights)
+    out, _ = run_measured([binary, "sample", weights, "--n", str(n), "--solver", "euler", "--steps", str(steps), "--out",
+                           os.path.join(folder, "samples.npy")])
+    return report_value(out, "sample_seconds")
+
+
+def twin_sample(n, steps, tuned=False):
+    out, _ = run_measured([sys.executable, TWIN, "sample", "--n", str(n), "--sample-steps", str(steps)],
+                          twin_environment(tuned))
+    return json.loads(out)["seconds"]
+
+
+def paired(numerators, denominators):
+    """The median of each round's ratio: the pair ran back to back, so it shares the machine's load."""
+    return statistics.median(n / d for n, d in zip(numerators, denominators))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("flowmatch")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    binary = os.path.abspath(args.flowmatch)
+    ceiling = []
+    rows = {label: {"fm": [], "pt": [], "tuned": [], "fm_rss": [], "pt_rss": [], "tuned_rss": []} for label, *_ in TRAINING}
+    sampling = {"fm": [], "pt": [], "tuned": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for repeat in range(args.repeats):
+            flowmatch_first = repeat % 2 == 0
+            out, _ = run_measured([sys.executable, TWIN, "gemm"])
+            ceiling.append(json.loads(out))
+            for label, recipe, batch, steps in TRAINING:
+                jobs = [("fm", lambda: flowmatch_train(binary, folder, recipe, batch, steps)),
+                        ("pt", lambda: twin_train(recipe, batch, steps)),
+                        ("tuned", lambda: twin_train(recipe, batch, steps, tuned=True))]
+                for side, job in jobs if flowmatch_first else jobs[::-1]:
+                    rate, rss = job()
+                    rows[label][side].append(rate)
+                    rows[label][side + "_rss"].append(rss)
+                print("round %d: %s: flowmatch %.1f, PyTorch %.1f, PyTorch keeping freed memory %.1f steps/s" % (
+                    repeat + 1, label, rows[label]["fm"][-1], rows[label]["pt"][-1], rows[label]["tuned"][-1]),
+                    file=sys.stderr)
+            jobs = [("fm", lambda: flowmatch_sample(binary, folder, 10000, 100)), ("pt", lambda: twin_sample(10000, 100)),
+                    ("tuned", lambda: twin_sample(10000, 100, tuned=True))]
+            for side, job in jobs if flowmatch_first else jobs[::-1]:
+                sampling[side].append(job())
+            print("round %d: sampling: flowmatch %.2f s, PyTorch %.2f s, PyTorch keeping freed memory %.2f s" % (
+                repeat + 1, sampling["fm"][-1], sampling["pt"][-1], sampling["tuned"][-1]), file=sys.stderr)
+
+    median = statistics.median
+    peak = median(c["gflops"] for c in ceiling)
+    print("fp32 GEMM ceiling: %.1f GFLOP/s, the best of torch.mm's median rates over these m x k x n products "
+          "(median of %d runs):" % (peak, args.repeats))
+    for shape in ceiling[0]["rates"]:
+        print("  %s: %.1f GFLOP/s" % (shape, median(c["rates"][shape] for c in ceiling)))
+    print("Training and sampling: medians of %d runs each, flowmatch and PyTorch alternating.\n" % args.repeats)
+    print("PyTorch+: the twin with GLIBC_TUNABLES=%s, the malloc settings flowmatch gives itself.\n" % KEEP_FREED_MEMORY)
+    print("| training | flowmatch steps/s | PyTorch steps/s | ratio (paired) | PyTorch+ steps/s | ratio to PyTorch+ "
+          "| GFLOP/s, % of ceiling: flowmatch / PyTorch / PyTorch+ | peak RSS MB: flowmatch / PyTorch / PyTorch+ |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for label, recipe, batch, steps in TRAINING:
+        r = rows[label]
+        fm, pt, tuned = median(r["fm"]), median(r["pt"]), median(r["tuned"])
+        flops = gemm_flops_per_step(recipe, batch) / 1e9
+        shares = " / ".join("%.0f (%.0f %%)" % (rate * flops, 100 * rate * flops / peak) for rate in (fm, pt, tuned))
+        print("| %s | %.1f | %.1f | %.2f | %.1f | %.2f | %s | %.0f / %.0f / %.0f |" % (
+            label, fm, pt, paired(r["fm"], r["pt"]), tuned, paired(r["fm"], r["tuned"]), shares,
+            median(r["fm_rss"]), median(r["pt_rss"]), median(r["tuned_rss"])))
+    fm, pt, tuned = median(sampling["fm"]), median(sampling["pt"]), median(sampling["tuned"])
+    print("\n| sampling, seed-mlp, Euler 100 steps, 10 000 points | flowmatch s | PyTorch s (no_grad) | ratio (paired) "
+          "| PyTorch+ s | ratio to PyTorch+ |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    print("| | %.2f | %.2f | %.2f | %.2f | %.2f |" % (fm, pt, paired(sampling["pt"], sampling["fm"]), tuned,
+                                                   paired(sampling["tuned"], sampling["fm"])))
+
+if __name__ == "__main__":
+    main()
