@@ -86,6 +86,12 @@ void write_idx(const std::string& file, const std::vector<uint32_t>& shape, cons
   out.write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size()));
 }
 
+// A command line that must fail: its message, and the output (relative to the test folder, or "")
+// that must not exist afterwards.
+struct BadInput {
+  std::string args, message, output;
+};
+
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -95,6 +101,14 @@ class Cli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
   void write(const std::string& name, const std::string& text) const { std::ofstream(path(name)) << text; }
+  // `r`, the run of `c`, said c.message, did not crash, and wrote nothing at c.output (the caller
+  // checks the exit status).
+  void expect_refused(const BadInput& c, const Result& r) const {
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("Sanitizer"), std::string::npos) << r.output;  // under scripts/sanitized-tests.sh
+    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+  }
 
   // Trains a small model on the checkerboard; returns the run folder.
   std::string train(const std::string& name, int steps) {
@@ -425,10 +439,7 @@ TEST_F(Cli, ConvertsTorchSaveStateDictsAndRefusesCode) {
 
   fs::remove("/tmp/flowmatch-pickle-ran-code");
   write("text.pt", "weights");
-  struct Case {
-    std::string args, message, output;
-  };
-  std::vector<Case> cases = {
+  std::vector<BadInput> cases = {
       {"convert " + goldens + "/refused.pt " + path("o.safetensors") + seed_options, "asks for 'posix.system'", "o.safetensors"},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors"), "--model is required", "o.safetensors"},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors") + " --model seed-mlp",
@@ -444,8 +455,7 @@ TEST_F(Cli, ConvertsTorchSaveStateDictsAndRefusesCode) {
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);
     EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.output;
-    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
-    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+    expect_refused(c, r);
   }
   EXPECT_FALSE(fs::exists("/tmp/flowmatch-pickle-ran-code"));
 }
@@ -456,10 +466,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   write("broken.safetensors", "garbage");
   write("three.csv", "1,2,3\n4,5,6\n");
   write_npy(path("v.npy"), {3, 2}, std::vector<float>(6, 0.0f));
-  struct Case {
-    std::string args, message, output;
-  };
-  std::vector<Case> cases = {
+  std::vector<BadInput> cases = {
       {"train --data " + path("missing.npy") + " --out " + path("x"), "missing.npy", "x"},
       {"train --data " + path("nan.csv") + " --out " + path("x"), "NaN", "x"},
       {"train --data checkers --out " + path("x"), "unknown distribution 'checkers'", "x"},
@@ -520,14 +527,11 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);
     EXPECT_NE(r.exit_code, 0) << c.args;
-    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
-    EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
-    EXPECT_EQ(r.output.find("Sanitizer"), std::string::npos) << r.output;  // under scripts/sanitized-tests.sh
-    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+    expect_refused(c, r);
   }
   // Multi-process jobs set up wrongly through the environment, and one whose other rank never comes.
   const std::string job = "env RANK=1 WORLD_SIZE=2 LOCAL_WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 ";
-  std::vector<Case> jobs = {
+  std::vector<BadInput> jobs = {
       {"env RANK=0 WORLD_SIZE=2 " + std::string(FLOWMATCH_BIN) + " train --data moons --out " + path("x"), "sets no MASTER_ADDR", "x"},
       {job + "MASTER_PORT=1 " + FLOWMATCH_BIN + " train --data moons --nproc 2", "--nproc starts a job of its own", ""},
       {job + "MASTER_PORT=1 " + FLOWMATCH_BIN + " train --data moons --dist-timeout 2 --out " + path("x"),
@@ -536,8 +540,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   for (const auto& c : jobs) {
     Result r = shell(c.args);
     EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.output;
-    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
-    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+    expect_refused(c, r);
   }
   // A corrupt weights file is refused by name.
   Result r = flowmatch("sample " + path("broken.safetensors") + " --out " + path("o.npy"));
@@ -584,10 +587,7 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
   EXPECT_LT(right, -1.0) << "class 1 should be bright on the right";
   EXPECT_GT(left_minus_right("0", "3"), left) << "guidance should sharpen the class";
 
-  struct Case {
-    std::string args, message, output;
-  };
-  std::vector<Case> cases = {
+  std::vector<BadInput> cases = {
       {"sample " + path("run") + " --class 2 --out " + path("o.npy"), "unknown class '2': give 0 .. 1", "o.npy"},
       {"sample " + path("run") + " --class left --out " + path("o.npy"), "unknown class 'left'", "o.npy"},
       {"sample " + path("run") + " --out " + path("o.csv"), "--out (images) must name a .npy file", "o.csv"},
@@ -598,8 +598,7 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);
     EXPECT_NE(r.exit_code, 0) << c.args;
-    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
-    if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+    expect_refused(c, r);
   }
 }
 
