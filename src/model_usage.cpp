@@ -57,10 +57,6 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
   return usage;
 }
 
-ModelUsage ModelUsage::read(const std::string& weights_path) {
-  return from_metadata(read_safetensors(weights_path).metadata, weights_path);
-}
-
 TrainedModel load_trained_model(const std::string& weights_path) {
   Safetensors file = read_safetensors(weights_path);
   return {load_model(file, weights_path), ModelUsage::from_metadata(file.metadata, weights_path)};

@@ -13,6 +13,12 @@ Safetensors module_weights(const torch::nn::Module& module) {
   return file;
 }
 
+int64_t parameter_count(const torch::nn::Module& module) {
+  int64_t count = 0;
+  for (const auto& p : module.parameters()) count += p.numel();
+  return count;
+}
+
 void load_module_weights(torch::nn::Module& module, const Safetensors& file, const std::string& path) {
   torch::NoGradGuard no_grad;
   size_t loaded = 0;

@@ -17,6 +17,7 @@
 #include "flowmatch/local_launcher.h"
 #include "flowmatch/model_usage.h"
 #include "flowmatch/model_registry.h"
+#include "flowmatch/module_weights.h"
 #include "flowmatch/run_dir.h"
 #include "flowmatch/sampling.h"
 #include "flowmatch/scheduler.h"
@@ -368,10 +369,8 @@ void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
 TrainResult train_into_run_dir(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs,
                                const TrainOptions& options, at::Generator& gen, const std::string& out,
                                ProcessGroup* group) {
-  int64_t parameters = 0;
-  for (const auto& p : model->parameters()) parameters += p.numel();
   std::string name = model->config().value("name", std::string("model"));
-  std::cerr << "training " << name << " (" << parameters << " parameters, " << options.objective << ") on "
+  std::cerr << "training " << name << " (" << parameter_count(*model) << " parameters, " << options.objective << ") on "
             << pairs.describe() << " for " << options.steps << " steps of batch " << options.batch
             << (group ? " on " + std::to_string(group->size()) + " processes" : "") << "\n";
   TrainResult result = train_flow(model, pairs, options, gen, out, group);

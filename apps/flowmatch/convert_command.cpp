@@ -49,10 +49,8 @@ void run_convert(const ConvertArgs& a) {
   strip_wrapper_prefix(state, a.in);
   load_module_weights(*model, state, a.in);
   save_model(a.out, *model, {{"flowmatch.converted_from", std::filesystem::path(a.in).filename().string()}});
-  int64_t parameters = 0;
-  for (const auto& p : model->parameters()) parameters += p.numel();
   print_report({{"model", a.out}, {"config", model->config().dump()}, {"tensors", state.tensors.size()},
-                {"parameters", parameters}});
+                {"parameters", parameter_count(*model)}});
 }
 }  // namespace
 

@@ -29,7 +29,6 @@ struct ModelUsage {
   std::map<std::string, std::string> to_metadata() const;  // flowmatch.source, .sampler, .rectification, .classes
   // Throws Error naming `path` when the sampler entry is malformed.
   static ModelUsage from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
-  static ModelUsage read(const std::string& weights_path);
 
   // n starting points [n, dim] at t = 0: standard normal, or drawn from the source.
   at::Tensor draw_start(int64_t n, int64_t dim, at::Generator& gen) const;
