@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# glibc's malloc settings that flowmatch applies to itself (src/allocator.cpp), given to PyTorch
+# glibc's malloc settings that flowmatch applies to itself (src/core/allocator.cpp), given to PyTorch
 # through the environment: freed activations stay in the process instead of being unmapped.
 KEEP_FREED_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
 TWIN = os.path.join(HERE, "reference", "speed_twin.py")

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "flowmatch/figures.h"
+#include "flowmatch/figures/figures.h"
 
 namespace {
 

@@ -8,12 +8,12 @@
 
 #include <iostream>
 
-#include "flowmatch/allocator.h"
-#include "flowmatch/likelihood.h"
-#include "flowmatch/model_registry.h"
-#include "flowmatch/point_data.h"
-#include "flowmatch/run_dir.h"
-#include "flowmatch/threads.h"
+#include "flowmatch/core/allocator.h"
+#include "flowmatch/core/threads.h"
+#include "flowmatch/data/point_data.h"
+#include "flowmatch/model/model_registry.h"
+#include "flowmatch/ode/likelihood.h"
+#include "flowmatch/train/run_dir.h"
 
 using namespace flowmatch;
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "flowmatch/error.h"
-#include "flowmatch/idx.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/io/idx.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

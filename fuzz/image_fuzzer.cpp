@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "flowmatch/error.h"
-#include "flowmatch/image_file.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/io/image_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "flowmatch/npy.h"
-#include "flowmatch/error.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/io/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "flowmatch/error.h"
-#include "flowmatch/safe_unpickler.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/io/safe_unpickler.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto storage = [](const std::string&, at::ScalarType dtype, int64_t numel) {

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "flowmatch/safetensors.h"
-#include "flowmatch/error.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/io/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -4,7 +4,7 @@
 #include <functional>
 #include <string>
 
-#include "flowmatch/error.h"
+#include "flowmatch/core/error.h"
 
 namespace flowmatch::testing {
 

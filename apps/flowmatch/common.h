@@ -9,11 +9,11 @@
 #include <vector>
 #include <string>
 
-#include "flowmatch/likelihood.h"
-#include "flowmatch/model_usage.h"
-#include "flowmatch/solver.h"
-#include "flowmatch/threads.h"
-#include "flowmatch/trainer.h"
+#include "flowmatch/core/threads.h"
+#include "flowmatch/ode/likelihood.h"
+#include "flowmatch/ode/solver.h"
+#include "flowmatch/train/model_usage.h"
+#include "flowmatch/train/trainer.h"
 
 namespace flowmatch::cli {
 

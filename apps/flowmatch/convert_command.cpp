@@ -4,11 +4,11 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/atomic_file.h"
-#include "flowmatch/error.h"
-#include "flowmatch/model_registry.h"
-#include "flowmatch/module_weights.h"
-#include "flowmatch/torch_state_dict.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/io/atomic_file.h"
+#include "flowmatch/io/torch_state_dict.h"
+#include "flowmatch/model/model_registry.h"
+#include "flowmatch/model/module_weights.h"
 
 namespace flowmatch::cli {
 

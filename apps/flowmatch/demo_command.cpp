@@ -7,12 +7,12 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/atomic_file.h"
-#include "flowmatch/evaluation.h"
-#include "flowmatch/figures.h"
-#include "flowmatch/points_file.h"
-#include "flowmatch/run_dir.h"
-#include "flowmatch/sampling.h"
+#include "flowmatch/figures/figures.h"
+#include "flowmatch/io/atomic_file.h"
+#include "flowmatch/io/points_file.h"
+#include "flowmatch/metrics/evaluation.h"
+#include "flowmatch/ode/sampling.h"
+#include "flowmatch/train/run_dir.h"
 
 namespace flowmatch::cli {
 

@@ -5,14 +5,14 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/atomic_file.h"
-#include "flowmatch/error.h"
-#include "flowmatch/evaluation.h"
-#include "flowmatch/model_registry.h"
-#include "flowmatch/model_usage.h"
-#include "flowmatch/points_file.h"
-#include "flowmatch/run_dir.h"
-#include "flowmatch/sampling.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/io/atomic_file.h"
+#include "flowmatch/io/points_file.h"
+#include "flowmatch/metrics/evaluation.h"
+#include "flowmatch/model/model_registry.h"
+#include "flowmatch/ode/sampling.h"
+#include "flowmatch/train/model_usage.h"
+#include "flowmatch/train/run_dir.h"
 
 namespace flowmatch::cli {
 

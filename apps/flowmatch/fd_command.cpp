@@ -6,13 +6,13 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/atomic_file.h"
-#include "flowmatch/error.h"
-#include "flowmatch/fd_classifier.h"
-#include "flowmatch/file_name.h"
-#include "flowmatch/image_set.h"
-#include "flowmatch/npy.h"
-#include "flowmatch/sample_quality.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/core/file_name.h"
+#include "flowmatch/data/image_set.h"
+#include "flowmatch/io/atomic_file.h"
+#include "flowmatch/io/npy.h"
+#include "flowmatch/metrics/fd_classifier.h"
+#include "flowmatch/metrics/sample_quality.h"
 
 namespace flowmatch::cli {
 

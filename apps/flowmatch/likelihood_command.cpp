@@ -8,15 +8,15 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/atomic_file.h"
-#include "flowmatch/error.h"
-#include "flowmatch/figures.h"
-#include "flowmatch/likelihood.h"
-#include "flowmatch/npy.h"
-#include "flowmatch/point_data.h"
-#include "flowmatch/progress.h"
-#include "flowmatch/run_dir.h"
-#include "flowmatch/toy_distributions.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/core/progress.h"
+#include "flowmatch/data/point_data.h"
+#include "flowmatch/data/toy_distributions.h"
+#include "flowmatch/figures/figures.h"
+#include "flowmatch/io/atomic_file.h"
+#include "flowmatch/io/npy.h"
+#include "flowmatch/ode/likelihood.h"
+#include "flowmatch/train/run_dir.h"
 
 namespace flowmatch::cli {
 

@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/error.h"
+#include "flowmatch/core/error.h"
 
 int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported like a full

@@ -15,11 +15,11 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/error.h"
-#include "flowmatch/flow_pairs.h"
-#include "flowmatch/model_registry.h"
-#include "flowmatch/model_usage.h"
-#include "flowmatch/run_dir.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/model/model_registry.h"
+#include "flowmatch/train/flow_pairs.h"
+#include "flowmatch/train/model_usage.h"
+#include "flowmatch/train/run_dir.h"
 
 namespace flowmatch::cli {
 

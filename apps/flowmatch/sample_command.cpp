@@ -10,16 +10,16 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/atomic_file.h"
-#include "flowmatch/error.h"
-#include "flowmatch/figures.h"
-#include "flowmatch/likelihood.h"
-#include "flowmatch/model_registry.h"
-#include "flowmatch/model_usage.h"
-#include "flowmatch/npy.h"
-#include "flowmatch/points_file.h"
-#include "flowmatch/run_dir.h"
-#include "flowmatch/sampling.h"
+#include "flowmatch/core/error.h"
+#include "flowmatch/figures/figures.h"
+#include "flowmatch/io/atomic_file.h"
+#include "flowmatch/io/npy.h"
+#include "flowmatch/io/points_file.h"
+#include "flowmatch/model/model_registry.h"
+#include "flowmatch/ode/likelihood.h"
+#include "flowmatch/ode/sampling.h"
+#include "flowmatch/train/model_usage.h"
+#include "flowmatch/train/run_dir.h"
 
 namespace flowmatch::cli {
 

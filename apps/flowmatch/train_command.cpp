@@ -5,8 +5,8 @@
 
 #include "commands.h"
 #include "common.h"
-#include "flowmatch/model_usage.h"
-#include "flowmatch/run_dir.h"
+#include "flowmatch/train/model_usage.h"
+#include "flowmatch/train/run_dir.h"
 
 namespace flowmatch::cli {
 

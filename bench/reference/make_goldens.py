@@ -1,5 +1,5 @@
 """Writes tests/goldens/{seed-mlp,mlp}.safetensors: what the PyTorch twin computes, for the parity tests
-(tests/parity_test.cpp), and torch.save files for `flowmatch convert` (tests/torch_state_dict_test.cpp). Each file holds a small model's weights ("model.<name>", loadable by flowmatch
+(tests/train/parity_test.cpp), and torch.save files for `flowmatch convert` (tests/io/torch_state_dict_test.cpp). Each file holds a small model's weights ("model.<name>", loadable by flowmatch
 from its config in __metadata__["flowmatch.model"]) and, from fixed inputs:
   - v = model(x, t), and the gradients "grad.<name>" of mean((v - target)^2);
   - the weights "adamw.<name>" after 10 AdamW steps (lr 1e-3, weight decay 0.01) on cfm_loss(x0, x1, t);

@@ -10,7 +10,7 @@ JSON line. It runs what a PyTorch user would write for the same job, on the same
                           B x 512 x 512 ones); the best median rate is the machine's GEMM ceiling.
 
 Threads: LibTorch's intra-op pool on 1 thread and OpenBLAS on all cores, as flowmatch shares them
-(src/threads.cpp); torch.get_num_threads() is printed.
+(src/core/threads.cpp); torch.get_num_threads() is printed.
     /usr/bin/python3 bench/reference/speed_twin.py train --recipe seed --batch 64 --steps 500
 """
 import argparse

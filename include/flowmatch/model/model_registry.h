@@ -1,0 +1,26 @@
+#pragma once
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "flowmatch/io/safetensors.h"
+#include "flowmatch/model/velocity_model.h"
+
+namespace flowmatch {
+
+// Builds a model from its config: {"name": "mlp" | "seed-mlp", "data_dim": D, ...options} or
+// {"name": "unet", "image_shape": [C, H, W], ...options}. Options
+// left out take their defaults; unknown names and options throw Error.
+std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config);
+
+// Weights as safetensors under PyTorch state_dict names, with the model config in
+// __metadata__["flowmatch.model"], so loading needs no architecture flags.
+void save_model(const std::string& path, VelocityModel& model, const std::map<std::string, std::string>& metadata = {});
+// Loads a file written by save_model (or by PyTorch with the same names and metadata); throws
+// Error on a missing config, missing or extra tensors, or a shape that does not match.
+std::shared_ptr<VelocityModel> load_model(const std::string& path);
+// The same from a file already read; `path` names it in errors.
+std::shared_ptr<VelocityModel> load_model(const Safetensors& file, const std::string& path);
+
+}  // namespace flowmatch

@@ -1,0 +1,48 @@
+#pragma once
+#include <torch/nn/modules/linear.h>
+
+#include <string>
+
+#include "flowmatch/model/velocity_model.h"
+
+namespace flowmatch {
+
+struct ResidualMLPOptions {
+  int64_t width = 256;
+  int64_t depth = 4;                 // residual blocks
+  std::string activation = "silu";   // silu | relu | gelu
+  int64_t time_dim = 128;            // sinusoidal embedding size
+  double time_scale = 1000.0;        // the embedding sees t * time_scale (make_model: 10 for interval models)
+  int64_t fourier_features = 64;     // random Fourier features of x (0 = raw x only)
+  double fourier_scale = 0.5;        // std of their frequencies, in cycles per unit of x
+  bool interval = false;             // also embed the interval t - s: an average-velocity model
+};
+
+// The default velocity network ("mlp"):
+//   f(x) = [x, sin(2 pi x B), cos(2 pi x B)]        (B ~ N(0, fourier_scale^2), [D, F], a fixed buffer)
+//   h = in_projection(f(x)) + t_projection(emb(t))
+//   h = h + blocks.i.ff2(act(blocks.i.ff1(act(h))))  for i < depth
+//   v = out_projection(act(h))
+// With `interval`, u(x, s, t) adds interval_projection(emb(t - s)) to h, with t_projection(emb(s)),
+// as MeanFlow embeds (t, t - r); then v(x, t) = u(x, t, t).
+class ResidualMLP : public VelocityModel {
+ public:
+  ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override;
+  bool takes_interval() const override { return options_.interval; }
+  at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) override;
+  nlohmann::json config() const override;
+  std::vector<int64_t> sample_shape() const override { return {data_dim_}; }
+
+ private:
+  at::Tensor act(const at::Tensor& x) const;
+  at::Tensor network(const at::Tensor& x, const at::Tensor& time_features);  // the layers above, given h's time term
+
+  int64_t data_dim_;
+  ResidualMLPOptions options_;
+  at::Tensor frequencies_, fourier_basis_;
+  torch::nn::Linear in_projection_{nullptr}, t_projection_{nullptr}, interval_projection_{nullptr}, out_projection_{nullptr};
+  std::vector<std::pair<torch::nn::Linear, torch::nn::Linear>> blocks_;
+};
+
+}  // namespace flowmatch

@@ -1,0 +1,32 @@
+#pragma once
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <string>
+
+#include "flowmatch/model/velocity_model.h"
+#include "flowmatch/ode/solver.h"
+#include "flowmatch/train/model_usage.h"
+
+namespace flowmatch {
+
+// A trained flow's own coupling: starting points z0 and where the flow takes them, z1 = phi(z0).
+// Rectified flow (Liu et al. 2022) retrains on these pairs (reflow) or distils them into a
+// few-step model. Stored as safetensors: tensors "z0", "z1" [N, D] float32, and in __metadata__ the
+// sampler and its NFE per point.
+struct FlowPairs {
+  at::Tensor z0, z1;
+  std::string sampler;  // e.g. "rk4, 32 steps"
+  int64_t nfe = 0;      // network evaluations per point
+};
+
+// Draws n starting points as the model's flow starts (`usage`) and integrates them `batch` at a
+// time with `solver`, showing progress on stderr. Throws Error if the flow produces non-finite values.
+FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t n, const SolverOptions& solver,
+                          int64_t batch, at::Generator& gen);
+
+void save_flow_pairs(const std::string& path, const FlowPairs& pairs);  // atomically
+// Throws Error unless the file holds z0 and z1 of the same [N, D] shape, finite.
+FlowPairs load_flow_pairs(const std::string& path);
+
+}  // namespace flowmatch

@@ -1,0 +1,45 @@
+#pragma once
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flowmatch/model/velocity_model.h"
+#include "flowmatch/ode/solver.h"
+
+namespace flowmatch {
+
+// How a trained model is meant to be used, beyond its architecture; stored in its weights file's
+// __metadata__ so that `flowmatch sample MODEL` does the right thing without flags.
+struct ModelUsage {
+  // Where its flow starts: "" for N(0, I), else the built-in or points file it was trained from
+  // (data-to-data transport, --source).
+  std::string source;
+  // The sampler it was trained for: euler with K steps after distillation, jump after MeanFlow.
+  std::optional<SolverOptions> sampler;
+  // 1 for a flow trained on data, k + 1 for the reflow of a k-rectified flow (Liu et al.'s k-rectified).
+  int64_t rectification = 1;
+  // A class-conditional model's class names, label k naming class_names[k].
+  std::vector<std::string> class_names;
+
+  std::map<std::string, std::string> to_metadata() const;  // flowmatch.source, .sampler, .rectification, .classes
+  // Throws Error naming `path` when the sampler entry is malformed.
+  static ModelUsage from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
+
+  // n starting points [n, dim] at t = 0: standard normal, or drawn from the source.
+  at::Tensor draw_start(int64_t n, int64_t dim, at::Generator& gen) const;
+  std::string describe_source() const { return source.empty() ? "N(0, I)" : source; }
+};
+
+// A trained model and how it is meant to be used, from one read of its weights file.
+struct TrainedModel {
+  std::shared_ptr<VelocityModel> model;
+  ModelUsage usage;
+};
+TrainedModel load_trained_model(const std::string& weights_path);
+
+}  // namespace flowmatch

@@ -1,0 +1,29 @@
+#include "flowmatch/core/stop_signals.h"
+
+namespace flowmatch {
+
+namespace {
+volatile std::sig_atomic_t received = 0;
+
+void on_signal(int signal) { received = signal; }
+}  // namespace
+
+StopSignals::StopSignals() {
+  received = 0;
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &previous_int_);
+  sigaction(SIGTERM, &action, &previous_term_);
+}
+
+StopSignals::~StopSignals() {
+  sigaction(SIGINT, &previous_int_, nullptr);
+  sigaction(SIGTERM, &previous_term_, nullptr);
+}
+
+bool StopSignals::requested() const { return received != 0; }
+
+const char* StopSignals::name() const { return received == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+}  // namespace flowmatch

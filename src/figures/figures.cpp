@@ -1,0 +1,236 @@
+#include "flowmatch/figures/figures.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "flowmatch/core/error.h"
+#include "flowmatch/figures/canvas.h"
+
+namespace flowmatch {
+
+namespace {
+constexpr int kSize = 640, kMarginLeft = 70, kMarginTop = 50, kMarginRight = 20, kMarginBottom = 50;
+const Color kInk = {0.1f, 0.1f, 0.1f};
+
+// The coordinates drawn: the first two, or (x, 0) for 1-D points.
+at::Tensor first_two(const at::Tensor& points) {
+  if (points.dim() != 2 || points.size(0) == 0) throw Error("a figure needs a non-empty [N, D] set of points");
+  if (points.size(1) == 1) return torch::cat({points, torch::zeros_like(points)}, 1).to(torch::kDouble);
+  return points.slice(1, 0, 2).to(torch::kDouble);
+}
+
+// About six tick values in [lo, hi], multiples of a step of 1, 2 or 5 times a power of ten.
+std::vector<double> linear_ticks(double lo, double hi) {
+  double raw = (hi - lo) / 6, power = std::pow(10.0, std::floor(std::log10(raw))), step = 10 * power;
+  for (double m : {5.0, 2.0, 1.0})
+    if (m * power >= raw) step = m * power;
+  std::vector<double> ticks;
+  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) ticks.push_back(v);
+  return ticks;
+}
+
+std::string format_tick(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", std::abs(v) < 1e-12 ? 0.0 : v);
+  return buf;
+}
+
+Canvas make_canvas(const PlotBox& box, const std::string& title) {
+  Canvas canvas(kSize, kSize);
+  canvas.set_plot_area(kMarginLeft, kMarginTop, kSize - kMarginRight, kSize - kMarginBottom);
+  canvas.set_world(box.x_min, box.x_max, box.y_min, box.y_max);
+  int scale = Canvas::text_width(title, 2) <= kSize - kMarginLeft - kMarginRight ? 2 : 1;  // long titles in small type
+  canvas.text(kMarginLeft, 15, title, kInk, scale);
+  return canvas;
+}
+
+// Frame and tick labels; with log_y the world's y is log10 of the value shown.
+// Tick positions in world units along an axis spanning [lo, hi]; on a log axis the world values are
+// log10 of the labels.
+std::vector<double> axis_ticks(double lo, double hi, bool log) {
+  if (!log) return linear_ticks(lo, hi);
+  std::vector<double> ticks;
+  if (hi - lo >= 1) {
+    // Spanning a decade or more: ticks at 1, 2 and 5 times powers of ten.
+    for (int k = int(std::floor(lo)); k <= int(std::ceil(hi)); ++k)
+      for (double m : {1.0, 2.0, 5.0})
+        if (double v = std::log10(m) + k; v >= lo && v <= hi) ticks.push_back(v);
+  } else {
+    // Within a decade: evenly spaced values, placed on the log axis.
+    for (double v : linear_ticks(std::pow(10.0, lo), std::pow(10.0, hi))) ticks.push_back(std::log10(v));
+  }
+  return ticks;
+}
+
+void draw_frame(Canvas& c, const PlotBox& box, bool log_x, bool log_y) {
+  double l = c.to_px(box.x_min), r = c.to_px(box.x_max), t = c.to_py(box.y_max), b = c.to_py(box.y_min);
+  for (auto [x0, y0, x1, y1] : {std::array<double, 4>{l, t, r, t}, {l, b, r, b}, {l, t, l, b}, {r, t, r, b}})
+    c.line(x0, y0, x1, y1, kInk);
+  for (double v : axis_ticks(box.x_min, box.x_max, log_x)) {
+    double px = c.to_px(v);
+    c.line(px, b, px, b + 6, kInk);
+    std::string label = format_tick(log_x ? std::pow(10.0, v) : v);
+    c.text(int(px) - Canvas::text_width(label) / 2, int(b) + 10, label, kInk);
+  }
+  for (double v : axis_ticks(box.y_min, box.y_max, log_y)) {
+    double py = c.to_py(v);
+    c.line(l - 6, py, l, py, kInk);
+    std::string label = format_tick(log_y ? std::pow(10.0, v) : v);
+    c.text(int(l) - 10 - Canvas::text_width(label), int(py) - 6, label, kInk);
+  }
+}
+
+// The title, saying so when only the first two of D > 2 coordinates are drawn.
+std::string titled(const std::string& title, const at::Tensor& points) {
+  if (points.size(1) <= 2) return title;
+  return title + " (first 2 of " + std::to_string(points.size(1)) + " coordinates)";
+}
+
+// A dark-to-bright colour map (black, purple, orange, pale yellow) at v in [0, 1].
+Color colour_map(double v) {
+  static const Color stops[] = {{0.0f, 0.0f, 0.02f}, {0.35f, 0.07f, 0.45f}, {0.85f, 0.3f, 0.25f}, {0.99f, 0.75f, 0.3f},
+                                {0.99f, 0.99f, 0.75f}};
+  double x = std::clamp(v, 0.0, 1.0) * 4;
+  int i = std::min(int(x), 3);
+  double f = x - i;
+  Color out;
+  for (int c = 0; c < 3; ++c) out[c] = float(stops[i][c] * (1 - f) + stops[i + 1][c] * f);
+  return out;
+}
+
+// Fills the plot area with a grid of values in [0, 1] [rows, cols], row 0 at the bottom.
+void paint_grid(Canvas& canvas, const at::Tensor& shade) {
+  at::Tensor values = shade.to(torch::kDouble).contiguous();
+  auto s = values.accessor<double, 2>();
+  const int64_t rows = values.size(0), cols = values.size(1);
+  for (int py = kMarginTop; py < kSize - kMarginBottom; ++py)
+    for (int px = kMarginLeft; px < kSize - kMarginRight; ++px) {
+      int64_t col = (px - kMarginLeft) * cols / (kSize - kMarginLeft - kMarginRight);
+      int64_t row = (kSize - kMarginBottom - 1 - py) * rows / (kSize - kMarginTop - kMarginBottom);
+      canvas.pixel(px, py) = colour_map(s[row][col]);
+    }
+}
+}  // namespace
+
+PlotBox square_bounds(const at::Tensor& points) {
+  at::Tensor xy = first_two(points);
+  at::Tensor q = torch::quantile(xy, torch::tensor({0.005, 0.995}, torch::kDouble), 0);
+  double x0 = q[0][0].item<double>(), x1 = q[1][0].item<double>();
+  double y0 = q[0][1].item<double>(), y1 = q[1][1].item<double>();
+  double half = std::max({x1 - x0, y1 - y0, 1e-6}) * 0.55;
+  double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  return {cx - half, cx + half, cy - half, cy + half};
+}
+
+void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title) {
+  at::Tensor xy = first_two(points);
+  PlotBox box = square_bounds(xy);
+  Canvas canvas = make_canvas(box, titled(title, points));
+  // Bins grow with N (about 2 points per bin on average over the box), between 32 and 256.
+  int64_t bins = std::clamp<int64_t>(int64_t(std::sqrt(double(xy.size(0)) / 2)), 32, 256);
+  at::Tensor ix = ((xy.select(1, 0) - box.x_min) / (box.x_max - box.x_min) * bins).floor().to(torch::kLong);
+  at::Tensor iy = ((xy.select(1, 1) - box.y_min) / (box.y_max - box.y_min) * bins).floor().to(torch::kLong);
+  at::Tensor inside = (ix >= 0) & (ix < bins) & (iy >= 0) & (iy < bins);
+  at::Tensor counts = torch::bincount((iy * bins + ix).masked_select(inside), {}, bins * bins).to(torch::kDouble);
+  paint_grid(canvas, (counts / counts.max().clamp_min(1)).sqrt().reshape({bins, bins}));
+  draw_frame(canvas, box, false, false);
+  canvas.save_png(path);
+}
+
+void draw_density_map_png(const std::string& path, const at::Tensor& density, const PlotBox& box, const std::string& title) {
+  if (density.dim() != 2 || density.numel() == 0) throw Error("a density map needs a non-empty [rows, cols] grid");
+  at::Tensor d = density.to(torch::kDouble).nan_to_num(0.0, 0.0, 0.0).clamp_min(0);
+  Canvas canvas = make_canvas(box, title);
+  paint_grid(canvas, (d / d.max().clamp_min(1e-300)).sqrt());
+  draw_frame(canvas, box, false, false);
+  canvas.save_png(path);
+}
+
+void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor>& states_in, const std::string& title,
+                           int64_t max_paths) {
+  if (states_in.size() < 2) throw Error("a trajectory figure needs at least two states");
+  std::vector<at::Tensor> states;
+  for (const auto& s : states_in) states.push_back(first_two(s.slice(0, 0, max_paths)));
+  PlotBox box = square_bounds(torch::cat({states.front(), states.back()}, 0));
+  Canvas canvas = make_canvas(box, titled(title, states_in.front()));
+  const Color path_colour = {0.45f, 0.5f, 0.15f}, start_colour = {0, 0, 0}, end_colour = {0.1f, 0.3f, 0.85f};
+  int64_t n = states.front().size(0);
+  float alpha = float(std::clamp(150.0 / double(n), 0.2, 0.7));
+  for (size_t k = 1; k < states.size(); ++k) {
+    auto a = states[k - 1].accessor<double, 2>(), b = states[k].accessor<double, 2>();
+    for (int64_t i = 0; i < n; ++i)
+      canvas.line(canvas.to_px(a[i][0]), canvas.to_py(a[i][1]), canvas.to_px(b[i][0]), canvas.to_py(b[i][1]), path_colour,
+                  alpha, true);
+  }
+  auto dots = [&](const at::Tensor& s, const Color& colour) {
+    auto p = s.accessor<double, 2>();
+    for (int64_t i = 0; i < n; ++i) {
+      int px = int(canvas.to_px(p[i][0])), py = int(canvas.to_py(p[i][1]));
+      if (canvas.in_plot_area(px, py)) canvas.fill_rect(px - 1, py - 1, px + 2, py + 2, colour, 0.8f);
+    }
+  };
+  dots(states.front(), start_colour);
+  dots(states.back(), end_colour);
+  draw_frame(canvas, box, false, false);
+  canvas.save_png(path);
+}
+
+void draw_line_chart_png(const std::string& path, const std::vector<LineSeries>& series, const std::string& title,
+                         const std::string& x_label, bool log_x, bool log_y) {
+  static const Color palette[] = {{0.1f, 0.25f, 0.7f},  {0.85f, 0.35f, 0.1f}, {0.15f, 0.6f, 0.2f},
+                                  {0.7f, 0.15f, 0.55f}, {0.45f, 0.45f, 0.45f}, {0.0f, 0.65f, 0.75f}};
+  auto world = [](double v, bool log) { return log ? std::log10(v) : v; };
+  auto drawable = [&](double x, double y) {
+    return std::isfinite(x) && std::isfinite(y) && (!log_x || x > 0) && (!log_y || y > 0);
+  };
+  double inf = std::numeric_limits<double>::infinity();
+  PlotBox box = {inf, -inf, inf, -inf};
+  for (const auto& s : series) {
+    if (s.x.size() != s.y.size()) throw Error("a line chart's series '" + s.name + "' has unequal x and y");
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!drawable(s.x[i], s.y[i])) continue;
+      box = {std::min(box.x_min, world(s.x[i], log_x)), std::max(box.x_max, world(s.x[i], log_x)),
+             std::min(box.y_min, world(s.y[i], log_y)), std::max(box.y_max, world(s.y[i], log_y))};
+    }
+  }
+  if (!(box.x_min <= box.x_max)) throw Error("a line chart needs at least one point it can draw");
+  if (box.x_max == box.x_min) box.x_max = box.x_min + 1;
+  double pad = std::max((box.y_max - box.y_min) * 0.05, 0.05);
+  box.y_min -= pad;
+  box.y_max += pad;
+  Canvas canvas = make_canvas(box, title);
+  for (size_t k = 0; k < series.size(); ++k) {
+    const LineSeries& s = series[k];
+    const Color& colour = palette[k % std::size(palette)];
+    double last_px = NAN, last_py = NAN;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!drawable(s.x[i], s.y[i])) continue;
+      double px = canvas.to_px(world(s.x[i], log_x)), py = canvas.to_py(world(s.y[i], log_y));
+      if (!std::isnan(last_px)) canvas.line(last_px, last_py, px, py, colour);
+      if (series.size() > 1) canvas.fill_rect(int(px) - 2, int(py) - 2, int(px) + 3, int(py) + 3, colour);
+      last_px = px;
+      last_py = py;
+    }
+    if (!s.name.empty()) {  // the legend, top right
+      int y = kMarginTop + 8 + 18 * int(k), x = kSize - kMarginRight - 10 - Canvas::text_width(s.name);
+      canvas.fill_rect(x - 24, y + 5, x - 6, y + 8, colour);
+      canvas.text(x, y, s.name, colour);
+    }
+  }
+  draw_frame(canvas, box, log_x, log_y);
+  canvas.text(kSize / 2 - Canvas::text_width(x_label) / 2, kSize - 22, x_label, kInk);
+  canvas.save_png(path);
+}
+
+void draw_loss_curve_png(const std::string& path, const std::vector<double>& steps, const std::vector<double>& losses,
+                         const std::string& title) {
+  if (steps.empty() || steps.size() != losses.size()) throw Error("a loss curve needs matching, non-empty steps and losses");
+  std::vector<double> floored;
+  for (double l : losses) floored.push_back(std::max(l, 1e-12));
+  draw_line_chart_png(path, {{"", steps, floored}}, title, "step", false, true);
+}
+
+}  // namespace flowmatch

@@ -1,0 +1,61 @@
+#include "flowmatch/train/flow_pairs.h"
+
+#include <torch/torch.h>
+
+#include "flowmatch/core/error.h"
+#include "flowmatch/core/progress.h"
+#include "flowmatch/io/safetensors.h"
+#include "flowmatch/ode/sampling.h"
+
+namespace flowmatch {
+
+FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t n, const SolverOptions& solver,
+                          int64_t batch, at::Generator& gen) {
+  solver.validate();
+  if (n <= 0) throw Error("the number of pairs must be positive, got " + std::to_string(n));
+  if (batch <= 0) throw Error("the pair batch must be positive, got " + std::to_string(batch));
+  FlowPairs pairs;
+  pairs.z0 = usage.draw_start(n, model.data_dim(), gen).to(torch::kFloat);
+  std::vector<at::Tensor> ends;
+  Progress progress("pairs", n, batch, "nfe", "points");
+  for (int64_t start = 0; start < n; start += batch) {
+    Solution solution = generate(model, pairs.z0.slice(0, start, std::min(start + batch, n)), solver);
+    ends.push_back(solution.x.to(torch::kFloat));
+    pairs.nfe = std::max(pairs.nfe, solution.nfe);
+    progress.update(std::min(start + batch, n), double(solution.nfe));
+  }
+  progress.finish();
+  pairs.z1 = torch::cat(ends);
+  if (!torch::isfinite(pairs.z1).all().item<bool>())
+    throw Error("the flow produced non-finite points: the model or the solver diverged");
+  pairs.sampler = solver.method + (solver.method == "dopri5" ? "" : ", " + std::to_string(solver.steps) + " steps");
+  return pairs;
+}
+
+void save_flow_pairs(const std::string& path, const FlowPairs& pairs) {
+  Safetensors file;
+  file.tensors = {{"z0", pairs.z0}, {"z1", pairs.z1}};
+  file.metadata = {{"flowmatch.pairs.sampler", pairs.sampler}, {"flowmatch.pairs.nfe", std::to_string(pairs.nfe)}};
+  write_safetensors(path, file);
+}
+
+FlowPairs load_flow_pairs(const std::string& path) {
+  Safetensors file = read_safetensors(path);
+  FlowPairs pairs;
+  try {
+    pairs.z0 = file.at("z0").to(torch::kFloat);
+    pairs.z1 = file.at("z1").to(torch::kFloat);
+  } catch (const Error& e) {
+    throw Error(path + ": not a pairs file: " + e.what());
+  }
+  if (pairs.z0.dim() != 2 || pairs.z0.sizes() != pairs.z1.sizes() || pairs.z0.size(0) == 0)
+    throw Error(path + ": z0 and z1 must be [N, D] of the same shape, got " + c10::str(pairs.z0.sizes()) + " and " +
+                c10::str(pairs.z1.sizes()));
+  if (!torch::isfinite(pairs.z0).all().item<bool>() || !torch::isfinite(pairs.z1).all().item<bool>())
+    throw Error(path + ": the pairs hold non-finite values");
+  if (auto it = file.metadata.find("flowmatch.pairs.sampler"); it != file.metadata.end()) pairs.sampler = it->second;
+  if (auto it = file.metadata.find("flowmatch.pairs.nfe"); it != file.metadata.end()) pairs.nfe = std::atoll(it->second.c_str());
+  return pairs;
+}
+
+}  // namespace flowmatch

@@ -1,0 +1,74 @@
+#include "flowmatch/train/model_usage.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "flowmatch/core/error.h"
+#include "flowmatch/data/point_data.h"
+#include "flowmatch/io/safetensors.h"
+#include "flowmatch/model/model_registry.h"
+
+namespace flowmatch {
+
+namespace {
+constexpr const char* kSource = "flowmatch.source";
+constexpr const char* kSampler = "flowmatch.sampler";
+constexpr const char* kRectification = "flowmatch.rectification";
+constexpr const char* kClasses = "flowmatch.classes";
+}  // namespace
+
+std::map<std::string, std::string> ModelUsage::to_metadata() const {
+  std::map<std::string, std::string> metadata;
+  if (!source.empty()) metadata[kSource] = source;
+  if (rectification != 1) metadata[kRectification] = std::to_string(rectification);
+  if (!class_names.empty()) metadata[kClasses] = nlohmann::json(class_names).dump();
+  if (sampler) metadata[kSampler] = nlohmann::json{{"solver", sampler->method}, {"steps", sampler->steps}}.dump();
+  return metadata;
+}
+
+ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path) {
+  ModelUsage usage;
+  if (auto it = metadata.find(kSource); it != metadata.end()) usage.source = it->second;
+  if (auto it = metadata.find(kRectification); it != metadata.end()) {
+    usage.rectification = std::atoll(it->second.c_str());
+    if (usage.rectification < 1) throw Error(path + ": malformed " + kRectification + " in __metadata__: " + it->second);
+  }
+  if (auto it = metadata.find(kClasses); it != metadata.end()) {
+    nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
+    try {
+      usage.class_names = entry.get<std::vector<std::string>>();
+    } catch (const std::exception&) {
+      throw Error(path + ": malformed " + kClasses + " in __metadata__: " + it->second);
+    }
+  }
+  if (auto it = metadata.find(kSampler); it != metadata.end()) {
+    nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
+    SolverOptions sampler;
+    try {
+      sampler.method = entry.at("solver").get<std::string>();
+      sampler.steps = entry.at("steps").get<int64_t>();
+      sampler.validate();
+    } catch (const std::exception&) {
+      throw Error(path + ": malformed " + kSampler + " in __metadata__: " + it->second);
+    }
+    usage.sampler = sampler;
+  }
+  return usage;
+}
+
+TrainedModel load_trained_model(const std::string& weights_path) {
+  Safetensors file = read_safetensors(weights_path);
+  return {load_model(file, weights_path), ModelUsage::from_metadata(file.metadata, weights_path)};
+}
+
+at::Tensor ModelUsage::draw_start(int64_t n, int64_t dim, at::Generator& gen) const {
+  if (source.empty()) return torch::randn({n, dim}, gen);
+  PointData start(source, 0, gen);
+  if (start.dim() != dim)
+    throw Error("the model's source " + source + " is " + std::to_string(start.dim()) + "-D but the model is " +
+                std::to_string(dim) + "-D");
+  return start.batch(n, gen);
+}
+
+}  // namespace flowmatch
