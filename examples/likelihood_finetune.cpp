@@ -8,12 +8,11 @@
 
 #include <iostream>
 
-#include "flowmatch/core/allocator.h"
-#include "flowmatch/core/threads.h"
+#include "flowmatch/core/run_start.h"
 #include "flowmatch/data/point_data.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/ode/likelihood.h"
-#include "flowmatch/train/run_dir.h"
+#include "flowmatch/train/model_usage.h"
 
 using namespace flowmatch;
 
@@ -23,10 +22,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    set_compute_threads(0);
-    keep_freed_memory();
-    auto model = load_model(resolve_model_path(argv[1]));
-    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+    at::Generator gen = start_run(/*seed=*/0);
+    auto model = load_trained_model(argv[1]).model;
     PointData data(argv[2], 0, gen);
     const int64_t steps = std::stoll(argv[3]);
     at::Tensor held_out = data.reference(2000, gen);

@@ -2,29 +2,24 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <thread>
 
-#include "flowmatch/core/allocator.h"
 #include "flowmatch/core/error.h"
-#include "flowmatch/core/progress.h"
-#include "flowmatch/core/threads.h"
+#include "flowmatch/core/registry.h"
 #include "flowmatch/data/image_set.h"
 #include "flowmatch/dist/local_launcher.h"
 #include "flowmatch/dist/seed_streams.h"
 #include "flowmatch/dist/world_info.h"
-#include "flowmatch/figures/figures.h"
-#include "flowmatch/figures/image_grid.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/metrics/straightness.h"
 #include "flowmatch/model/model_registry.h"
-#include "flowmatch/model/module_weights.h"
+#include "flowmatch/objective/objective_registry.h"
 #include "flowmatch/objective/scheduler.h"
-#include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
+#include "flowmatch/train/training_run.h"
 
 namespace flowmatch::cli {
 
@@ -33,13 +28,6 @@ void add_run_options(CLI::App* cmd, RunSettings& settings) {
       ->capture_default_str();
   cmd->add_option("--threads", settings.threads, "Compute threads (0 = one per core)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-}
-
-at::Generator start_run(const RunSettings& settings, Workload workload) {
-  keep_freed_memory();
-  set_compute_threads(settings.threads, workload);
-  torch::manual_seed(settings.seed);
-  return at::make_generator<at::CPUGeneratorImpl>(settings.seed);
 }
 
 void add_solver_options(CLI::App* cmd, SolverOptions& options) {
@@ -54,18 +42,6 @@ void require_npy_path(const std::string& path, const std::string& option) {
   if (path.size() < 4 || path.compare(path.size() - 4, 4, ".npy") != 0) throw Error(option + " must name a .npy file");
 }
 
-void require_normal_start(const ModelUsage& usage, const std::string& name) {
-  if (!usage.source.empty())
-    throw Error(name + " starts its flow from " + usage.source +
-                ", whose density is unknown; log-densities need a flow from N(0, I)");
-}
-
-TrainedModel DensityArgs::load(const std::string& model_or_run_dir) const {
-  TrainedModel trained = load_trained_model(resolve_model_path(model_or_run_dir));
-  if (float64) trained.model->to(torch::kDouble);
-  return trained;
-}
-
 void add_density_options(CLI::App* cmd, DensityArgs& args) {
   LikelihoodOptions& o = args.options;
   cmd->add_option("--divergence", o.divergence, "div v: exact (D backward passes) or hutchinson (one per probe)")
@@ -75,24 +51,19 @@ void add_density_options(CLI::App* cmd, DensityArgs& args) {
   cmd->add_flag("--float64", args.float64, "Run the model and the solver in float64");
 }
 
-std::string describe_divergence(const LikelihoodOptions& options) {
-  if (options.divergence != "hutchinson") return options.divergence + " divergence";
-  return "hutchinson, " + std::to_string(options.probes) + " " + options.probe + " probe" + (options.probes > 1 ? "s" : "");
-}
-
 void add_objective_options(CLI::App* cmd, TrainOptions& o) {
   auto* objective = cmd->add_option_group("Objective");
-  objective->add_option("--objective", o.objective,
+  objective->add_option("--objective", o.objective.name,
                         "flow-matching (v regresses x1 - x0) or meanflow (a one-step model of average velocities)")
       ->capture_default_str();
-  objective->add_option("--interval-fraction", o.interval_fraction, "meanflow: share of training rows with s < t")
+  objective->add_option("--interval-fraction", o.objective.interval_fraction, "meanflow: share of training rows with s < t")
       ->capture_default_str();
-  objective->add_option("--scheduler", o.scheduler, "Path scheduler: condot, cosine, vp or poly")->capture_default_str();
-  objective->add_option("--poly-exponent", o.poly_exponent, "Exponent n of the poly scheduler (alpha = t^n)")
+  objective->add_option("--scheduler", o.objective.scheduler, "Path scheduler: " + join_names(scheduler_names()))->capture_default_str();
+  objective->add_option("--poly-exponent", o.objective.poly_exponent, "Exponent n of the poly scheduler (alpha = t^n)")
       ->capture_default_str();
-  objective->add_option("--time-sampler", o.time_sampler.name, "Training times: uniform or logit-normal")->capture_default_str();
-  objective->add_option("--logit-mean", o.time_sampler.mean, "Mean of the logit-normal time sampler")->capture_default_str();
-  objective->add_option("--logit-std", o.time_sampler.std, "Std of the logit-normal time sampler")->capture_default_str();
+  objective->add_option("--time-sampler", o.objective.time_sampler.name, "Training times: uniform or logit-normal")->capture_default_str();
+  objective->add_option("--logit-mean", o.objective.time_sampler.mean, "Mean of the logit-normal time sampler")->capture_default_str();
+  objective->add_option("--logit-std", o.objective.time_sampler.std, "Std of the logit-normal time sampler")->capture_default_str();
 }
 
 void add_optimisation_options(CLI::App* cmd, TrainOptions& o) {
@@ -122,25 +93,25 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
                   "Continue the stopped run in this folder exactly where its training state left it (its config.toml "
                   "gives every option; only --threads may be given too)")
       ->configurable(false);
-  cmd->add_option("--data", a.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
+  cmd->add_option("--data", a.training.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
                                     "swissroll, gaussian), a .npy/.csv file of points [N, D], or images: fashion-mnist, "
                                     "a folder of PNG/JPEG pictures (sub-folders are classes), or an IDX file");
   auto* images = cmd->add_option_group("Images");
-  images->add_option("--labels", a.labels, "IDX labels for IDX images given to --data");
-  images->add_option("--image-size", a.image_size, "Picture folders: scale and centre-crop to this square size")
+  images->add_option("--labels", a.training.labels, "IDX labels for IDX images given to --data");
+  images->add_option("--image-size", a.training.image_size, "Picture folders: scale and centre-crop to this square size")
       ->capture_default_str()->check(CLI::Range(4, 1024));
-  images->add_option("--channels", a.channels, "Picture folders: 1 (gray), 3 (RGB) or 0 (RGB if any picture has colour)")
+  images->add_option("--channels", a.training.channels, "Picture folders: 1 (gray), 3 (RGB) or 0 (RGB if any picture has colour)")
       ->capture_default_str()->check(CLI::IsMember({0, 1, 3}));
-  images->add_flag("--flip", a.flip, "Flip each training image left-right with probability 1/2");
-  images->add_flag("--unconditional", a.unconditional, "Ignore the images' class labels");
+  images->add_flag("--flip", a.training.flip, "Flip each training image left-right with probability 1/2");
+  images->add_flag("--unconditional", a.training.unconditional, "Ignore the images' class labels");
   images->add_option("--label-dropout", a.options.label_dropout,
                      "Share of labels dropped to \"no class\" in training, for classifier-free guidance")
       ->capture_default_str();
-  cmd->add_option("--data-n", a.data_n, "Draw this many points once from a built-in and train on that fixed set")
+  cmd->add_option("--data-n", a.training.data_n, "Draw this many points once from a built-in and train on that fixed set")
       ->capture_default_str();
-  cmd->add_option("--source", a.source,
+  cmd->add_option("--source", a.training.source,
                   "Start the flow from this built-in or points file instead of N(0, I) (data-to-data transport)");
-  cmd->add_option("--coupling", a.coupling,
+  cmd->add_option("--coupling", a.training.coupling,
                   "Pair each batch's source and data points: independent, or ot (exact minibatch optimal transport)")
       ->capture_default_str();
   cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
@@ -166,18 +137,17 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
 void add_model_options(CLI::App* cmd, ModelArgs& a) {
   auto* model = cmd->add_option_group("Model");
   model->add_option("--model", a.name,
-                    "Velocity network: mlp (residual MLP, the default for points), seed-mlp (the seed's) or unet "
-                    "(the default for images)");
-  model->add_option("--width", a.width, "Hidden width (0 = the model's default: mlp 256, seed-mlp 512)");
+                    "Velocity network: " + join_names(model_names()) + " (default: mlp for points, unet for images)");
+  model->add_option("--width", a.width, "Hidden width (0 = the model's default)");
   model->add_option("--widths", a.widths, "unet: channels per resolution level, e.g. 32,64,64 (the default)")->delimiter(',');
   model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp, residual blocks per level of unet "
-                                        "(0 = default: 4, 5, 1)");
-  model->add_option("--groups", a.groups, "unet: GroupNorm groups, dividing every width (0 = default 8)");
-  model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (default silu)");
-  model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = default: mlp 128, seed-mlp 512)");
-  model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = default: 1000, or 10 with --objective meanflow)");
-  model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = default 64, 0 = none)");
-  model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = default 0.5)");
+                                        "(0 = the model's default)");
+  model->add_option("--groups", a.groups, "unet: GroupNorm groups, dividing every width (0 = the model's default)");
+  model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (empty = the model's default)");
+  model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = the model's default)");
+  model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = the model's default)");
+  model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = the model's default, 0 = none)");
+  model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = the model's default)");
 }
 
 nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t classes, bool interval) const {
@@ -241,12 +211,12 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
 
 namespace {
 
-// The model config from the options and the data.
-nlohmann::json model_config(const TrainArgs& a, const TrainingPairs& pairs) {
+// The model config from the options and the data; an objective of intervals adds the interval input.
+nlohmann::json model_config(const TrainArgs& a, const TrainingPairs& pairs, const Objective& objective) {
   std::vector<int64_t> shape = pairs.sample_shape();
-  if (a.net.name == "unet" && shape.size() != 3) throw Error("--model unet is for images; " + a.data + " holds points");
+  if (a.net.name == "unet" && shape.size() != 3) throw Error("--model unet is for images; " + a.training.data + " holds points");
   if (a.net.name != "unet" && shape.size() != 1) throw Error("--model " + a.net.name + " is for points; images need --model unet");
-  return a.net.config(shape, a.unconditional ? 0 : pairs.classes(), a.options.objective == "meanflow");
+  return a.net.config(shape, a.training.unconditional ? 0 : pairs.classes(), objective.needs_interval());
 }
 
 // Records the resolved model options on the command, so config.toml shows what was built.
@@ -300,49 +270,34 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
     apply_resumed_run(cmd, given.resume);
   else if (!given.config.empty())
     apply_config_file(cmd, given.config);
-  if (!resuming && is_image_source(given.data)) apply_image_defaults(cmd);
+  if (!resuming && is_image_source(given.training.data)) apply_image_defaults(cmd);
   TrainArgs a = given;  // now with the config file's options
   if (resuming) {
     a.out = given.resume;
     a.options.resume = true;
   }
-  if (a.data.empty()) throw Error("--data is required: a built-in distribution name or a .npy/.csv file");
+  if (a.training.data.empty()) throw Error("--data is required: a built-in distribution name or a .npy/.csv file");
   if (a.out.empty()) throw Error("--out is required: the run folder to write");
   a.options.validate();
-  bool images = is_image_source(a.data);
+  bool images = is_image_source(a.training.data);
   if (a.net.name.empty()) a.net.name = images ? "unet" : "mlp";
-  if (a.options.objective == "meanflow" && a.net.name != "mlp")
-    throw Error("--objective meanflow needs --model mlp (it adds the interval input MeanFlow needs)");
+  std::unique_ptr<Objective> objective = make_objective(a.options.objective);
+  if (objective->needs_interval() && a.net.name != "mlp")
+    throw Error("--objective " + a.options.objective.name + " needs --model mlp (it adds the interval input " +
+                a.options.objective.name + " needs)");
   WorldInfo world = world_from_environment();
   if (!resuming) shard_count(a.options.shards, 0, world.world_size, a.options.batch);  // before anything is written
   RunSettings run = a.run;  // the processes on one machine share its cores
   if (run.threads == 0) run.threads = std::max(1, int(std::thread::hardware_concurrency()) / world.local_world_size);
-  at::Generator gen = start_run(run, images ? Workload::Convolutions : Workload::MatrixProducts);
-  std::unique_ptr<TrainingPairs> pairs;
+  at::Generator gen = start_run(run.seed, run.threads, images ? Workload::Convolutions : Workload::MatrixProducts);
   std::vector<std::string> class_names;
-  if (images) {
-    if (!a.source.empty() || a.coupling != "independent" || a.data_n != 0)
-      throw Error("--source, --coupling and --data-n are for points; images always start from N(0, I)");
-    ImageSet set = load_image_source(a.data, a.labels, a.image_size, a.channels);
-    if (!a.unconditional) class_names = set.class_names;
-    pairs = std::make_unique<ImagePairs>(std::move(set), a.data, a.flip);
-  } else {
-    if (!a.labels.empty() || a.flip || a.unconditional)
-      throw Error("--labels, --flip and --unconditional are for images; " + a.data + " holds points");
-    Coupling coupling(a.coupling);
-    PointData data(a.data, a.data_n, gen);
-    std::optional<PointData> source;
-    if (!a.source.empty()) source.emplace(a.source, 0, gen);
-    pairs = std::make_unique<CoupledPairs>(data, source, std::move(coupling));
-  }
-  auto model = make_model(model_config(a, *pairs));
+  std::unique_ptr<TrainingPairs> pairs = make_training_pairs(a.training, gen, class_names);
+  auto model = make_model(model_config(a, *pairs, *objective));
   nlohmann::json config = model->config();
   ModelUsage usage;
-  usage.source = a.source;
+  usage.source = a.training.source;
   if (model->classes() > 0) usage.class_names = class_names;
-  if (a.options.objective == "meanflow") {
-    usage.sampler = SolverOptions{"jump", 1};
-  }
+  usage.sampler = objective->sampler();
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();
   if (!resuming && world.rank == 0) {
@@ -366,69 +321,8 @@ void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
                                                          cmd->config_to_str(true, false));
 }
 
-TrainResult train_into_run_dir(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs,
-                               const TrainOptions& options, at::Generator& gen, const std::string& out,
-                               ProcessGroup* group) {
-  std::string name = model->config().value("name", std::string("model"));
-  std::cerr << "training " << name << " (" << parameter_count(*model) << " parameters, " << options.objective << ") on "
-            << pairs.describe() << " for " << options.steps << " steps of batch " << options.batch
-            << (group ? " on " + std::to_string(group->size()) + " processes" : "") << "\n";
-  TrainResult result = train_flow(model, pairs, options, gen, out, group);
-  draw_loss_curve_png(out + "/" + RunDir::kLossCurve, result.log_steps, result.log_losses,
-                      "training loss, " + name + " on " + pairs.describe());
-  return result;
-}
-
-ImageSamples sample_images(VelocityModel& model, int64_t n, std::optional<int64_t> class_label, double cfg,
-                           const SolverOptions& solver, int64_t batch, at::Generator& gen) {
-  ImageSamples samples;
-  int64_t classes = model.classes();
-  if (class_label) {
-    samples.labels = torch::full({n}, *class_label, torch::kLong);
-  } else if (classes > 0) {
-    samples.columns = (n + classes - 1) / classes;
-    samples.labels = torch::arange(n, torch::kLong).div(samples.columns, "floor");
-  }
-  if (samples.columns == 0) samples.columns = std::max<int64_t>(1, int64_t(std::ceil(std::sqrt(double(n)))));
-  std::vector<int64_t> shape = model.sample_shape();
-  shape.insert(shape.begin(), n);
-  at::Tensor noise = torch::randn(shape, gen);
-  std::vector<at::Tensor> parts;
-  Progress progress("sample", n, std::max<int64_t>(1, n / 10), "nfe", "images");
-  for (int64_t start = 0; start < n; start += batch) {
-    int64_t end = std::min(n, start + batch);
-    Guidance guidance;
-    if (samples.labels.defined()) guidance = {samples.labels.slice(0, start, end), cfg};
-    Solution part = generate(model, noise.slice(0, start, end), solver, guidance);
-    parts.push_back(part.x);
-    samples.nfe = part.nfe;
-    progress.update(end, double(part.nfe));
-  }
-  progress.finish();
-  samples.images = torch::cat(parts);
-  return samples;
-}
-
-void draw_samples_grid(const std::string& path, const ImageSamples& samples, const std::vector<std::string>& class_names) {
-  std::vector<std::string> row_labels;
-  if (samples.labels.defined() && !class_names.empty()) {
-    int64_t n = samples.images.size(0);
-    for (int64_t first = 0; first < n; first += samples.columns) {
-      int64_t label = samples.labels[first].item<int64_t>();
-      if (samples.labels.slice(0, first, std::min(n, first + samples.columns)).ne(label).any().item<bool>()) {
-        row_labels.clear();  // rows mix classes: leave them unlabelled
-        break;
-      }
-      row_labels.push_back(label < int64_t(class_names.size()) ? class_names[label] : std::to_string(label));
-    }
-  }
-  draw_image_grid_png(path, samples.images, samples.columns, row_labels);
-}
-
 void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps) {
-  c10::InferenceMode inference;
-  model.eval();
-  PathGeometry geometry = path_geometry(velocity_of(model), as_model_input(model, start, "start points"), steps);
+  PathGeometry geometry = path_geometry(model, start, steps);
   report["straightness"] = geometry.straightness;
   report["curvature"] = geometry.curvature;
 }

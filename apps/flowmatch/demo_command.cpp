@@ -24,7 +24,7 @@ struct DemoArgs {
 };
 
 void run_demo(DemoArgs& a, CLI::App* cmd) {
-  a.solver.validate();
+  validate_sampler(a.solver);
   TrainResult trained = run_training(a.train, cmd).result;
   const std::string& dir = a.train.out;
   VelocityModel& model = *trained.model;
@@ -35,7 +35,7 @@ void run_demo(DemoArgs& a, CLI::App* cmd) {
   solver.keep_trajectory = true;
   Solution solution = generate(model, torch::randn({a.n, model.data_dim()}, gen), solver);
   Solution picture = generate(model, torch::randn({4 * a.n, model.data_dim()}, gen), a.solver);
-  nlohmann::json report = evaluate_samples(solution.x, a.train.data, 0, gen);
+  nlohmann::json report = evaluate_samples(solution.x, a.train.training.data, 0, gen);
   report_path_geometry(report, model, solution.states.front().slice(0, 0, 2000));
   report["solver"] = solver.method;
   report["nfe"] = solution.nfe;
@@ -43,7 +43,7 @@ void run_demo(DemoArgs& a, CLI::App* cmd) {
 
   std::string label = solver.method + ", NFE " + std::to_string(solution.nfe);
   write_points(dir + "/samples.npy", solution.x);
-  draw_density_png(dir + "/samples.png", picture.x, a.train.data + " samples (" + label + ")");
+  draw_density_png(dir + "/samples.png", picture.x, a.train.training.data + " samples (" + label + ")");
   draw_trajectories_png(dir + "/trajectories.png", solution.states, "paths from noise to data (" + label + ")", 500);
   write_file_atomically(dir + "/eval.json", report.dump(2) + "\n");
   print_report(report);
@@ -54,7 +54,7 @@ void run_demo(DemoArgs& a, CLI::App* cmd) {
 
 void add_demo_command(CLI::App& app) {
   auto args = std::make_shared<DemoArgs>();
-  args->train.data = "checkerboard";
+  args->train.training.data = "checkerboard";
   args->train.out = "flowmatch-demo";
   args->train.overwrite = true;
   args->solver.method = "rk4";

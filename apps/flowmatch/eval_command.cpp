@@ -28,7 +28,7 @@ void run_eval(const EvalArgs& a) {
   if (!a.samples.empty() && a.target.empty()) throw Error("--target is required with SAMPLES: a built-in name or a points file");
   if (!a.json.empty()) check_writable_destination(a.json);
   if (a.straightness_n <= 0 || a.straightness_steps <= 0) throw Error("--straightness-n and --straightness-steps must be positive");
-  at::Generator gen = start_run(a.run);
+  at::Generator gen = start_run(a.run.seed, a.run.threads);
   nlohmann::json report;
   if (!a.samples.empty()) {
     report = evaluate_samples(read_points(a.samples), a.target, a.reference_n, gen);

@@ -52,7 +52,7 @@ ImageSet read_judged_images(const std::string& source, const std::string& labels
 void run_fd(const FdArgs& a) {
   if (!a.json.empty()) check_writable_destination(a.json);
   ImageSet samples = read_judged_images(a.samples, a.labels);
-  at::Generator gen = start_run(a.run, Workload::Convolutions);
+  at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
   std::string classifier_path = a.classifier.empty() ? default_fd_classifier_path() : a.classifier;
   FdJudge judge = load_or_train_fd_classifier(classifier_path);
   Judgement judged = judge_images(*judge.classifier, samples.images);

@@ -15,6 +15,7 @@
 #include "flowmatch/figures/figures.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
+#include "flowmatch/ode/batched_likelihood.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/train/run_dir.h"
 
@@ -28,47 +29,6 @@ struct LikelihoodArgs {
   RunSettings run;
 };
 
-struct BatchedLogDensity {
-  at::Tensor log_density;  // [N], float64
-  int64_t nfe = 0;         // summed over the batches
-  double seconds = 0;
-};
-
-// log p of every row of `points`, `batch` rows at a time, with progress on stderr.
-BatchedLogDensity log_likelihood_in_batches(VelocityModel& model, const at::Tensor& points,
-                                            const LikelihoodOptions& options, int64_t batch, at::Generator& gen,
-                                            const std::string& label) {
-  torch::NoGradGuard no_grad;
-  const int64_t n = points.size(0);
-  Progress progress(label, n, batch, "nll", "points");
-  std::vector<at::Tensor> parts;
-  BatchedLogDensity out;
-  double nll_sum = 0;
-  for (int64_t start = 0; start < n; start += batch) {
-    const int64_t end = std::min(start + batch, n);
-    DensitySolution s = log_likelihood(model, points.slice(0, start, end), options, gen);
-    parts.push_back(s.log_density.to(torch::kDouble));
-    out.nfe += s.path.nfe;
-    nll_sum -= parts.back().sum().item<double>();
-    progress.update(end, nll_sum / double(end));
-  }
-  progress.finish();
-  out.seconds = progress.seconds();
-  out.log_density = torch::cat(parts);
-  return out;
-}
-
-// The model's density at the centres of a grid x grid lattice over `box`, row 0 at y_min.
-at::Tensor density_on_grid(VelocityModel& model, const PlotBox& box, int64_t grid, int64_t batch,
-                           const LikelihoodOptions& options, at::Generator& gen) {
-  auto centres = [&](double lo, double hi) {
-    return torch::linspace(lo, hi, grid + 1, torch::kDouble).slice(0, 0, grid) + (hi - lo) / double(2 * grid);
-  };
-  std::vector<at::Tensor> yx = torch::meshgrid({centres(box.y_min, box.y_max), centres(box.x_min, box.x_max)}, "ij");
-  at::Tensor lattice = torch::stack({yx[1].flatten(), yx[0].flatten()}, 1);
-  return log_likelihood_in_batches(model, lattice, options, batch, gen, "density").log_density.exp().reshape({grid, grid});
-}
-
 void run_likelihood(const LikelihoodArgs& a) {
   LikelihoodOptions options = a.density.options;
   options.validate();
@@ -80,12 +40,12 @@ void run_likelihood(const LikelihoodArgs& a) {
   for (const auto& path : {a.out, a.png, a.json})
     if (!path.empty()) check_writable_destination(path);
 
-  TrainedModel trained = a.density.load(a.model);
-  require_normal_start(trained.usage, a.model);
+  TrainedModel trained = load_trained_model(a.model, a.density.float64);
+  trained.usage.require_normal_start(a.model);
   std::shared_ptr<VelocityModel> model = trained.model;
   if (!a.png.empty() && model->data_dim() != 2)
     throw Error("--png draws 2-D densities; this model is " + std::to_string(model->data_dim()) + "-D");
-  at::Generator gen = start_run(a.run);
+  at::Generator gen = start_run(a.run.seed, a.run.threads);
   PointData data(a.data, 0, gen);
   // Fresh draws from a built-in (10 000 unless --n), all rows of a file (or --n of them).
   int64_t n = a.n > 0 ? a.n : (data.is_finite() ? std::numeric_limits<int64_t>::max() : 10000);
@@ -115,7 +75,7 @@ void run_likelihood(const LikelihoodArgs& a) {
     report["excess_nats"] = excess.nats;
     report["excess_se"] = excess.nats_se;
   }
-  report["divergence"] = describe_divergence(options);
+  report["divergence"] = options.describe_divergence();
   report["solver"] = options.solver.method;
   report["dtype"] = a.density.float64 ? "float64" : "float32";
   report["nfe_total"] = result.nfe;
@@ -132,7 +92,7 @@ void run_likelihood(const LikelihoodArgs& a) {
   }
   if (!a.png.empty()) {
     draw_density_map_png(a.png, density, box,
-                         "model density (" + describe_divergence(options) + ", " + options.solver.method + ")");
+                         "model density (" + options.describe_divergence() + ", " + options.solver.method + ")");
     report["png"] = a.png;
   }
   print_report(report);

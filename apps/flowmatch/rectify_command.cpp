@@ -17,6 +17,7 @@
 #include "common.h"
 #include "flowmatch/core/error.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/flow_pairs.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
@@ -59,11 +60,11 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
   if (a.out.empty()) throw Error("--out is required: the run folder for the new model");
   if (distill && a.steps_out < 1) throw Error("--steps-out must be at least 1, got " + std::to_string(a.steps_out));
   if (a.pairs < 1 || a.pair_batch < 1) throw Error("--pairs and --pair-batch must be positive");
-  a.pair_solver.validate();
+  validate_sampler(a.pair_solver);
   TrainOptions options = a.options;
   if (distill) {
-    options.time_sampler.name = "grid";
-    options.time_sampler.grid_points = a.steps_out;
+    options.objective.time_sampler.name = "grid";
+    options.objective.time_sampler.grid_points = a.steps_out;
   }
   options.validate();
   std::string model_path = resolve_model_path(a.model);
@@ -74,7 +75,7 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
     throw Error(a.model + " is a MeanFlow model: it is already a one-step generator; reflow and distill take flows");
   std::optional<FlowPairs> reused;
   if (!a.pairs_file.empty()) reused = reuse_pairs(a.pairs_file, *model);
-  at::Generator gen = start_run(a.run);
+  at::Generator gen = start_run(a.run.seed, a.run.threads);
   create_run_dir(cmd, a.out, a.overwrite);
   if (!reused)
     std::cerr << "drawing " << a.pairs << " pairs from " << usage.describe_source() << " with the flow of " << a.model << "\n";

@@ -12,10 +12,12 @@
 #include "common.h"
 #include "flowmatch/core/error.h"
 #include "flowmatch/figures/figures.h"
+#include "flowmatch/figures/image_grid.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
 #include "flowmatch/io/points_file.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/model_usage.h"
@@ -74,7 +76,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
   if (cmd->count("--cfg") && model.classes() == 0) throw Error("--cfg needs a class-conditional model; this one is unconditional");
   std::string labels_path = labels_path_for(a.out);
   if (model.classes() > 0) check_writable_destination(labels_path);
-  at::Generator gen = start_run(a.run, Workload::Convolutions);
+  at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
   ImageSamples samples = sample_images(model, a.n, label, a.cfg, solver, a.batch, gen);
   if (!torch::isfinite(samples.images).all().item<bool>())
     throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
@@ -86,7 +88,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
     report["cfg"] = a.cfg;
   }
   if (!a.png.empty()) {
-    draw_samples_grid(a.png, samples, usage.class_names);
+    draw_labelled_image_grid_png(a.png, samples.images, samples.labels, samples.columns, usage.class_names);
     report["png"] = a.png;
   }
   print_report(report);
@@ -109,7 +111,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   for (const auto& path : outputs) check_writable_destination(path);
   if (a.n <= 0) throw Error("--n must be positive, got " + std::to_string(a.n));
 
-  TrainedModel trained = a.density.load(a.model);
+  TrainedModel trained = load_trained_model(a.model, a.density.float64);
   const ModelUsage& usage = trained.usage;
   std::shared_ptr<VelocityModel> model = trained.model;
   SolverOptions solver = a.solver;
@@ -117,7 +119,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
     solver.method = usage.sampler->method;
     if (!cmd->count("--steps")) solver.steps = usage.sampler->steps;
   }
-  solver.validate();
+  validate_sampler(solver);
   if (model->sample_shape().size() > 1) return run_image_sample(a, cmd, *model, usage, solver);
   if (cmd->count("--class") || cmd->count("--cfg")) throw Error("--class and --cfg are for class-conditional image models");
   check_points_extension(a.out);
@@ -126,9 +128,9 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   density_options.solver = solver;
   if (!a.logp.empty()) {
     density_options.validate();
-    require_normal_start(usage, a.model);
+    usage.require_normal_start(a.model);
   }
-  at::Generator gen = start_run(a.run);
+  at::Generator gen = start_run(a.run.seed, a.run.threads);
   at::Tensor noise;
   if (!a.noise.empty()) {
     noise = read_points(a.noise);
@@ -174,7 +176,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
     write_npy(a.logp, log_density);
     NllSummary nll = summarize_nll(log_density, solution.x.size(1));
     report["logp"] = a.logp;
-    report["divergence"] = describe_divergence(a.density.options);
+    report["divergence"] = a.density.options.describe_divergence();
     report["nll_nats"] = nll.nats;
     report["nll_se"] = nll.nats_se;
   }

@@ -5,6 +5,8 @@
 
 #include "commands.h"
 #include "common.h"
+#include "flowmatch/figures/image_grid.h"
+#include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
 
@@ -30,7 +32,8 @@ void add_train_command(CLI::App& app) {
       SolverOptions solver{"midpoint", 10};
       int64_t n = 10 * std::max<int64_t>(result.model->classes(), 10);
       ImageSamples samples = sample_images(*result.model, n, std::nullopt, 1.0, solver, 50, gen);
-      draw_samples_grid(out + "/" + RunDir::kSamples, samples, usage.class_names);
+      draw_labelled_image_grid_png(out + "/" + RunDir::kSamples, samples.images, samples.labels, samples.columns,
+                                   usage.class_names);
       report["samples_png"] = out + "/" + RunDir::kSamples;
     } else {
       report_path_geometry(report, *result.model, usage.draw_start(2000, result.model->data_dim(), gen));

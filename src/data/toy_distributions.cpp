@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/registry.h"
 
 namespace flowmatch {
 
@@ -69,36 +70,25 @@ at::Tensor gaussian(int64_t n, at::Generator& gen) {
 }
 
 using Sampler = at::Tensor (*)(int64_t, at::Generator&);
-const std::vector<std::pair<std::string, Sampler>>& registry() {
-  static const std::vector<std::pair<std::string, Sampler>> r = {
-      {"checkerboard", checkerboard}, {"8gaussians", eight_gaussians}, {"moons", moons},  {"circles", circles},
-      {"spirals", spirals},           {"swissroll", swissroll},        {"gaussian", gaussian}};
-  return r;
+
+// One entry per built-in.
+const Registry<Sampler>& distributions() {
+  static const Registry<Sampler> registry("distribution", {{"checkerboard", checkerboard},
+                                                          {"8gaussians", eight_gaussians},
+                                                          {"moons", moons},
+                                                          {"circles", circles},
+                                                          {"spirals", spirals},
+                                                          {"swissroll", swissroll},
+                                                          {"gaussian", gaussian}});
+  return registry;
 }
 }  // namespace
 
-const std::vector<std::string>& toy_distribution_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> out;
-    for (const auto& entry : registry()) out.push_back(entry.first);
-    return out;
-  }();
-  return names;
-}
+std::vector<std::string> toy_distribution_names() { return distributions().names(); }
 
-bool is_toy_distribution(const std::string& name) {
-  for (const auto& entry : registry())
-    if (entry.first == name) return true;
-  return false;
-}
+bool is_toy_distribution(const std::string& name) { return distributions().contains(name); }
 
-at::Tensor sample_toy(const std::string& name, int64_t n, at::Generator& gen) {
-  for (const auto& entry : registry())
-    if (entry.first == name) return entry.second(n, gen);
-  std::string known;
-  for (const auto& entry : registry()) known += " " + entry.first;
-  throw Error("unknown distribution '" + name + "' (built-ins:" + known + ")");
-}
+at::Tensor sample_toy(const std::string& name, int64_t n, at::Generator& gen) { return distributions()[name](n, gen); }
 
 at::Tensor checkerboard_cells(const at::Tensor& points) {
   return ((points.to(torch::kDouble) + 4) / 2).floor().to(torch::kLong);  // cells of size 2 from -4
@@ -132,7 +122,7 @@ std::optional<at::Tensor> toy_log_density(const std::string& name, const at::Ten
     at::Tensor mahalanobis = (torch::matmul(diff, torch::inverse(sigma)) * diff).sum(1);
     return -0.5 * mahalanobis - 0.5 * torch::logdet(2 * M_PI * sigma);
   }
-  if (!is_toy_distribution(name)) throw Error("unknown distribution '" + name + "'");
+  distributions()[name];  // throws for an unknown name
   return std::nullopt;
 }
 

@@ -35,4 +35,21 @@ void draw_image_grid_png(const std::string& path, const at::Tensor& images, int6
   canvas.save_png(path);
 }
 
+void draw_labelled_image_grid_png(const std::string& path, const at::Tensor& images, const at::Tensor& labels,
+                                  int64_t columns, const std::vector<std::string>& class_names) {
+  std::vector<std::string> row_labels;
+  if (labels.defined() && !class_names.empty()) {
+    int64_t n = images.size(0);
+    for (int64_t first = 0; first < n; first += columns) {
+      int64_t label = labels[first].item<int64_t>();
+      if (labels.slice(0, first, std::min(n, first + columns)).ne(label).any().item<bool>()) {
+        row_labels.clear();  // rows mix classes: leave them unlabelled
+        break;
+      }
+      row_labels.push_back(label < int64_t(class_names.size()) ? class_names[label] : std::to_string(label));
+    }
+  }
+  draw_image_grid_png(path, images, columns, row_labels);
+}
+
 }  // namespace flowmatch

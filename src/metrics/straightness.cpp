@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "flowmatch/ode/sampling.h"
+
 namespace flowmatch {
 
 PathGeometry path_geometry(const VelocityFn& v, const at::Tensor& x0, int64_t steps) {
@@ -26,6 +28,12 @@ PathGeometry path_geometry(const VelocityFn& v, const at::Tensor& x0, int64_t st
   geometry.straightness /= double(velocities.size());
   geometry.curvature /= double(velocities.size());
   return geometry;
+}
+
+PathGeometry path_geometry(VelocityModel& model, const at::Tensor& start, int64_t steps) {
+  c10::InferenceMode inference;
+  model.eval();
+  return path_geometry(velocity_of(model), as_model_input(model, start, "start points"), steps);
 }
 
 }  // namespace flowmatch

@@ -14,9 +14,17 @@ struct SeedBlock : torch::nn::Module {
 };
 }  // namespace
 
-SeedMLP::SeedMLP(int64_t data_dim, int64_t width, int64_t layers, int64_t time_dim)
-    : data_dim_(data_dim), width_(width), layers_(layers), time_dim_(time_dim),
-      frequencies_(sinusoidal_frequencies(time_dim)) {
+std::shared_ptr<VelocityModel> SeedMLP::from_config(ModelConfig& config) {
+  SeedMLPOptions o;
+  o.width = config.take("width", o.width);
+  o.depth = config.take("depth", o.depth);
+  o.time_dim = config.take("time_dim", o.time_dim);
+  return std::make_shared<SeedMLP>(config.take_data_dim(), o);
+}
+
+SeedMLP::SeedMLP(int64_t data_dim, const SeedMLPOptions& options)
+    : data_dim_(data_dim), options_(options), frequencies_(sinusoidal_frequencies(options.time_dim)) {
+  int64_t width = options.width, layers = options.depth, time_dim = options.time_dim;
   in_projection_ = register_module("in_projection", torch::nn::Linear(data_dim, width));
   t_projection_ = register_module("t_projection", torch::nn::Linear(time_dim, width));
   auto blocks = register_module("blocks", torch::nn::ModuleList());
@@ -35,7 +43,11 @@ at::Tensor SeedMLP::forward(const at::Tensor& x, const at::Tensor& t) {
 }
 
 nlohmann::json SeedMLP::config() const {
-  return {{"name", "seed-mlp"}, {"data_dim", data_dim_}, {"width", width_}, {"depth", layers_}, {"time_dim", time_dim_}};
+  return {{"name", "seed-mlp"},
+          {"data_dim", data_dim_},
+          {"width", options_.width},
+          {"depth", options_.depth},
+          {"time_dim", options_.time_dim}};
 }
 
 }  // namespace flowmatch

@@ -68,6 +68,17 @@ struct UNetAttention : nn::Module {
   nn::Conv2d qkv, proj;
 };
 
+std::shared_ptr<VelocityModel> UNet::from_config(ModelConfig& config) {
+  UNetOptions o;
+  auto image_shape = config.take<std::vector<int64_t>>("image_shape", {});
+  o.widths = config.take("widths", o.widths);
+  o.depth = config.take("depth", o.depth);
+  o.time_dim = config.take("time_dim", o.time_dim);
+  o.groups = config.take("groups", o.groups);
+  o.classes = config.take("classes", o.classes);
+  return std::make_shared<UNet>(image_shape, o);
+}
+
 UNet::UNet(std::vector<int64_t> image_shape, UNetOptions options)
     : image_shape_(std::move(image_shape)), options_(std::move(options)) {
   const auto& widths = options_.widths;

@@ -3,10 +3,12 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
 #include <utility>
 #include <vector>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/registry.h"
 
 #ifdef FLOWMATCH_HAVE_LEMON
 #include <lemon/network_simplex.h>
@@ -78,23 +80,49 @@ void check_pair_shapes(const at::Tensor& x0, const at::Tensor& x1) {
     throw Error("a coupling pairs batches of the same shape [B, ...], got " + c10::str(x0.sizes()) + " and " +
                 c10::str(x1.sizes()));
 }
+
+class IndependentCoupling : public Coupling {
+ public:
+  std::string name() const override { return "independent"; }
+  at::Tensor pair(const at::Tensor& x0, const at::Tensor& x1) const override {
+    check_pair_shapes(x0, x1);
+    return x1;
+  }
+};
+
+class OptimalTransportCoupling : public Coupling {
+ public:
+  OptimalTransportCoupling() {
+    if (!optimal_transport_available()) AssignmentSolver(0);  // throws the install hint
+  }
+  std::string name() const override { return "ot"; }
+  at::Tensor pair(const at::Tensor& x0, const at::Tensor& x1) const override {
+    check_pair_shapes(x0, x1);
+    int b = int(x0.size(0));
+    if (!solver_ || solver_->size != b) solver_ = std::make_unique<AssignmentSolver>(b);
+    return x1.index_select(0, solver_->assign(squared_distances(x0, x1)));
+  }
+
+ private:
+  mutable std::unique_ptr<AssignmentSolver> solver_;  // kept between batches of the same size
+};
+
+using CouplingFactory = std::function<std::unique_ptr<Coupling>()>;
+
+// One entry per coupling.
+const Registry<CouplingFactory>& couplings() {
+  static const Registry<CouplingFactory> registry(
+      "coupling", {
+                      {"independent", [] { return std::make_unique<IndependentCoupling>(); }},
+                      {"ot", [] { return std::make_unique<OptimalTransportCoupling>(); }},
+                  });
+  return registry;
+}
 }  // namespace
 
-Coupling::Coupling(const std::string& name) : name_(name) {
-  if (name != "independent" && name != "ot") throw Error("unknown coupling '" + name + "' (choose independent or ot)");
-  if (name == "ot" && !optimal_transport_available()) AssignmentSolver(0);  // throws the install hint
-}
-Coupling::~Coupling() = default;
-Coupling::Coupling(Coupling&&) noexcept = default;
-Coupling& Coupling::operator=(Coupling&&) noexcept = default;
+std::vector<std::string> coupling_names() { return couplings().names(); }
 
-at::Tensor Coupling::pair(const at::Tensor& x0, const at::Tensor& x1) const {
-  check_pair_shapes(x0, x1);
-  if (name_ == "independent") return x1;
-  int b = int(x0.size(0));
-  if (!solver_ || solver_->size != b) solver_ = std::make_unique<AssignmentSolver>(b);
-  return x1.index_select(0, solver_->assign(squared_distances(x0, x1)));
-}
+std::unique_ptr<Coupling> make_coupling(const std::string& name) { return couplings()[name](); }
 
 at::Tensor optimal_assignment(const at::Tensor& x0, const at::Tensor& x1) {
   check_pair_shapes(x0, x1);

@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/registry.h"
 
 namespace flowmatch {
 
@@ -58,19 +60,26 @@ class PolyScheduler : public Scheduler {
  private:
   double n_;
 };
+
+using SchedulerFactory = std::function<std::unique_ptr<Scheduler>(double poly_exponent)>;
+
+// One entry per scheduler.
+const Registry<SchedulerFactory>& schedulers() {
+  static const Registry<SchedulerFactory> registry(
+      "scheduler", {
+                       {"condot", [](double) { return std::make_unique<CondOTScheduler>(); }},
+                       {"cosine", [](double) { return std::make_unique<CosineScheduler>(); }},
+                       {"vp", [](double) { return std::make_unique<VPScheduler>(); }},
+                       {"poly", [](double n) { return std::make_unique<PolyScheduler>(n); }},
+                   });
+  return registry;
+}
 }  // namespace
 
-const std::vector<std::string>& scheduler_names() {
-  static const std::vector<std::string> names = {"condot", "cosine", "vp", "poly"};
-  return names;
-}
+std::vector<std::string> scheduler_names() { return schedulers().names(); }
 
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, double poly_exponent) {
-  if (name == "condot") return std::make_unique<CondOTScheduler>();
-  if (name == "cosine") return std::make_unique<CosineScheduler>();
-  if (name == "vp") return std::make_unique<VPScheduler>();
-  if (name == "poly") return std::make_unique<PolyScheduler>(poly_exponent);
-  throw Error("unknown scheduler '" + name + "' (choose condot, cosine, vp or poly)");
+  return schedulers()[name](poly_exponent);
 }
 
 }  // namespace flowmatch

@@ -7,7 +7,7 @@
 
 namespace flowmatch {
 
-CoupledPairs::CoupledPairs(PointData data, std::optional<PointData> source, Coupling coupling)
+CoupledPairs::CoupledPairs(PointData data, std::optional<PointData> source, std::unique_ptr<Coupling> coupling)
     : data_(std::move(data)), source_(std::move(source)), coupling_(std::move(coupling)) {
   if (source_ && source_->dim() != data_.dim())
     throw Error("the source " + source_->source() + " is " + std::to_string(source_->dim()) + "-D but the data " +
@@ -16,13 +16,13 @@ CoupledPairs::CoupledPairs(PointData data, std::optional<PointData> source, Coup
 
 std::string CoupledPairs::describe() const {
   return data_.source() + (data_.is_finite() ? " (a fixed set)" : "") + " from " +
-         (source_ ? source_->source() : "N(0, I)") + ", " + coupling_.name() + " coupling";
+         (source_ ? source_->source() : "N(0, I)") + ", " + coupling_->name() + " coupling";
 }
 
 PairBatch CoupledPairs::draw(int64_t batch, at::Generator& gen) const {
   at::Tensor x1 = data_.batch(batch, gen);
   at::Tensor x0 = source_ ? source_->batch(batch, gen) : torch::randn(x1.sizes(), gen);
-  return {x0, coupling_.pair(x0, x1)};
+  return {x0, coupling_->pair(x0, x1)};
 }
 
 FixedPairs::FixedPairs(at::Tensor z0, at::Tensor z1, std::string description)
@@ -68,6 +68,24 @@ PairBatch ImagePairs::draw(int64_t batch, at::Generator& gen) const {
   pairs.x0 = torch::randn(pairs.x1.sizes(), gen);
   if (images_.labelled()) pairs.labels = images_.labels.index_select(0, rows);
   return pairs;
+}
+
+std::unique_ptr<TrainingPairs> make_training_pairs(const TrainingData& spec, at::Generator& gen,
+                                                   std::vector<std::string>& class_names) {
+  if (is_image_source(spec.data)) {
+    if (!spec.source.empty() || spec.coupling != "independent" || spec.data_n != 0)
+      throw Error("--source, --coupling and --data-n are for points; images always start from N(0, I)");
+    ImageSet set = load_image_source(spec.data, spec.labels, spec.image_size, spec.channels);
+    if (!spec.unconditional) class_names = set.class_names;
+    return std::make_unique<ImagePairs>(std::move(set), spec.data, spec.flip);
+  }
+  if (!spec.labels.empty() || spec.flip || spec.unconditional)
+    throw Error("--labels, --flip and --unconditional are for images; " + spec.data + " holds points");
+  std::unique_ptr<Coupling> coupling = make_coupling(spec.coupling);
+  PointData data(spec.data, spec.data_n, gen);
+  std::optional<PointData> source;
+  if (!spec.source.empty()) source.emplace(spec.source, 0, gen);
+  return std::make_unique<CoupledPairs>(data, source, std::move(coupling));
 }
 
 }  // namespace flowmatch

@@ -6,11 +6,15 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/ode/divergence.h"
+#include "flowmatch/ode/jump_sampler.h"
 #include "flowmatch/ode/sampling.h"
 
 namespace flowmatch {
 
 void LikelihoodOptions::validate() const {
+  if (solver.method == kJumpSampler)
+    throw Error("the jump sampler takes average velocities, which only a model with an interval input gives; it "
+                "applies to sampling, not to ODE solves such as likelihoods");
   solver.validate();
   if (divergence != "exact" && divergence != "hutchinson")
     throw Error("unknown divergence '" + divergence + "' (choose exact or hutchinson)");
@@ -85,6 +89,11 @@ NllSummary summarize_nll(const at::Tensor& log_density, int64_t dim) {
   s.bits_per_dim = s.nats / per_bit;
   s.bits_per_dim_se = s.nats_se / per_bit;
   return s;
+}
+
+std::string LikelihoodOptions::describe_divergence() const {
+  if (divergence != "hutchinson") return divergence + " divergence";
+  return "hutchinson, " + std::to_string(probes) + " " + probe + " probe" + (probes > 1 ? "s" : "");
 }
 
 }  // namespace flowmatch

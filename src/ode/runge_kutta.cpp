@@ -4,14 +4,26 @@
 
 namespace flowmatch {
 
-const ButcherTableau* fixed_grid_tableau(const std::string& name) {
-  static const std::vector<ButcherTableau> tableaux = {
+namespace {
+const std::vector<ButcherTableau>& tableaux() {
+  static const std::vector<ButcherTableau> table = {
       {"euler", {0.0}, {{}}, {1.0}},
       {"midpoint", {0.0, 0.5}, {{}, {0.5}}, {0.0, 1.0}},
       {"heun", {0.0, 1.0}, {{}, {1.0}}, {0.5, 0.5}},
       {"rk4", {0.0, 0.5, 0.5, 1.0}, {{}, {0.5}, {0.0, 0.5}, {0.0, 0.0, 1.0}}, {1 / 6.0, 1 / 3.0, 1 / 3.0, 1 / 6.0}},
   };
-  for (const auto& tableau : tableaux)
+  return table;
+}
+}  // namespace
+
+std::vector<std::string> fixed_grid_names() {
+  std::vector<std::string> names;
+  for (const auto& tableau : tableaux()) names.push_back(tableau.name);
+  return names;
+}
+
+const ButcherTableau* fixed_grid_tableau(const std::string& name) {
+  for (const auto& tableau : tableaux())
     if (tableau.name == name) return &tableau;
   return nullptr;
 }

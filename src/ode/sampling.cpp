@@ -2,7 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "flowmatch/core/error.h"
+#include "flowmatch/ode/jump_sampler.h"
 
 namespace flowmatch {
 
@@ -33,31 +36,25 @@ at::Tensor as_model_input(VelocityModel& model, const at::Tensor& x, const std::
   return parameters.empty() ? x : x.to(parameters.front().scalar_type());
 }
 
-namespace {
-Solution jump(VelocityModel& model, const at::Tensor& x0, const SolverOptions& options) {
-  if (!model.takes_interval())
-    throw Error("the jump sampler needs a model trained with --objective meanflow; choose an ODE solver for this one");
-  Solution solution;
-  solution.x = x0;
-  auto record = [&](double t) {
-    if (!options.keep_trajectory) return;
-    solution.times.push_back(t);
-    solution.states.push_back(solution.x);
-  };
-  record(0.0);
-  for (int64_t k = 0; k < options.steps; ++k) {
-    double s = double(k) / double(options.steps), t = double(k + 1) / double(options.steps);
-    at::Tensor start = torch::full({x0.size(0)}, s, x0.options()), end = torch::full({x0.size(0)}, t, x0.options());
-    solution.x = solution.x + (t - s) * model.forward_average(solution.x, start, end);  // x_t = x_s + (t - s) u(x_s, s, t)
-    ++solution.nfe;
-    record(t);
-  }
-  return solution;
+std::vector<std::string> sampler_names() {
+  std::vector<std::string> names = solver_names();
+  names.push_back(kJumpSampler);
+  return names;
 }
-}  // namespace
+
+void validate_sampler(const SolverOptions& options) {
+  if (options.method == kJumpSampler) return validate_jump_steps(options.steps);
+  std::vector<std::string> solvers = solver_names();
+  if (std::find(solvers.begin(), solvers.end(), options.method) == solvers.end()) {
+    std::string listed;
+    for (const auto& name : solvers) listed += name + ", ";
+    throw Error("unknown solver '" + options.method + "' (choose " + listed + "or " + kJumpSampler + " for MeanFlow models)");
+  }
+  options.validate();
+}
 
 Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOptions& options, const Guidance& guidance) {
-  options.validate();
+  validate_sampler(options);
   at::Tensor x0 = as_model_input(model, noise, "noise");
   if (guidance.labels.defined()) {
     if (model.classes() == 0) throw Error("--class and --cfg need a class-conditional model (a unet trained on labelled images)");
@@ -65,11 +62,11 @@ Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOpt
       throw Error("guidance needs one label per sample, got " + c10::str(guidance.labels.sizes()));
     if (guidance.labels.min().item<int64_t>() < 0 || guidance.labels.max().item<int64_t>() >= model.classes())
       throw Error("class labels must lie in 0 .. " + std::to_string(model.classes() - 1));
-    if (options.method == "jump") throw Error("the jump sampler takes no class labels");
+    if (options.method == kJumpSampler) throw Error("the jump sampler takes no class labels");
   }
   c10::InferenceMode inference;
   model.eval();
-  if (options.method == "jump") return jump(model, x0, options);
+  if (options.method == kJumpSampler) return jump_sample(model, x0, options.steps, options.keep_trajectory);
   return solve(velocity_of(model, guidance), x0, 0.0, 1.0, options);
 }
 

@@ -11,7 +11,7 @@ namespace flowmatch {
 
 FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t n, const SolverOptions& solver,
                           int64_t batch, at::Generator& gen) {
-  solver.validate();
+  validate_sampler(solver);
   if (n <= 0) throw Error("the number of pairs must be positive, got " + std::to_string(n));
   if (batch <= 0) throw Error("the pair batch must be positive, got " + std::to_string(batch));
   FlowPairs pairs;

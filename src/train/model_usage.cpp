@@ -8,6 +8,8 @@
 #include "flowmatch/data/point_data.h"
 #include "flowmatch/io/safetensors.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/ode/sampling.h"
+#include "flowmatch/train/run_dir.h"
 
 namespace flowmatch {
 
@@ -48,7 +50,7 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
     try {
       sampler.method = entry.at("solver").get<std::string>();
       sampler.steps = entry.at("steps").get<int64_t>();
-      sampler.validate();
+      validate_sampler(sampler);
     } catch (const std::exception&) {
       throw Error(path + ": malformed " + kSampler + " in __metadata__: " + it->second);
     }
@@ -57,9 +59,18 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
   return usage;
 }
 
-TrainedModel load_trained_model(const std::string& weights_path) {
-  Safetensors file = read_safetensors(weights_path);
-  return {load_model(file, weights_path), ModelUsage::from_metadata(file.metadata, weights_path)};
+TrainedModel load_trained_model(const std::string& model_or_run_dir, bool float64) {
+  std::string path = resolve_model_path(model_or_run_dir);
+  Safetensors file = read_safetensors(path);
+  TrainedModel trained{load_model(file, path), ModelUsage::from_metadata(file.metadata, path)};
+  if (float64) trained.model->to(torch::kDouble);
+  return trained;
+}
+
+void ModelUsage::require_normal_start(const std::string& name) const {
+  if (!source.empty())
+    throw Error(name + " starts its flow from " + source +
+                ", whose density is unknown; log-densities need a flow from N(0, I)");
 }
 
 at::Tensor ModelUsage::draw_start(int64_t n, int64_t dim, at::Generator& gen) const {

@@ -86,5 +86,23 @@ TEST(ModelRegistry, RejectsUnknownNamesOptionsAndMismatchedWeights) {
             std::string::npos);
 }
 
+// Each model fills in its own defaults (its from_config): the config it reports is complete.
+TEST(ModelRegistry, EachModelOwnsItsDefaults) {
+  EXPECT_EQ(model_names(), (std::vector<std::string>{"mlp", "seed-mlp", "unet"}));
+  EXPECT_EQ(testing::error_of([] { make_model({{"name", "transformer"}, {"data_dim", 2}}); }),
+            "unknown model 'transformer' (choose mlp, seed-mlp or unet)");
+  nlohmann::json seed = make_model({{"name", "seed-mlp"}, {"data_dim", 2}})->config();
+  EXPECT_EQ(seed, (nlohmann::json{{"name", "seed-mlp"}, {"data_dim", 2}, {"width", 512}, {"depth", 5}, {"time_dim", 512}}));
+  nlohmann::json mlp = make_model({{"name", "mlp"}, {"data_dim", 2}})->config();
+  EXPECT_EQ(mlp["width"], 256);
+  EXPECT_EQ(mlp["time_scale"], 1000.0);
+  // An interval model sees t x 10 unless told otherwise.
+  EXPECT_EQ(make_model({{"name", "mlp"}, {"data_dim", 2}, {"interval", true}})->config()["time_scale"], 10.0);
+  nlohmann::json unet = make_model({{"name", "unet"}, {"image_shape", {1, 8, 8}}, {"widths", {8}}})->config();
+  EXPECT_EQ(unet["groups"], 8);
+  EXPECT_EQ(testing::error_of([] { make_model({{"name", "unet"}, {"image_shape", {1, 8, 8}}, {"width", 8}}); }),
+            "unknown option 'width' for model unet");
+}
+
 }  // namespace
 }  // namespace flowmatch

@@ -7,6 +7,7 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/objective/coupling.h"
+#include "test_util.h"
 
 namespace flowmatch {
 namespace {
@@ -50,12 +51,12 @@ TEST(OptimalAssignment, IsTheSortedMatchingInOneDimension) {
 TEST(Coupling, OtPairsEveryPointOnceAndLowersTheCost) {
   if (!optimal_transport_available()) GTEST_SKIP() << "built without LEMON";
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
-  Coupling ot("ot");
+  std::unique_ptr<Coupling> ot = make_coupling("ot");
   for (int64_t b : {256, 64, 256}) {  // the solver is rebuilt when the batch size changes
     at::Tensor x0 = torch::randn({b, 2}, gen), x1 = torch::randn({b, 2}, gen) + 2;
     at::Tensor sigma = optimal_assignment(x0, x1);
     EXPECT_TRUE(std::get<0>(sigma.sort()).equal(torch::arange(b)));  // a permutation: none dropped or repeated
-    at::Tensor paired = ot.pair(x0, x1);
+    at::Tensor paired = ot->pair(x0, x1);
     EXPECT_TRUE(paired.equal(x1.index_select(0, sigma)));
     double optimal = (x0 - paired).pow(2).sum().item<double>();
     EXPECT_LT(optimal, (x0 - x1).pow(2).sum().item<double>());
@@ -71,9 +72,9 @@ TEST(Coupling, OtPairsEveryPointOnceAndLowersTheCost) {
 
 TEST(Coupling, IndependentKeepsTheDrawAndBadInputIsRefused) {
   at::Tensor x0 = torch::randn({10, 2}), x1 = torch::randn({10, 2});
-  EXPECT_TRUE(Coupling("independent").pair(x0, x1).equal(x1));
-  EXPECT_THROW(Coupling("sinkhorn"), Error);
-  EXPECT_THROW(Coupling("independent").pair(x0, torch::randn({9, 2})), Error);
+  EXPECT_TRUE(make_coupling("independent")->pair(x0, x1).equal(x1));
+  EXPECT_EQ(testing::error_of([] { make_coupling("sinkhorn"); }), "unknown coupling 'sinkhorn' (choose independent or ot)");
+  EXPECT_THROW(make_coupling("independent")->pair(x0, torch::randn({9, 2})), Error);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include "flowmatch/core/threads.h"
 #include "flowmatch/data/toy_distributions.h"
 #include "flowmatch/model/model_registry.h"
-#include "flowmatch/objective/meanflow_loss.h"
+#include "flowmatch/objective/meanflow.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/trainer.h"
 
@@ -35,7 +35,7 @@ TEST(MeanFlowLoss, TargetUsesTheExactTotalDerivative) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
   at::Tensor x0 = torch::randn({64, 2}, gen, torch::kDouble), x1 = torch::randn({64, 2}, gen, torch::kDouble) + 1;
   at::Tensor a = torch::rand({64}, gen, torch::kDouble), b = torch::rand({64}, gen, torch::kDouble);
-  IntervalTimes times{torch::minimum(a, b), torch::maximum(a, b)};
+  TrainingTimes times{torch::minimum(a, b), torch::maximum(a, b)};
   at::Tensor loss = meanflow_loss(model, *scheduler, x0, x1, times);
 
   at::Tensor s = times.s.unsqueeze(1), t = times.t.unsqueeze(1), w = model.w.detach();
@@ -53,11 +53,11 @@ TEST(MeanFlowLoss, TargetUsesTheExactTotalDerivative) {
 
 TEST(MeanFlowLoss, IntervalTimesAreOrderedAndEqualOnTheRest) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1);
-  IntervalTimes times = draw_interval_times(TimeSampler(), 0.25, 20000, gen);
+  TrainingTimes times = draw_interval_times(TimeSampler(), 0.25, 20000, gen);
   EXPECT_TRUE((times.s <= times.t).all().item<bool>());
   double share = (times.s < times.t).to(torch::kDouble).mean().item<double>();
   EXPECT_NEAR(share, 0.25, 0.015);
-  IntervalTimes flow_matching = draw_interval_times(TimeSampler(), 0.0, 1000, gen);
+  TrainingTimes flow_matching = draw_interval_times(TimeSampler(), 0.0, 1000, gen);
   EXPECT_TRUE(flow_matching.s.equal(flow_matching.t));
 }
 
@@ -80,8 +80,8 @@ TEST(MeanFlow, OneStepGeneratorMatchesGaussianMoments) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
   torch::manual_seed(5);
   TrainOptions options;
-  options.objective = "meanflow";
-  options.interval_fraction = 0.75;
+  options.objective.name = "meanflow";
+  options.objective.interval_fraction = 0.75;
   options.steps = 2000;
   options.batch = 256;
   options.log_every = 2000;

@@ -5,7 +5,9 @@
 #include <cmath>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/ode/sampling.h"
 #include "flowmatch/ode/solver.h"
+#include "test_util.h"
 
 namespace flowmatch {
 namespace {
@@ -91,6 +93,22 @@ TEST(Solver, RejectsBadOptions) {
   options.method = "dopri5";
   options.atol = 0;
   EXPECT_THROW(options.validate(), Error);
+}
+
+// The solvers are named once: the tableau table, then dopri5; the jump of interval models is a
+// sampler (sampling.h), not an ODE solver.
+TEST(Solver, NamesAreTheTableauTableThenDopri5AndJumpIsOnlyASampler) {
+  EXPECT_EQ(solver_names(), (std::vector<std::string>{"euler", "midpoint", "heun", "rk4", "dopri5"}));
+  EXPECT_EQ(sampler_names(), (std::vector<std::string>{"euler", "midpoint", "heun", "rk4", "dopri5", "jump"}));
+  SolverOptions jump{"jump", 1};
+  EXPECT_EQ(testing::error_of([&] { jump.validate(); }),
+            "unknown solver 'jump' (choose euler, midpoint, heun, rk4 or dopri5)");
+  EXPECT_NO_THROW(validate_sampler(jump));
+  jump.steps = 0;
+  EXPECT_EQ(testing::error_of([&] { validate_sampler(jump); }), "--steps must be positive, got 0");
+  SolverOptions unknown{"leapfrog", 4};
+  EXPECT_EQ(testing::error_of([&] { validate_sampler(unknown); }),
+            "unknown solver 'leapfrog' (choose euler, midpoint, heun, rk4, dopri5, or jump for MeanFlow models)");
 }
 
 }  // namespace

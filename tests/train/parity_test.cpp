@@ -7,7 +7,7 @@
 #include "flowmatch/io/safetensors.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/model/module_weights.h"
-#include "flowmatch/objective/cfm_loss.h"
+#include "flowmatch/objective/flow_matching.h"
 #include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/ode/solver.h"

@@ -16,7 +16,8 @@ namespace flowmatch {
 //   spirals       two interleaved spiral arms
 //   swissroll     the 2-D swiss roll
 //   gaussian      N(mu, Sigma), mu = (1, -1), Sigma = [[1, 0.6], [0.6, 0.5]] (closed-form tests)
-const std::vector<std::string>& toy_distribution_names();
+// One entry each in toy_distributions.cpp's table.
+std::vector<std::string> toy_distribution_names();
 bool is_toy_distribution(const std::string& name);
 
 // Draws n fresh points [n, 2] from the named distribution; throws Error for an unknown name.

@@ -12,4 +12,10 @@ namespace flowmatch {
 void draw_image_grid_png(const std::string& path, const at::Tensor& images, int64_t columns,
                          const std::vector<std::string>& row_labels = {}, int scale = 2);
 
+// The same grid for images with class labels [N] (int64): when every row holds one class, each row
+// is labelled with its class's name (class_names[label], or the label's number past the names);
+// rows that mix classes are left unlabelled.
+void draw_labelled_image_grid_png(const std::string& path, const at::Tensor& images, const at::Tensor& labels,
+                                  int64_t columns, const std::vector<std::string>& class_names);
+
 }  // namespace flowmatch

@@ -13,6 +13,8 @@ namespace flowmatch {
 // {"name": "unet", "image_shape": [C, H, W], ...options}. Options
 // left out take their defaults; unknown names and options throw Error.
 std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config);
+// mlp, seed-mlp, unet: one entry each in model_registry.cpp.
+std::vector<std::string> model_names();
 
 // Weights as safetensors under PyTorch state_dict names, with the model config in
 // __metadata__["flowmatch.model"], so loading needs no architecture flags.

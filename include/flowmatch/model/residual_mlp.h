@@ -1,8 +1,10 @@
 #pragma once
 #include <torch/nn/modules/linear.h>
 
+#include <memory>
 #include <string>
 
+#include "flowmatch/model/model_config.h"
 #include "flowmatch/model/velocity_model.h"
 
 namespace flowmatch {
@@ -12,7 +14,7 @@ struct ResidualMLPOptions {
   int64_t depth = 4;                 // residual blocks
   std::string activation = "silu";   // silu | relu | gelu
   int64_t time_dim = 128;            // sinusoidal embedding size
-  double time_scale = 1000.0;        // the embedding sees t * time_scale (make_model: 10 for interval models)
+  double time_scale = 1000.0;        // the embedding sees t * time_scale (from_config: 10 for interval models)
   int64_t fourier_features = 64;     // random Fourier features of x (0 = raw x only)
   double fourier_scale = 0.5;        // std of their frequencies, in cycles per unit of x
   bool interval = false;             // also embed the interval t - s: an average-velocity model
@@ -28,6 +30,8 @@ struct ResidualMLPOptions {
 class ResidualMLP : public VelocityModel {
  public:
   ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options);
+  // {"name": "mlp", "data_dim": D, ...the options above by their names}, defaulting as above.
+  static std::shared_ptr<VelocityModel> from_config(ModelConfig& config);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override;
   bool takes_interval() const override { return options_.interval; }
   at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) override;

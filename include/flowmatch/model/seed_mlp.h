@@ -2,6 +2,9 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/linear.h>
 
+#include <memory>
+
+#include "flowmatch/model/model_config.h"
 #include "flowmatch/model/velocity_model.h"
 
 namespace flowmatch {
@@ -9,15 +12,24 @@ namespace flowmatch {
 // The seed's network, with its PyTorch state_dict names:
 //   h = in_projection(x) + t_projection(emb(t)),  emb = 512-dim sinusoidal embedding of t * 10000
 //   h = ReLU(blocks.i.ff(h)) for i = 0..4,  v = out_projection(h)
+struct SeedMLPOptions {
+  int64_t width = 512;
+  int64_t depth = 5;       // hidden Linear + ReLU layers
+  int64_t time_dim = 512;  // sinusoidal embedding size
+};
+
 class SeedMLP : public VelocityModel {
  public:
-  explicit SeedMLP(int64_t data_dim, int64_t width = 512, int64_t layers = 5, int64_t time_dim = 512);
+  SeedMLP(int64_t data_dim, const SeedMLPOptions& options);
+  // {"name": "seed-mlp", "data_dim": D, "width", "depth", "time_dim"}, the options defaulting as above.
+  static std::shared_ptr<VelocityModel> from_config(ModelConfig& config);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override;
   nlohmann::json config() const override;
   std::vector<int64_t> sample_shape() const override { return {data_dim_}; }
 
  private:
-  int64_t data_dim_, width_, layers_, time_dim_;
+  int64_t data_dim_;
+  SeedMLPOptions options_;
   at::Tensor frequencies_;
   torch::nn::Linear in_projection_{nullptr}, t_projection_{nullptr}, out_projection_{nullptr};
   std::vector<torch::nn::Linear> ff_;

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "flowmatch/model/model_config.h"
 #include "flowmatch/model/velocity_model.h"
 
 namespace flowmatch {
@@ -33,6 +34,8 @@ class UNet : public VelocityModel {
  public:
   // image_shape: {C, H, W}; H and W divisible by 2^(levels - 1). Throws Error on bad options.
   UNet(std::vector<int64_t> image_shape, UNetOptions options);
+  // {"name": "unet", "image_shape": [C, H, W], ...the options above by their names}, defaulting as above.
+  static std::shared_ptr<VelocityModel> from_config(ModelConfig& config);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override;
   int64_t classes() const override { return options_.classes; }
   at::Tensor forward_class(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) override;

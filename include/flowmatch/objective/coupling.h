@@ -3,10 +3,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace flowmatch {
-
-class AssignmentSolver;  // in coupling.cpp: LEMON's network simplex on one batch size
 
 // How a training batch of source points x0 [B, D] is paired with target points x1 [B, D]:
 //   independent  as drawn: the product coupling of the seed and of plain flow matching
@@ -16,19 +15,16 @@ class AssignmentSolver;  // in coupling.cpp: LEMON's network simplex on one batc
 // The ot coupling needs LEMON (liblemon-dev) at build time; optimal_transport_available() says.
 class Coupling {
  public:
-  explicit Coupling(const std::string& name = "independent");  // throws Error for an unknown name
-  ~Coupling();
-  Coupling(Coupling&&) noexcept;
-  Coupling& operator=(Coupling&&) noexcept;
-
-  const std::string& name() const { return name_; }
-  // x1 reordered so that row i is paired with x0's row i.
-  at::Tensor pair(const at::Tensor& x0, const at::Tensor& x1) const;
-
- private:
-  std::string name_;
-  mutable std::unique_ptr<AssignmentSolver> solver_;  // kept between batches of the same size
+  virtual ~Coupling() = default;
+  virtual std::string name() const = 0;
+  // x1 reordered so that row i is paired with x0's row i; throws Error unless both are [B, ...] alike.
+  virtual at::Tensor pair(const at::Tensor& x0, const at::Tensor& x1) const = 0;
 };
+
+// independent, ot: one entry each in coupling.cpp's table.
+std::vector<std::string> coupling_names();
+// Throws Error for an unknown name, and for ot without LEMON (naming the package to install).
+std::unique_ptr<Coupling> make_coupling(const std::string& name);
 
 // The optimal assignment between two point sets of the same size [B, D]: sigma [B] long with
 // sigma a permutation minimising sum_i |x0_i - x1_sigma(i)|^2 (network simplex on the bipartite

@@ -20,8 +20,9 @@ class Scheduler {
   virtual SchedulerValues operator()(const at::Tensor& t) const = 0;
 };
 
-const std::vector<std::string>& scheduler_names();
-// condot | cosine | vp | poly; `poly_exponent` is n of the poly scheduler.
+// condot, cosine, vp, poly: one entry each in scheduler.cpp's table.
+std::vector<std::string> scheduler_names();
+// Throws Error for an unknown name; `poly_exponent` is n of the poly scheduler.
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, double poly_exponent = 2.0);
 
 }  // namespace flowmatch

@@ -2,6 +2,7 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +34,8 @@ class TrainingPairs {
 class CoupledPairs : public TrainingPairs {
  public:
   // Throws Error when the source and the data differ in dimension.
-  CoupledPairs(PointData data, std::optional<PointData> source = std::nullopt, Coupling coupling = Coupling());
+  CoupledPairs(PointData data, std::optional<PointData> source = std::nullopt,
+               std::unique_ptr<Coupling> coupling = make_coupling("independent"));
   std::vector<int64_t> sample_shape() const override { return {data_.dim()}; }
   std::string describe() const override;
   PairBatch draw(int64_t batch, at::Generator& gen) const override;
@@ -41,7 +43,7 @@ class CoupledPairs : public TrainingPairs {
  private:
   PointData data_;
   std::optional<PointData> source_;  // empty: N(0, I)
-  Coupling coupling_;
+  std::unique_ptr<Coupling> coupling_;
 };
 
 // Fixed pairs (z0[i], z1[i]), drawn row by row with replacement: noise and the sample a trained
@@ -75,5 +77,23 @@ class ImagePairs : public TrainingPairs {
   std::string description_;
   bool flip_;
 };
+
+// What `flowmatch train` trains on: a built-in distribution, a points file or images (`data`), and
+// for points the source and coupling.
+struct TrainingData {
+  std::string data;                     // image_set.h's sources, or point_data.h's
+  int64_t data_n = 0;                   // points: a finite sample of this many (0 = fresh draws / the whole file)
+  std::string source;                   // points: where the flow starts ("" = N(0, I))
+  std::string coupling = "independent";
+  std::string labels;                   // IDX images: their labels file
+  int image_size = 32, channels = 0;    // picture folders: scaled to this square; 1, 3 or 0 (as the pictures are)
+  bool flip = false;                    // images: flipped left-right with probability 1/2
+  bool unconditional = false;           // images: their labels are ignored
+};
+// The pairs to train on, checking that the options fit the data (images take no source, coupling
+// or data_n; points no labels, flip or unconditional); `class_names` is set to the images' classes
+// (left empty when unconditional).
+std::unique_ptr<TrainingPairs> make_training_pairs(const TrainingData& spec, at::Generator& gen,
+                                                   std::vector<std::string>& class_names);
 
 }  // namespace flowmatch

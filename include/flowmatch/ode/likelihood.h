@@ -33,6 +33,8 @@ struct LikelihoodOptions {
 
   // Throws Error for an unknown divergence or probe, probes < 1, or bad solver options.
   void validate() const;
+  // "exact divergence" or "hutchinson, K rademacher probes".
+  std::string describe_divergence() const;
 };
 
 struct DensitySolution {

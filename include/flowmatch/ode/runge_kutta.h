@@ -17,7 +17,10 @@ struct ButcherTableau {
   std::vector<double> b;
 };
 
-// euler, midpoint, heun, rk4; nullptr for another name.
+// The fixed-grid solvers: euler, midpoint, heun, rk4. A new one is one more tableau in
+// runge_kutta.cpp's table.
+std::vector<std::string> fixed_grid_names();
+// The tableau named `name`; nullptr for another name.
 const ButcherTableau* fixed_grid_tableau(const std::string& name);
 
 // The stages k_0 .. k_{s-1} of one step of size h from (x, t); `k0`, when defined, is reused as the

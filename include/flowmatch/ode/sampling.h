@@ -2,6 +2,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "flowmatch/model/velocity_model.h"
 #include "flowmatch/ode/solver.h"
@@ -24,10 +25,14 @@ VelocityFn velocity_of(VelocityModel& model, const Guidance& guidance = {});
 // in the model's dtype (float32, or float64 for a model converted with ->to(torch::kDouble)).
 at::Tensor as_model_input(VelocityModel& model, const at::Tensor& x, const std::string& what);
 
-// Integrates noise [N, ...] from t = 0 to t = 1 under inference mode (no autograd bookkeeping).
-// Method "jump", for models with an interval input (MeanFlow), takes `steps` equal jumps along the
-// average velocity, x <- x + h u(x, t, t + h), one evaluation each; other methods solve the ODE of
-// v(x, t) = u(x, t, t).
+// The samplers by name: the ODE solvers (solver.h), then the jump of interval models (jump_sampler.h).
+std::vector<std::string> sampler_names();
+// Throws Error for an unknown sampler or bad settings (the ODE solver's checks, or the jump's).
+void validate_sampler(const SolverOptions& options);
+
+// Draws samples from noise [N, ...] at t = 0 under inference mode (no autograd bookkeeping): an ODE
+// solver integrates v(x, t) to t = 1 (for an interval model, v(x, t) = u(x, t, t)), or the jump
+// sampler jumps along the model's average velocities.
 // Throws Error for labels outside 0 .. classes() - 1, or given to a model that is not conditional.
 Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOptions& options, const Guidance& guidance = {});
 

@@ -2,22 +2,29 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "flowmatch/ode/solution.h"
 
 namespace flowmatch {
 
+// The ODE solvers, by name: the fixed-grid Runge-Kutta methods of runge_kutta.cpp's table (euler,
+// midpoint, heun, rk4), then dopri5 (adaptive).
+std::vector<std::string> solver_names();
+
+// An ODE solver and its settings. Sampling also accepts the jump of interval models under this
+// `method` (sampling.h), which is not an ODE solver and which solve() refuses.
 struct SolverOptions {
-  std::string method = "rk4";  // euler | midpoint | heun | rk4 (fixed grid) | dopri5 (adaptive) | jump (see sampling.h)
-  int64_t steps = 20;          // fixed-grid steps
+  std::string method = "rk4";
+  int64_t steps = 20;               // fixed-grid steps
   double atol = 1e-5, rtol = 1e-5;  // dopri5 tolerances
   bool keep_trajectory = false;
 
-  // Throws Error for an unknown method, steps <= 0 or a non-positive tolerance.
+  // Throws Error for a method that is not an ODE solver, steps <= 0 or a non-positive tolerance.
   void validate() const;
 };
 
-// Integrates dx/dt = v(x, t) from x(t0) = x0 to t1 with the chosen method (any but jump).
+// Integrates dx/dt = v(x, t) from x(t0) = x0 to t1 with the chosen solver.
 Solution solve(const VelocityFn& v, const at::Tensor& x0, double t0, double t1, const SolverOptions& options);
 
 }  // namespace flowmatch

@@ -33,6 +33,9 @@ struct ModelUsage {
   // n starting points [n, dim] at t = 0: standard normal, or drawn from the source.
   at::Tensor draw_start(int64_t n, int64_t dim, at::Generator& gen) const;
   std::string describe_source() const { return source.empty() ? "N(0, I)" : source; }
+  // Log-densities need the flow's start density: throws Error, naming the model `name`, unless the
+  // flow starts from N(0, I).
+  void require_normal_start(const std::string& name) const;
 };
 
 // A trained model and how it is meant to be used, from one read of its weights file.
@@ -40,6 +43,7 @@ struct TrainedModel {
   std::shared_ptr<VelocityModel> model;
   ModelUsage usage;
 };
-TrainedModel load_trained_model(const std::string& weights_path);
+// From a weights file or a run folder (run_dir.h); with `float64` the model is converted to float64.
+TrainedModel load_trained_model(const std::string& model_or_run_dir, bool float64 = false);
 
 }  // namespace flowmatch

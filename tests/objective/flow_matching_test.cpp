@@ -2,7 +2,7 @@
 #include <torch/torch.h>
 
 #include "flowmatch/core/error.h"
-#include "flowmatch/objective/cfm_loss.h"
+#include "flowmatch/objective/flow_matching.h"
 #include "flowmatch/objective/time_sampler.h"
 
 namespace flowmatch {

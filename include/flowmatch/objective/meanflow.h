@@ -2,7 +2,10 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
+#include <memory>
+
 #include "flowmatch/model/velocity_model.h"
+#include "flowmatch/objective/objective.h"
 #include "flowmatch/objective/scheduler.h"
 #include "flowmatch/objective/time_sampler.h"
 
@@ -19,15 +22,29 @@ namespace flowmatch {
 // target's gradient stopped. Where s = t it is plain flow matching. One evaluation then jumps
 // from noise to data: x1 = x0 + u(x0, 0, 1).
 
-struct IntervalTimes {
-  at::Tensor s, t;  // [B], s <= t
-};
 // Two times from `sampler` per row, ordered; then s = t on a share 1 - interval_fraction of the rows.
-IntervalTimes draw_interval_times(const TimeSampler& sampler, double interval_fraction, int64_t n, at::Generator& gen);
+TrainingTimes draw_interval_times(const TimeSampler& sampler, double interval_fraction, int64_t n, at::Generator& gen);
 
 // The loss on one batch: mean over rows and dimensions of (u_theta - sg(target))^2. The derivative
 // d/ds u is a Jacobian-vector product with the tangent (v, 1), computed by a double backward pass.
 at::Tensor meanflow_loss(VelocityModel& model, const Scheduler& scheduler, const at::Tensor& x0, const at::Tensor& x1,
-                         const IntervalTimes& times);
+                         const TrainingTimes& times);
+
+// MeanFlow as a training objective: interval times, the loss above, models with an interval input
+// (no class labels), sampled with one jump (jump_sampler.h).
+class MeanFlow : public Objective {
+ public:
+  MeanFlow(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler, double interval_fraction);
+  TrainingTimes draw_times(int64_t n, at::Generator& gen) const override;
+  at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const at::Tensor& labels,
+                  const TrainingTimes& times) const override;
+  bool needs_interval() const override { return true; }
+  std::optional<SolverOptions> sampler() const override;
+
+ private:
+  std::unique_ptr<Scheduler> scheduler_;
+  TimeSampler time_sampler_;
+  double interval_fraction_;
+};
 
 }  // namespace flowmatch

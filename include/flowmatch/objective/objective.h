@@ -1,0 +1,38 @@
+#pragma once
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <string>
+
+#include "flowmatch/model/velocity_model.h"
+#include "flowmatch/objective/time_sampler.h"
+#include "flowmatch/objective/training_pairs.h"
+#include "flowmatch/ode/solver.h"
+
+namespace flowmatch {
+
+// The times of a batch's rows: t [B], and for objectives of intervals a start s [B] <= t
+// (undefined otherwise).
+struct TrainingTimes {
+  at::Tensor s, t;
+};
+
+// What the network regresses on one batch: flow matching, MeanFlow (objective_registry.h names
+// them). The trainer draws the pairs and labels; the objective draws the times and computes the loss.
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  // The times of n rows, from `gen` (the order of draws is part of a run's bytes).
+  virtual TrainingTimes draw_times(int64_t n, at::Generator& gen) const = 0;
+  // The loss of one batch; `labels` [B] are the rows' classes (some dropped to "no class"), undefined
+  // for an unconditional model.
+  virtual at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const at::Tensor& labels,
+                          const TrainingTimes& times) const = 0;
+  // Whether the model must take an interval input u(x, s, t) (velocity_model.h).
+  virtual bool needs_interval() const { return false; }
+  // The sampler its models are meant for, when it is not the user's to choose (MeanFlow: one jump).
+  virtual std::optional<SolverOptions> sampler() const { return std::nullopt; }
+};
+
+}  // namespace flowmatch

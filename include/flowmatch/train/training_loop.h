@@ -1,0 +1,77 @@
+#pragma once
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+#include <torch/optim/adamw.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "flowmatch/core/progress.h"
+#include "flowmatch/core/stop_signals.h"
+#include "flowmatch/dist/gradient_buckets.h"
+#include "flowmatch/dist/process_group.h"
+#include "flowmatch/dist/seed_streams.h"
+#include "flowmatch/model/velocity_model.h"
+#include "flowmatch/train/ema.h"
+#include "flowmatch/train/metrics_log.h"
+#include "flowmatch/train/training_options.h"
+#include "flowmatch/train/training_state.h"
+
+namespace flowmatch {
+
+// Everything of a training run but its objective (trainer.cpp holds the few lines that are the
+// objective's): AdamW with its learning-rate schedule, clipping and EMA; the seed streams this
+// rank draws from; the gradients and loss agreed between the ranks; metrics.jsonl; checkpoints
+// and resuming; stop signals; progress. One step is
+//   begin_step, (draw the rows and compute the loss from streams()), update(loss), end_step.
+class TrainingLoop {
+ public:
+  // Builds the optimizer and EMA, restores run_dir's training state when options.resume, joins the
+  // ranks of `group` (rank 0's weights broadcast), and opens metrics.jsonl on the writing rank.
+  TrainingLoop(std::shared_ptr<VelocityModel> model, const TrainOptions& options, at::Generator& gen,
+               std::string run_dir, ProcessGroup* group);
+
+  int64_t first_step() const { return position_.step; }
+  // This rank's seed streams, which draw the step's rows.
+  SeedStreams& streams() { return *streams_; }
+
+  // Sets step `step`'s learning rate.
+  void begin_step(int64_t step);
+  // loss.backward(); the gradients summed over the ranks (weighted by their rows); the loss and
+  // whether to stop agreed between them; clipping; AdamW; EMA. Throws Error when the loss or the
+  // gradient is not finite.
+  void update(const at::Tensor& loss, int64_t step);
+  // The log line every log_every steps, a checkpoint every checkpoint_every steps, and a stop
+  // (after saving) when a signal asked for one.
+  void end_step(int64_t step);
+  // The final weights (EMA when enabled), saved, and the loss curve.
+  TrainResult finish();
+
+ private:
+  void checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel> kept = nullptr);
+
+  std::shared_ptr<VelocityModel> model_;
+  const TrainOptions& options_;
+  std::string run_dir_, state_path_;
+  ProcessGroup* group_;
+  bool writer_;  // rank 0 alone writes logs and checkpoints
+  torch::optim::AdamW optimizer_;
+  std::unique_ptr<Ema> ema_;
+  TrainResult result_;
+  TrainingProgress position_;  // the next step, and the loss of the log interval so far
+  std::optional<SeedStreams> streams_;
+  double share_ = 1;  // this rank's weight in the summed gradient: its rows / all rows
+  std::optional<GradientBuckets> buckets_;
+  std::optional<MetricsLog> metrics_;
+  int64_t saved_step_ = -1;  // a stop at a checkpoint step saves once
+  std::optional<StopSignals> stop_;  // caught from the first step on: set-up stops at once
+  std::optional<Progress> progress_;
+  // The step under way, and the log interval's time spent waiting for collectives once backward
+  // was done (the part of the all-reduce that did not overlap computation).
+  double lr_ = 0, loss_ = 0, grad_norm_ = 0;
+  bool stopping_ = false;
+  double wait_seconds_ = 0, interval_start_ = 0;
+};
+
+}  // namespace flowmatch

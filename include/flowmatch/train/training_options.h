@@ -1,0 +1,39 @@
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flowmatch/model/velocity_model.h"
+#include "flowmatch/objective/objective_registry.h"
+#include "flowmatch/train/lr_schedule.h"
+
+namespace flowmatch {
+
+// What a training run takes (trainer.h) and what it gives back.
+struct TrainOptions {
+  ObjectiveOptions objective;    // flow-matching or meanflow, its path and its times
+  double label_dropout = 0.1;    // class-conditional models: share of labels replaced by "no class"
+  int64_t steps = 8000;
+  int64_t batch = 512;
+  LrSchedule lr;                 // peak, warm-up and decay; total is set to `steps`
+  double weight_decay = 0.0;     // AdamW
+  double beta1 = 0.9, beta2 = 0.999;
+  double grad_clip = 1.0;        // max global gradient norm; 0 = off
+  double ema = 0.999;            // EMA decay; 0 = off
+  int64_t log_every = 100;       // metrics.jsonl and plain progress lines
+  int64_t checkpoint_every = 1000;  // also save weights and training state every N steps; 0 = only at the end
+  bool resume = false;              // continue from run_dir's training state, exactly
+  int64_t shards = 0;               // the batch is drawn as this many seed streams (seed_streams.h); 0 = one per process
+  std::map<std::string, std::string> model_metadata;  // stored in every weights file written
+
+  void validate() const;  // throws Error naming the bad option
+};
+
+struct TrainResult {
+  std::shared_ptr<VelocityModel> model;  // the weights to sample with: EMA when enabled
+  std::vector<double> log_steps, log_losses;
+  double seconds = 0;
+};
+
+}  // namespace flowmatch

@@ -1,0 +1,28 @@
+#include "flowmatch/objective/flow_matching.h"
+
+#include <torch/torch.h>
+
+#include "flowmatch/objective/affine_path.h"
+
+namespace flowmatch {
+
+at::Tensor cfm_loss(const VelocityModelFn& model, const Scheduler& scheduler, const at::Tensor& x0,
+                    const at::Tensor& x1, const at::Tensor& t) {
+  PathPoint path = affine_path(scheduler, x0, x1, t);
+  return torch::mse_loss(model(path.x_t, t), path.u_t);
+}
+
+FlowMatching::FlowMatching(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler)
+    : scheduler_(std::move(scheduler)), time_sampler_(std::move(time_sampler)) {}
+
+TrainingTimes FlowMatching::draw_times(int64_t n, at::Generator& gen) const { return {at::Tensor(), time_sampler_(n, gen)}; }
+
+at::Tensor FlowMatching::loss(VelocityModel& model, const PairBatch& pairs, const at::Tensor& labels,
+                              const TrainingTimes& times) const {
+  auto v = [&](const at::Tensor& x, const at::Tensor& t) {
+    return labels.defined() ? model.forward_class(x, t, labels) : model.forward(x, t);
+  };
+  return cfm_loss(v, *scheduler_, pairs.x0, pairs.x1, times.t);
+}
+
+}  // namespace flowmatch

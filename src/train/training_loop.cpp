@@ -1,0 +1,162 @@
+#include "flowmatch/train/training_loop.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "flowmatch/core/error.h"
+#include "flowmatch/model/model_registry.h"
+#include "flowmatch/train/run_dir.h"
+
+namespace flowmatch {
+
+namespace {
+// The weights to keep: the EMA average copied into a fresh model of the same config, or the model.
+std::shared_ptr<VelocityModel> weights_to_keep(const std::shared_ptr<VelocityModel>& model, const Ema* ema) {
+  if (!ema) return model;
+  auto averaged = make_model(model->config());
+  ema->copy_to(*averaged);
+  torch::NoGradGuard no_grad;
+  auto source = model->buffers(), target = averaged->buffers();
+  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+  return averaged;
+}
+
+std::map<std::string, std::string> with_step(std::map<std::string, std::string> metadata, int64_t step) {
+  metadata["step"] = std::to_string(step);
+  return metadata;
+}
+}  // namespace
+
+TrainingLoop::TrainingLoop(std::shared_ptr<VelocityModel> model, const TrainOptions& options, at::Generator& gen,
+                           std::string run_dir, ProcessGroup* group)
+    : model_(std::move(model)),
+      options_(options),
+      run_dir_(std::move(run_dir)),
+      state_path_(run_dir_ + "/" + RunDir::kTrainingState),
+      group_(group),
+      writer_(!group || group->rank() == 0),
+      optimizer_(model_->parameters(), torch::optim::AdamWOptions(options.lr.peak)
+                                           .betas({options.beta1, options.beta2})
+                                           .weight_decay(options.weight_decay)),
+      ema_(options.ema > 0 ? std::make_unique<Ema>(*model_, options.ema) : nullptr) {
+  model_->train();
+  int world = group ? group->size() : 1;
+  std::vector<at::Tensor> saved_streams;
+  if (options.resume) {
+    if (run_dir_.empty()) throw Error("resuming needs the run folder");
+    position_ = load_training_state(state_path_, *model_, optimizer_, ema_.get(), saved_streams);
+    if (position_.step > options.steps)
+      throw Error(state_path_ + " is at step " + std::to_string(position_.step) + ", past the run's " +
+                  std::to_string(options.steps) + " steps");
+  }
+  int64_t shards = shard_count(options.shards, int64_t(saved_streams.size()), world, options.batch);
+  if (writer_ && !saved_streams.empty() && shards > int64_t(saved_streams.size()))
+    std::cerr << "resuming on " << world << " processes a run drawn as " << saved_streams.size() << " shard(s): "
+              << shards - int64_t(saved_streams.size()) << " fresh seed stream(s) join, so the data differ from the run's\n";
+  streams_.emplace(gen, shards, group ? group->rank() : 0, world);
+  streams_->restore(saved_streams);
+  share_ = double(streams_->own().size()) / double(shards);
+  if (group) {
+    std::vector<at::Tensor> weights = model_->parameters();
+    for (const auto& buffer : model_->buffers()) weights.push_back(buffer);
+    torch::NoGradGuard no_grad;
+    group->broadcast(weights, 0, "broadcasting rank 0's weights");
+    buckets_.emplace(model_->parameters(), *group);
+    if (writer_)
+      std::cerr << "gradient all-reduce over " << world << " processes: " << buckets_->bucket_count() << " buckets, "
+                << buckets_->bytes_per_step() << " bytes per step\n";
+  }
+  if (!run_dir_.empty() && writer_)
+    metrics_.emplace(run_dir_ + "/" + RunDir::kMetrics, position_.step, result_.log_steps, result_.log_losses);
+  stop_.emplace();
+  progress_.emplace("train", options.steps, options.log_every);
+  if (!writer_) progress_->mute();
+  progress_->resume_at(position_.step);
+  interval_start_ = progress_->seconds();
+}
+
+void TrainingLoop::begin_step(int64_t step) {
+  lr_ = options_.lr.at(step);
+  for (auto& param_group : optimizer_.param_groups())
+    static_cast<torch::optim::AdamWOptions&>(param_group.options()).lr(lr_);
+}
+
+void TrainingLoop::update(const at::Tensor& loss, int64_t step) {
+  if (buckets_) buckets_->begin(share_);  // which clears the gradients
+  else optimizer_.zero_grad();
+  loss.backward();
+  loss_ = loss.item<double>();
+  stopping_ = stop_->requested();
+  if (group_) {  // every rank: the summed gradients, the batch's mean loss, and whether any rank was asked to stop
+    double waiting_since = progress_->seconds();
+    buckets_->finish();
+    std::vector<at::Tensor> agreed{torch::tensor({loss_ * share_, stopping_ ? 1.0 : 0.0}, torch::kDouble)};
+    group_->all_reduce_sum(agreed, "agreeing on step " + std::to_string(step + 1) + "'s loss");
+    loss_ = agreed[0][0].item<double>();
+    stopping_ = agreed[0][1].item<double>() > 0;
+    wait_seconds_ += progress_->seconds() - waiting_since;
+  }
+  grad_norm_ = options_.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip) : 0.0;
+  if (!std::isfinite(loss_) || !std::isfinite(grad_norm_))
+    throw Error("training diverged at step " + std::to_string(step + 1) + " (non-finite loss or gradient); try a lower --lr");
+  optimizer_.step();
+  if (ema_) ema_->update(step);
+}
+
+void TrainingLoop::end_step(int64_t step) {
+  position_.loss_sum += loss_;
+  ++position_.loss_count;
+  progress_->update(step + 1, loss_);
+  bool last = step + 1 == options_.steps;
+  if ((step + 1) % options_.log_every == 0 || last) {
+    double mean_loss = position_.loss_sum / double(position_.loss_count);
+    result_.log_steps.push_back(double(step + 1));
+    result_.log_losses.push_back(mean_loss);
+    if (metrics_) {
+      nlohmann::json line = {{"step", step + 1},           {"loss", mean_loss},       {"lr", lr_},
+                             {"grad_norm", grad_norm_},    {"it_per_s", progress_->rate()},
+                             {"elapsed_s", progress_->seconds()}};
+      if (group_) line["allreduce_wait_share"] = wait_seconds_ / (progress_->seconds() - interval_start_);
+      metrics_->write(line);
+    }
+    position_.loss_sum = 0;
+    position_.loss_count = 0;
+    wait_seconds_ = 0;
+    interval_start_ = progress_->seconds();
+  }
+  position_.step = step + 1;
+  if (options_.checkpoint_every > 0 && position_.step % options_.checkpoint_every == 0 && !last) checkpoint(position_.step);
+  if (stopping_ && !last) {
+    checkpoint(position_.step);
+    throw Error(std::string(stop_->requested() ? stop_->name() : "another rank's stop signal") +
+                " received: stopped after step " + std::to_string(position_.step) +
+                (run_dir_.empty() ? "" : " with the state saved; continue with flowmatch train --resume " + run_dir_));
+  }
+}
+
+// Weights and the whole training state, both atomically: the previous files stay until each new one
+// is complete. The ranks' stream states travel under the step's name. `kept`: the weights to save,
+// when already built (the final ones).
+void TrainingLoop::checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel> kept) {
+  if (run_dir_.empty() || steps_done == saved_step_) return;
+  saved_step_ = steps_done;
+  std::vector<at::Tensor> stream_states = streams_->gather_states(group_, "streams/" + std::to_string(steps_done));
+  if (!writer_) return;
+  if (!kept) kept = weights_to_keep(model_, ema_.get());
+  save_model(run_dir_ + "/" + RunDir::kModel, *kept, with_step(options_.model_metadata, steps_done));
+  save_training_state(state_path_, *model_, optimizer_, ema_.get(), stream_states, position_);
+}
+
+TrainResult TrainingLoop::finish() {
+  progress_->finish();
+  result_.seconds = progress_->seconds();
+  position_.step = options_.steps;
+  result_.model = weights_to_keep(model_, ema_.get());
+  checkpoint(options_.steps, result_.model);
+  result_.model->eval();
+  return result_;
+}
+
+}  // namespace flowmatch
