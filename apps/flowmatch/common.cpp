@@ -15,8 +15,10 @@
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/metrics/straightness.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/objective/coupling.h"
 #include "flowmatch/objective/objective_registry.h"
 #include "flowmatch/objective/scheduler.h"
+#include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
 #include "flowmatch/train/training_run.h"
@@ -31,7 +33,9 @@ void add_run_options(CLI::App* cmd, RunSettings& settings) {
 }
 
 void add_solver_options(CLI::App* cmd, SolverOptions& options) {
-  cmd->add_option("--solver", options.method, "Sampler: euler, midpoint, heun, rk4 (fixed grid), dopri5 (adaptive), or jump (MeanFlow models; default: the one the model was trained for)")
+  cmd->add_option("--solver", options.method,
+                  "Sampler: " + join_names(sampler_names()) + " (dopri5 adapts its steps; jump is for MeanFlow models; "
+                  "default: the one the model was trained for)")
       ->capture_default_str();
   cmd->add_option("--steps", options.steps, "Steps of a fixed-grid solver")->capture_default_str();
   cmd->add_option("--atol", options.atol, "Absolute tolerance of dopri5")->capture_default_str();
@@ -54,7 +58,8 @@ void add_density_options(CLI::App* cmd, DensityArgs& args) {
 void add_objective_options(CLI::App* cmd, TrainOptions& o) {
   auto* objective = cmd->add_option_group("Objective");
   objective->add_option("--objective", o.objective.name,
-                        "flow-matching (v regresses x1 - x0) or meanflow (a one-step model of average velocities)")
+                        join_names(objective_names()) +
+                            " (flow-matching: v regresses x1 - x0; meanflow: a one-step model of average velocities)")
       ->capture_default_str();
   objective->add_option("--interval-fraction", o.objective.interval_fraction, "meanflow: share of training rows with s < t")
       ->capture_default_str();
@@ -112,7 +117,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--source", a.training.source,
                   "Start the flow from this built-in or points file instead of N(0, I) (data-to-data transport)");
   cmd->add_option("--coupling", a.training.coupling,
-                  "Pair each batch's source and data points: independent, or ot (exact minibatch optimal transport)")
+                  "Pair each batch's source and data points: " + join_names(coupling_names()) +
+                      " (ot: exact minibatch optimal transport)")
       ->capture_default_str();
   cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
   cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");

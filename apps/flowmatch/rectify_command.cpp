@@ -16,8 +16,8 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/registry.h"
 #include "flowmatch/model/model_registry.h"
-#include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/flow_pairs.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
@@ -60,7 +60,7 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
   if (a.out.empty()) throw Error("--out is required: the run folder for the new model");
   if (distill && a.steps_out < 1) throw Error("--steps-out must be at least 1, got " + std::to_string(a.steps_out));
   if (a.pairs < 1 || a.pair_batch < 1) throw Error("--pairs and --pair-batch must be positive");
-  validate_sampler(a.pair_solver);
+  a.pair_solver.validate();
   TrainOptions options = a.options;
   if (distill) {
     options.objective.time_sampler.name = "grid";
@@ -129,7 +129,7 @@ void add_rectify_command(CLI::App& app, bool distill) {
   pairs->add_option("--pairs", args->pairs, "Starting points to integrate into pairs")->capture_default_str();
   pairs->add_option("--pairs-file", args->pairs_file,
                     "Reuse the pairs stored by an earlier run (its pairs.safetensors) instead of drawing new ones");
-  pairs->add_option("--pair-solver", args->pair_solver.method, "Solver that makes the pairs: euler, midpoint, heun, rk4 or dopri5")
+  pairs->add_option("--pair-solver", args->pair_solver.method, "Solver that makes the pairs: " + join_names(solver_names()))
       ->capture_default_str();
   pairs->add_option("--pair-steps", args->pair_solver.steps, "Its steps (fixed-grid solvers)")->capture_default_str();
   pairs->add_option("--pair-atol", args->pair_solver.atol, "Its absolute tolerance (dopri5)")->capture_default_str();
