@@ -30,7 +30,7 @@ const Registry<ObjectiveFactory>& objectives() {
 }  // namespace
 
 void ObjectiveOptions::validate() const {
-  objectives()[name];
+  objectives()[name];  // throws for an unknown name
   if (!(interval_fraction >= 0 && interval_fraction <= 1)) throw Error("--interval-fraction must lie in [0, 1]");
   make_scheduler(scheduler, poly_exponent);
   time_sampler.validate();
