@@ -120,6 +120,26 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
                   "Pair each batch's source and data points: " + join_names(coupling_names()) +
                       " (ot: exact minibatch optimal transport)")
       ->capture_default_str();
+  auto* context = cmd->add_option_group("Context");
+  context->add_option("--context", a.training.context,
+                      "Train p(x | c): a .npy/.csv file with one context row c per row of --data (docs/conditional.md)");
+  context->add_option("--context-columns", a.training.context_columns,
+                      "Train p(x | c) with columns A:B of --data (A .. B-1, counted from 0) as c and the others as x");
+  context->add_option("--context-dropout", a.options.context_dropout,
+                      "Share of rows trained without their context, so that sample --cfg can guide")
+      ->capture_default_str();
+  context->add_option("--context-mode", a.net.context_mode, "mlp: how the context enters the network, film or add")
+      ->capture_default_str();
+  context->add_option("--validation", a.training.validation,
+                      "Share of the rows held out; the weights with the best held-out loss are kept")
+      ->capture_default_str();
+  context->add_option("--patience", a.options.patience,
+                      "Stop when the held-out loss has not improved for this many log lines")
+      ->capture_default_str();
+  cmd->add_flag("--standardize", a.training.standardize,
+                "Points files: z-score x for training (sampling and likelihoods undo it)");
+  context->add_flag("--standardize-context,!--raw-context", a.training.standardize_context,
+                    "z-score the context (the default; --raw-context keeps it as given)");
   cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
   cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");
   add_model_options(cmd, a.net);
@@ -156,7 +176,7 @@ void add_model_options(CLI::App* cmd, ModelArgs& a) {
   model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = the model's default)");
 }
 
-nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t classes, bool interval) const {
+nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t classes, int64_t context_dim, bool interval) const {
   nlohmann::json c = {{"name", name}};
   if (shape.size() == 3) {
     c["image_shape"] = shape;
@@ -174,6 +194,10 @@ nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t clas
   if (fourier_features >= 0) c["fourier_features"] = fourier_features;
   if (fourier_scale != 0) c["fourier_scale"] = fourier_scale;
   if (interval) c["interval"] = true;
+  if (context_dim > 0) {
+    c["context_dim"] = context_dim;
+    if (name == "mlp") c["context_mode"] = context_mode;
+  }
   return c;
 }
 
@@ -222,7 +246,8 @@ nlohmann::json model_config(const TrainArgs& a, const TrainingPairs& pairs, cons
   std::vector<int64_t> shape = pairs.sample_shape();
   if (a.net.name == "unet" && shape.size() != 3) throw Error("--model unet is for images; " + a.training.data + " holds points");
   if (a.net.name != "unet" && shape.size() != 1) throw Error("--model " + a.net.name + " is for points; images need --model unet");
-  return a.net.config(shape, a.training.unconditional ? 0 : pairs.classes(), objective.needs_interval());
+  if (pairs.context_dim() > 0 && a.net.name == "unet") throw Error("--context is for points models (mlp, seed-mlp)");
+  return a.net.config(shape, a.training.unconditional ? 0 : pairs.classes(), pairs.context_dim(), objective.needs_interval());
 }
 
 // Records the resolved model options on the command, so config.toml shows what was built.
@@ -259,10 +284,9 @@ void apply_resumed_run(CLI::App* cmd, const std::string& run_dir) {
 }
 }  // namespace
 
-// Images train with other defaults than points: the CPU recipe of docs/images.md (6000 steps of 64
-// at lr 1e-3: under 30 minutes on 2 cores), unless the command line or config file set them.
-void apply_image_defaults(CLI::App* cmd) {
-  for (auto [name, value] : {std::pair{"--steps", "6000"}, {"--batch", "64"}, {"--lr", "1e-3"}}) {
+// Sets each option that neither the command line nor the config file set.
+void apply_defaults(CLI::App* cmd, std::initializer_list<std::pair<const char*, const char*>> defaults) {
+  for (auto [name, value] : defaults) {
     CLI::Option* opt = cmd->get_option(name);
     if (opt->count() > 0) continue;
     opt->add_result(value);
@@ -276,7 +300,11 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
     apply_resumed_run(cmd, given.resume);
   else if (!given.config.empty())
     apply_config_file(cmd, given.config);
-  if (!resuming && is_image_source(given.training.data)) apply_image_defaults(cmd);
+  // Images: the CPU recipe of docs/images.md (6000 steps of 64 at lr 1e-3: under 30 minutes on 2 cores).
+  if (!resuming && is_image_source(given.training.data)) apply_defaults(cmd, {{"--steps", "6000"}, {"--batch", "64"}, {"--lr", "1e-3"}});
+  // A context: a fixed, often small set (10^3 .. 10^5 simulations), so at most 10 000 steps of 256,
+  // stopped early on the held-out loss, with a width-128 mlp (docs/conditional.md).
+  if (!resuming && given.training.has_context()) apply_defaults(cmd, {{"--steps", "10000"}, {"--batch", "256"}, {"--width", "128"}});
   TrainArgs a = given;  // now with the config file's options
   if (resuming) {
     a.out = given.resume;
@@ -296,13 +324,15 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   RunSettings run = a.run;  // the processes on one machine share its cores
   if (run.threads == 0) run.threads = std::max(1, int(std::thread::hardware_concurrency()) / world.local_world_size);
   at::Generator gen = start_run(run.seed, run.threads, images ? Workload::Convolutions : Workload::MatrixProducts);
-  std::vector<std::string> class_names;
-  std::unique_ptr<TrainingPairs> pairs = make_training_pairs(a.training, gen, class_names);
-  auto model = make_model(model_config(a, *pairs, *objective));
+  TrainingSet set = make_training_pairs(a.training, gen);
+  const TrainingPairs& pairs = *set.pairs;
+  auto model = make_model(model_config(a, pairs, *objective));
   nlohmann::json config = model->config();
   ModelUsage usage;
   usage.source = a.training.source;
-  if (model->classes() > 0) usage.class_names = class_names;
+  if (model->classes() > 0) usage.class_names = set.class_names;
+  usage.data_scaling = set.data_scaling;
+  usage.context_scaling = set.context_scaling;
   usage.sampler = objective->sampler();
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();
@@ -310,13 +340,13 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
     record_resolved_model(cmd, config);
     create_run_dir(cmd, a.out, a.overwrite);
   }
-  if (!world.distributed()) return {train_into_run_dir(model, *pairs, options, gen, a.out), usage};
+  if (!world.distributed()) return {train_into_run_dir(model, pairs, options, gen, a.out), usage};
   auto group = ProcessGroup::join(world, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)));
   if (world.rank != 0) {
-    train_flow(model, *pairs, options, gen, a.out, group.get());
+    train_flow(model, pairs, options, gen, a.out, group.get());
     return {};
   }
-  return {train_into_run_dir(model, *pairs, options, gen, a.out, group.get()), usage};
+  return {train_into_run_dir(model, pairs, options, gen, a.out, group.get()), usage};
 }
 
 void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {

@@ -13,6 +13,7 @@
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/solver.h"
 #include "flowmatch/train/model_usage.h"
+#include "flowmatch/objective/training_set.h"
 #include "flowmatch/train/trainer.h"
 
 namespace flowmatch::cli {
@@ -50,10 +51,11 @@ struct ModelArgs {
   std::vector<int64_t> widths;
   double time_scale = 0, fourier_scale = 0;
   std::string activation;
-  // The model config (model_registry.h) for samples of `shape` ([D] points or [C, H, W] images) and
-  // `classes` labels (unet), with model-specific defaults for what was left unset; `interval` adds
-  // MeanFlow's interval input.
-  nlohmann::json config(const std::vector<int64_t>& shape, int64_t classes, bool interval) const;
+  std::string context_mode = "add";
+  // The model config (model_registry.h) for samples of `shape` ([D] points or [C, H, W] images),
+  // `classes` labels (unet) and contexts of size context_dim (mlp, seed-mlp), with model-specific
+  // defaults for what was left unset; `interval` adds MeanFlow's interval input.
+  nlohmann::json config(const std::vector<int64_t>& shape, int64_t classes, int64_t context_dim, bool interval) const;
 };
 void add_model_options(CLI::App* cmd, ModelArgs& args);
 

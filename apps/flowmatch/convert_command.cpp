@@ -44,7 +44,7 @@ void run_convert(const ConvertArgs& a) {
   if (!unet && (!a.image_shape.empty() || a.classes != 0))
     throw Error("--image-shape and --classes are for --model unet; points models take --data-dim");
   if (a.data_dim < 1) throw Error("--data-dim must be positive, got " + std::to_string(a.data_dim));
-  auto model = make_model(a.net.config(unet ? a.image_shape : std::vector<int64_t>{a.data_dim}, a.classes, false));
+  auto model = make_model(a.net.config(unet ? a.image_shape : std::vector<int64_t>{a.data_dim}, a.classes, 0, false));
   Safetensors state = read_torch_state_dict(a.in, a.key);
   strip_wrapper_prefix(state, a.in);
   load_module_weights(*model, state, a.in);

@@ -1,4 +1,4 @@
-// flowmatch eval [SAMPLES --target NAME|FILE] [--model MODEL|RUN_DIR] [--json FILE]
+// flowmatch eval [SAMPLES --target NAME|FILE [--c2st [--groups K]]] [--model MODEL|RUN_DIR] [--json FILE]
 #include <torch/torch.h>
 
 #include <memory>
@@ -8,6 +8,7 @@
 #include "flowmatch/core/error.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/points_file.h"
+#include "flowmatch/metrics/c2st.h"
 #include "flowmatch/metrics/evaluation.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/ode/sampling.h"
@@ -19,9 +20,27 @@ namespace flowmatch::cli {
 namespace {
 struct EvalArgs {
   std::string samples, target, model, json;
-  int64_t reference_n = 0, straightness_n = 2000, straightness_steps = 100;
+  int64_t reference_n = 0, straightness_n = 2000, straightness_steps = 100, groups = 1;
+  bool c2st = false;
   RunSettings run;
 };
+
+// C2ST of samples against a reference file, each split into `groups` equal blocks of rows (the
+// samples of one context each) scored block against block: the mean and each block's.
+nlohmann::json grouped_c2st(const at::Tensor& samples, const std::string& target, int64_t groups) {
+  if (groups < 1) throw Error("--groups must be positive");
+  at::Tensor reference = read_points(target);
+  if (samples.size(0) % groups || reference.size(0) % groups)
+    throw Error("--groups " + std::to_string(groups) + " must divide the rows of both sets (" + std::to_string(samples.size(0)) +
+                " and " + std::to_string(reference.size(0)) + ")");
+  std::vector<double> scores;
+  double mean = 0;
+  for (int64_t k = 0; k < groups; ++k) {
+    scores.push_back(c2st(reference.chunk(groups)[k], samples.chunk(groups)[k]));
+    mean += scores.back() / double(groups);
+  }
+  return groups == 1 ? nlohmann::json(mean) : nlohmann::json{{"mean", mean}, {"per_group", scores}};
+}
 
 void run_eval(const EvalArgs& a) {
   if (a.samples.empty() && a.model.empty()) throw Error("give SAMPLES with --target, or --model for path straightness and curvature");
@@ -31,11 +50,18 @@ void run_eval(const EvalArgs& a) {
   at::Generator gen = start_run(a.run.seed, a.run.threads);
   nlohmann::json report;
   if (!a.samples.empty()) {
-    report = evaluate_samples(read_points(a.samples), a.target, a.reference_n, gen);
+    at::Tensor samples = read_points(a.samples);
+    if (a.c2st) {
+      report = {{"c2st", grouped_c2st(samples, a.target, a.groups)}};
+    } else {
+      if (a.groups != 1) throw Error("--groups is for --c2st");
+      report = evaluate_samples(samples, a.target, a.reference_n, gen);
+    }
     report["samples"] = a.samples;
   }
   if (!a.model.empty()) {
     TrainedModel trained = load_trained_model(resolve_model_path(a.model));
+    if (trained.model->context_dim() > 0) throw Error("--model measures an unconditional flow's paths; " + a.model + " takes a context");
     at::Tensor start = trained.usage.draw_start(a.straightness_n, trained.model->data_dim(), gen);
     report_path_geometry(report, *trained.model, start, a.straightness_steps);
     report["model"] = a.model;
@@ -51,6 +77,11 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("samples", args->samples, "Samples to score (.npy/.csv [N, D])");
   cmd->add_option("--target", args->target, "The distribution the samples should follow: a built-in name or a points file");
   cmd->add_option("--reference-n", args->reference_n, "Target points to compare with (0 = as many as the samples)")
+      ->capture_default_str();
+  cmd->add_flag("--c2st", args->c2st,
+                "Score with the classifier two-sample test as sbibm computes it (0.5: indistinguishable from --target, a points file)");
+  cmd->add_option("--groups", args->groups,
+                  "--c2st: both files hold this many equal blocks of rows (one per observation); score each block")
       ->capture_default_str();
   cmd->add_option("--model", args->model, "Also report this model's path straightness S (Liu et al.) and curvature C (0 = straight)");
   cmd->add_option("--straightness-n", args->straightness_n, "Starting points for the straightness and curvature estimates")->capture_default_str();

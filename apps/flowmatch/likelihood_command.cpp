@@ -1,6 +1,6 @@
 // flowmatch likelihood MODEL|RUN_DIR --data NAME|FILE [--n N] [--out FILE.npy] [--png FILE]
 //                      [--divergence exact|hutchinson] [--probes K] [--probe rademacher|gaussian]
-//                      [--solver ...] [--float64] [--batch B] [--json FILE]
+//                      [--solver ...] [--float64] [--batch B] [--json FILE] [--context C.npy]
 #include <torch/torch.h>
 
 #include <limits>
@@ -15,6 +15,7 @@
 #include "flowmatch/figures/figures.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
+#include "flowmatch/io/points_file.h"
 #include "flowmatch/ode/batched_likelihood.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/train/run_dir.h"
@@ -23,7 +24,7 @@ namespace flowmatch::cli {
 
 namespace {
 struct LikelihoodArgs {
-  std::string model, data, out, png, json;
+  std::string model, data, out, png, json, context;
   int64_t n = 0, batch = 5000, grid = 100;
   DensityArgs density;
   RunSettings run;
@@ -49,12 +50,28 @@ void run_likelihood(const LikelihoodArgs& a) {
   PointData data(a.data, 0, gen);
   // Fresh draws from a built-in (10 000 unless --n), all rows of a file (or --n of them).
   int64_t n = a.n > 0 ? a.n : (data.is_finite() ? std::numeric_limits<int64_t>::max() : 10000);
-  at::Tensor points = data.reference(n, gen);
+  at::Tensor context;  // one row per point, as the model takes it
+  if (model->context_dim() > 0) {
+    if (a.context.empty()) throw Error("this model gives log p(x | c): give one context row per data row with --context FILE");
+    if (!data.is_finite()) throw Error("--context needs --data to be a points file with one row per context row");
+    context = trained.usage.model_context(*model, read_points(a.context));
+    if (context.size(0) != data.points().size(0))
+      throw Error("the data " + a.data + " has " + std::to_string(data.points().size(0)) + " rows but the context " +
+                  a.context + " has " + std::to_string(context.size(0)));
+    if (a.n > 0 || !a.png.empty()) throw Error("--n and --png are not available with --context: every row is scored given its context");
+  } else if (!a.context.empty()) {
+    throw Error("--context needs a model trained with one (train --context); " + a.model + " takes none");
+  }
+  at::Tensor points = context.defined() ? data.points() : data.reference(n, gen);
   if (points.size(1) != model->data_dim())
     throw Error(a.data + " holds " + std::to_string(points.size(1)) + "-D points but the model is " +
                 std::to_string(model->data_dim()) + "-D");
+  if (trained.usage.data_scaling && !a.png.empty()) throw Error("--png is not available for a standardized model yet");
 
-  BatchedLogDensity result = log_likelihood_in_batches(*model, points, options, a.batch, gen, "likelihood");
+  // log p_x(x) = log p_z(z) + log |dz/dx| for a model trained on z-scored x.
+  BatchedLogDensity result = log_likelihood_in_batches(*model, trained.usage.to_model_units(points), options, a.batch, gen,
+                                                       "likelihood", context);
+  result.log_density += trained.usage.log_density_shift();
   if (!torch::isfinite(result.log_density).all().item<bool>())
     throw Error("some log-densities are not finite: the model or the solver diverged; nothing was written");
   NllSummary nll = summarize_nll(result.log_density, points.size(1));
@@ -108,6 +125,7 @@ void add_likelihood_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "A built-in distribution (fresh draws) or a .npy/.csv file of points [N, D]");
   cmd->add_option("--n", args->n, "Points to score (0 = 10000 from a built-in, every row of a file)")->capture_default_str();
   cmd->add_option("--out", args->out, "Write log p of each point, in nats, to this .npy [N] (float64)");
+  cmd->add_option("--context", args->context, "Context models: one context row per row of --data; gives log p(x_i | c_i)");
   cmd->add_option("--png", args->png, "Also draw the model's density on a grid over the data (2-D models)");
   cmd->add_option("--grid", args->grid, "Grid points per side for --png")->capture_default_str();
   cmd->add_option("--batch", args->batch, "Points integrated together (adaptive solvers step the batch together)")

@@ -73,6 +73,8 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
   auto [model, usage] = load_trained_model(model_path);
   if (model->takes_interval())
     throw Error(a.model + " is a MeanFlow model: it is already a one-step generator; reflow and distill take flows");
+  if (model->context_dim() > 0 || usage.data_scaling)
+    throw Error(a.model + " takes a context or standardized data: reflow and distill of such models are not built yet");
   std::optional<FlowPairs> reused;
   if (!a.pairs_file.empty()) reused = reuse_pairs(a.pairs_file, *model);
   at::Generator gen = start_run(a.run.seed, a.run.threads);

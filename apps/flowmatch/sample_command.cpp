@@ -1,6 +1,7 @@
 // flowmatch sample MODEL|RUN_DIR --n N --out FILE.npy|FILE.csv [--solver ...] [--noise FILE.npy]
 //                  [--trajectory FILE.npy] [--trajectory-png FILE] [--png FILE] [--logp FILE.npy]
 //                  image models: [--class K|NAME] [--cfg W] [--batch B] [--png GRID.png]
+//                  context models: --context C.npy | --context-values A,B,... [--cfg W] [--batch B]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/core/error.h"
+#include "flowmatch/data/conditional_data.h"
 #include "flowmatch/figures/figures.h"
 #include "flowmatch/figures/image_grid.h"
 #include "flowmatch/io/atomic_file.h"
@@ -20,6 +22,7 @@
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
+#include "flowmatch/train/conditional_sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
 
@@ -28,10 +31,12 @@ namespace flowmatch::cli {
 namespace {
 struct SampleArgs {
   std::string model, out, noise, trajectory, trajectory_png, png, logp;
+  std::string context, context_values;  // context models: a file of contexts, or one inline
   int64_t n = 1000;
   std::string class_name;  // images: a class index or name; "" = every class
   double cfg = 1.0;
-  int64_t batch = 50;  // images: larger batches are no faster, and 250 ran 5x slower here (docs/design.md)
+  int64_t batch = 0;  // 0: 50 for images (larger batches are no faster, and 250 ran 5x slower here,
+                      // docs/design.md), 10000 rows for context models
   SolverOptions solver;
   DensityArgs density;
   RunSettings run;
@@ -66,10 +71,11 @@ int64_t class_index(const std::string& given, const VelocityModel& model, const 
 // An image model: images [N, C, H, W] in [-1, 1] to .npy, their labels to *.labels.npy, a grid to --png.
 void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, const ModelUsage& usage,
                       const SolverOptions& solver) {
-  for (const char* option : {"--noise", "--trajectory", "--trajectory-png", "--logp", "--float64"})
+  for (const char* option : {"--noise", "--trajectory", "--trajectory-png", "--logp", "--float64", "--context", "--context-values"})
     if (cmd->count(option)) throw Error(std::string(option) + " is for point models; this model makes images");
   require_npy_path(a.out, "--out (images)");
-  if (a.batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
+  int64_t batch = a.batch == 0 ? 50 : a.batch;
+  if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
   if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
   std::optional<int64_t> label;
   if (!a.class_name.empty()) label = class_index(a.class_name, model, usage);
@@ -77,7 +83,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
   std::string labels_path = labels_path_for(a.out);
   if (model.classes() > 0) check_writable_destination(labels_path);
   at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
-  ImageSamples samples = sample_images(model, a.n, label, a.cfg, solver, a.batch, gen);
+  ImageSamples samples = sample_images(model, a.n, label, a.cfg, solver, batch, gen);
   if (!torch::isfinite(samples.images).all().item<bool>())
     throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
   write_npy(a.out, samples.images);
@@ -89,6 +95,35 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
   }
   if (!a.png.empty()) {
     draw_labelled_image_grid_png(a.png, samples.images, samples.labels, samples.columns, usage.class_names);
+    report["png"] = a.png;
+  }
+  print_report(report);
+}
+
+// A context model: n samples per context, grouped by context, to --out (and a density plot to --png).
+void run_context_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, const ModelUsage& usage,
+                        const SolverOptions& solver) {
+  for (const char* option : {"--noise", "--trajectory", "--trajectory-png", "--logp", "--class"})
+    if (cmd->count(option)) throw Error(std::string(option) + " is not available for context models yet");
+  if (a.context.empty() && a.context_values.empty())
+    throw Error("this model samples p(x | c): give the contexts with --context FILE or --context-values A,B,...");
+  int64_t batch = a.batch == 0 ? 10000 : a.batch;
+  if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
+  if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
+  if (a.png.size() && model.data_dim() != 2) throw Error("--png draws 2-D samples; this model is " + std::to_string(model.data_dim()) + "-D");
+  at::Tensor contexts = read_contexts(a.context, a.context_values);
+  usage.model_context(model, contexts);  // checks the width before any work
+  at::Generator gen = start_run(a.run.seed, a.run.threads);
+  auto solve_start = std::chrono::steady_clock::now();
+  ConditionalSamples samples = sample_given_contexts(model, usage, contexts, a.n, solver, a.cfg, batch, gen);
+  std::chrono::duration<double> solve_seconds = std::chrono::steady_clock::now() - solve_start;
+  write_points(a.out, samples.x);
+  nlohmann::json report = {{"samples", a.out}, {"contexts", contexts.size(0)}, {"n_per_context", a.n},
+                           {"n", samples.x.size(0)}, {"solver", solver.method}, {"nfe", samples.nfe},
+                           {"sample_seconds", solve_seconds.count()}};
+  if (a.cfg != 1.0) report["cfg"] = a.cfg;
+  if (!a.png.empty()) {
+    draw_density_png(a.png, samples.x, "samples given " + std::to_string(contexts.size(0)) + " context(s)");
     report["png"] = a.png;
   }
   print_report(report);
@@ -121,8 +156,12 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   }
   validate_sampler(solver);
   if (model->sample_shape().size() > 1) return run_image_sample(a, cmd, *model, usage, solver);
-  if (cmd->count("--class") || cmd->count("--cfg")) throw Error("--class and --cfg are for class-conditional image models");
   check_points_extension(a.out);
+  if (model->context_dim() > 0) return run_context_sample(a, cmd, *model, usage, solver);
+  if (!a.context.empty() || !a.context_values.empty())
+    throw Error("--context needs a model trained with one (train --context); " + a.model + " takes none");
+  if (cmd->count("--class") || cmd->count("--cfg")) throw Error("--class and --cfg are for class-conditional image models");
+  if (cmd->count("--batch")) throw Error("--batch is for image and context models; point samples are integrated together");
   solver.keep_trajectory = !a.trajectory.empty() || !a.trajectory_png.empty();
   LikelihoodOptions density_options = a.density.options;  // for --logp: the divergence, along the sampling solver
   density_options.solver = solver;
@@ -142,6 +181,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   } else {
     noise = usage.draw_start(a.n, model->data_dim(), gen);
   }
+  if (usage.data_scaling && !usage.source.empty()) throw Error("a standardized model starts from N(0, I)");
   Solution solution;
   at::Tensor log_density;
   auto solve_start = std::chrono::steady_clock::now();
@@ -151,8 +191,10 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
     torch::NoGradGuard no_grad;
     DensitySolution s = sample_with_log_density(*model, noise, density_options, gen);
     solution = s.path;
-    log_density = s.log_density.to(torch::kDouble);
+    log_density = s.log_density.to(torch::kDouble) + usage.log_density_shift();  // in the data's units
   }
+  solution.x = usage.to_data_units(solution.x);
+  for (auto& state : solution.states) state = usage.to_data_units(state);
   std::chrono::duration<double> solve_seconds = std::chrono::steady_clock::now() - solve_start;
   if (!torch::isfinite(solution.x).all().item<bool>())
     throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
@@ -197,10 +239,14 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--png", args->png, "Draw the samples to this PNG: their density (points), or a grid with one row per class (images)");
   cmd->add_option("--logp", args->logp,
                   "Also write each sample's log-density (nats) to this .npy, from the same solve (adds div v to it)");
+  cmd->add_option("--context", args->context,
+                  "Context models: a .npy/.csv of contexts; --n samples are drawn for each row, grouped by row");
+  cmd->add_option("--context-values", args->context_values, "Context models: one context given inline, e.g. 0.3,1.2");
   cmd->add_option("--class", args->class_name, "Images: draw this class (index or name); default: every class in turn");
-  cmd->add_option("--cfg", args->cfg, "Images: classifier-free guidance weight w, v = v_uncond + w (v_cond - v_uncond)")
+  cmd->add_option("--cfg", args->cfg, "Class or context models: classifier-free guidance weight w, v = v_uncond + w (v_cond - v_uncond)")
       ->capture_default_str();
-  cmd->add_option("--batch", args->batch, "Images: samples integrated together")->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Images and context models: samples integrated together (0 = 50 images, 10000 points)")
+      ->capture_default_str();
   add_solver_options(cmd, args->solver);
   add_density_options(cmd, args->density);
   add_run_options(cmd, args->run);

@@ -26,7 +26,12 @@ void add_train_command(CLI::App& app) {
                              {"metrics", out + "/" + RunDir::kMetrics},
                              {"loss_curve", out + "/" + RunDir::kLossCurve},
                              {"final_loss", result.log_losses.back()},
-                             {"train_seconds", result.seconds}};
+                             {"train_seconds", result.seconds},
+                             {"steps", result.steps}};
+    if (result.best_step > 0) {  // held-out rows: the kept weights
+      report["best_step"] = result.best_step;
+      report["validation_loss"] = result.validation_loss;
+    }
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(args->run.seed + 1);
     if (result.model->sample_shape().size() > 1) {  // images: a grid of 10 per class (or 100), midpoint, 20 NFE
       SolverOptions solver{"midpoint", 10};
@@ -35,7 +40,7 @@ void add_train_command(CLI::App& app) {
       draw_labelled_image_grid_png(out + "/" + RunDir::kSamples, samples.images, samples.labels, samples.columns,
                                    usage.class_names);
       report["samples_png"] = out + "/" + RunDir::kSamples;
-    } else {
+    } else if (result.model->context_dim() == 0) {  // a context model's paths depend on the context
       report_path_geometry(report, *result.model, usage.draw_start(2000, result.model->data_dim(), gen));
     }
     print_report(report);

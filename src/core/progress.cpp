@@ -32,9 +32,11 @@ std::string Progress::line(int64_t done, double value) const {
   std::string bar(kBar, '.');
   for (int i = 0; i < kBar * done / std::max<int64_t>(total_, 1); ++i) bar[i] = '#';
   double r = rate();
+  char value_text[64] = "";
+  if (!value_name_.empty()) std::snprintf(value_text, sizeof value_text, "  %s %.4f", value_name_.c_str(), value);
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s %7ld/%ld [%s]  %s %.4f  %.1f it/s  ETA %s", label_.c_str(), long(done), long(total_),
-                bar.c_str(), value_name_.c_str(), value, r, r > 0 ? clock_time(double(total_ - done) / r).c_str() : "?");
+  std::snprintf(buf, sizeof buf, "%s %7ld/%ld [%s]%s  %.1f it/s  ETA %s", label_.c_str(), long(done), long(total_),
+                bar.c_str(), value_text, r, r > 0 ? clock_time(double(total_ - done) / r).c_str() : "?");
   return buf;
 }
 

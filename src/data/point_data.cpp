@@ -21,6 +21,9 @@ PointData::PointData(const std::string& source, int64_t finite_n, at::Generator&
   if (points_.defined()) dim_ = points_.size(1);
 }
 
+PointData::PointData(std::string source, at::Tensor points)
+    : source_(std::move(source)), dim_(points.size(1)), points_(std::move(points)) {}
+
 at::Tensor PointData::batch(int64_t b, at::Generator& gen) const {
   if (!is_finite()) return sample_toy(source_, b, gen);
   return points_.index_select(0, torch::randint(0, points_.size(0), {b}, gen, torch::kLong));

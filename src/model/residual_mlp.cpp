@@ -11,10 +11,12 @@ namespace flowmatch {
 
 namespace {
 struct ResidualBlock : torch::nn::Module {
-  explicit ResidualBlock(int64_t width)
+  ResidualBlock(int64_t width, bool film)
       : ff1(register_module("ff1", torch::nn::Linear(width, width))),
-        ff2(register_module("ff2", torch::nn::Linear(width, width))) {}
-  torch::nn::Linear ff1, ff2;
+        ff2(register_module("ff2", torch::nn::Linear(width, width))) {
+    if (film) this->film = register_module("film", torch::nn::Linear(width, 2 * width));
+  }
+  torch::nn::Linear ff1, ff2, film{nullptr};
 };
 }  // namespace
 
@@ -31,6 +33,8 @@ std::shared_ptr<VelocityModel> ResidualMLP::from_config(ModelConfig& config) {
   o.time_scale = config.take("time_scale", o.interval ? 10.0 : o.time_scale);
   o.fourier_features = config.take("fourier_features", o.fourier_features);
   o.fourier_scale = config.take("fourier_scale", o.fourier_scale);
+  o.context_dim = config.take("context_dim", o.context_dim);
+  if (o.context_dim > 0) o.context_mode = config.take("context_mode", o.context_mode);
   return std::make_shared<ResidualMLP>(data_dim, o);
 }
 
@@ -41,6 +45,10 @@ ResidualMLP::ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options)
     throw Error("mlp: width >= 1, depth >= 0, an even time_dim >= 4 and fourier_features >= 0 are required");
   if (o.activation != "silu" && o.activation != "relu" && o.activation != "gelu")
     throw Error("mlp: unknown activation '" + o.activation + "' (choose silu, relu or gelu)");
+  if (o.context_dim < 0 || (o.context_mode != "add" && o.context_mode != "film"))
+    throw Error("mlp: context_dim >= 0 and a context_mode of add or film are required");
+  if (o.context_dim > 0 && o.interval)
+    throw Error("mlp: a model with an interval input (MeanFlow) takes no context yet; train a context model with --objective flow-matching");
   frequencies_ = sinusoidal_frequencies(o.time_dim);
   fourier_basis_ = register_buffer("fourier_basis", torch::randn({data_dim, o.fourier_features}) * o.fourier_scale);
   int64_t in_features = data_dim + 2 * o.fourier_features;
@@ -49,10 +57,13 @@ ResidualMLP::ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options)
   if (o.interval) interval_projection_ = register_module("interval_projection", torch::nn::Linear(o.time_dim, o.width));
   auto blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.depth; ++i) {
-    auto block = std::make_shared<ResidualBlock>(o.width);
+    auto block = std::make_shared<ResidualBlock>(o.width, o.context_dim > 0 && o.context_mode == "film");
     blocks->push_back(block);
     blocks_.emplace_back(block->ff1, block->ff2);
+    if (block->film) film_.push_back(block->film);
   }
+  if (o.context_dim > 0)
+    context_embedding_ = register_module("context_embedding", std::make_shared<ContextEmbedding>(o.context_dim, o.width));
   out_projection_ = register_module("out_projection", torch::nn::Linear(o.width, data_dim));
 }
 
@@ -62,20 +73,39 @@ at::Tensor ResidualMLP::act(const at::Tensor& x) const {
   return torch::gelu(x);
 }
 
-at::Tensor ResidualMLP::network(const at::Tensor& x, const at::Tensor& time_features) {
+at::Tensor ResidualMLP::network(const at::Tensor& x, const at::Tensor& time_features, const at::Tensor& context_features) {
   at::Tensor features = x;
   if (options_.fourier_features > 0) {
     at::Tensor phase = torch::matmul(x, fourier_basis_) * (2 * M_PI);
     features = torch::cat({x, phase.sin(), phase.cos()}, 1);
   }
   at::Tensor h = in_projection_(features) + time_features;
-  for (auto& [ff1, ff2] : blocks_) h = h + ff2(act(ff1(act(h))));
+  if (context_features.defined() && film_.empty()) h = h + context_features;  // add
+  at::Tensor e = film_.empty() ? at::Tensor() : torch::silu(context_features);
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    auto& [ff1, ff2] = blocks_[i];
+    at::Tensor in = h;
+    if (!film_.empty()) {  // h * (1 + gamma_i) + beta_i
+      auto gamma_beta = film_[i](e).chunk(2, 1);
+      in = torch::addcmul(gamma_beta[1], h, 1 + gamma_beta[0]);
+    }
+    h = h + ff2(act(ff1(act(in))));
+  }
   return out_projection_(act(h));
 }
 
 at::Tensor ResidualMLP::forward(const at::Tensor& x, const at::Tensor& t) {
   if (options_.interval) return forward_average(x, t, t);
-  return network(x, t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale)));
+  at::Tensor time_features = t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale));
+  if (!context_embedding_) return network(x, time_features);
+  return network(x, time_features, context_embedding_->forward({}, {}, x.size(0), x.options()));  // the unconditional field
+}
+
+at::Tensor ResidualMLP::forward_context(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
+                                        const at::Tensor& dropped) {
+  if (!context_embedding_) return VelocityModel::forward_context(x, t, context, dropped);
+  return network(x, t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale)),
+                 context_embedding_->forward(context, dropped, x.size(0), x.options()));
 }
 
 at::Tensor ResidualMLP::forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) {
@@ -96,6 +126,10 @@ nlohmann::json ResidualMLP::config() const {
           {"fourier_features", o.fourier_features},
           {"fourier_scale", o.fourier_scale}};
   if (o.interval) config["interval"] = true;  // left out otherwise, so plain models' files are unchanged
+  if (o.context_dim > 0) {
+    config["context_dim"] = o.context_dim;
+    config["context_mode"] = o.context_mode;
+  }
   return config;
 }
 

@@ -19,6 +19,16 @@ at::Tensor VelocityModel::forward_class(const at::Tensor&, const at::Tensor&, co
   throw Error("this " + model_name(*this) + " is not class-conditional (train a unet on labelled images)");
 }
 
+at::Tensor VelocityModel::forward_context(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) {
+  throw Error("this " + model_name(*this) + " takes no context (train it with --context)");
+}
+
+at::Tensor VelocityModel::forward_given(const at::Tensor& x, const at::Tensor& t, const Condition& condition) {
+  if (condition.labels.defined()) return forward_class(x, t, condition.labels);
+  if (condition.context.defined()) return forward_context(x, t, condition.context, condition.dropped);
+  return forward(x, t);
+}
+
 int64_t VelocityModel::data_dim() const {
   int64_t count = 1;
   for (int64_t size : sample_shape()) count *= size;

@@ -17,11 +17,9 @@ FlowMatching::FlowMatching(std::unique_ptr<Scheduler> scheduler, TimeSampler tim
 
 TrainingTimes FlowMatching::draw_times(int64_t n, at::Generator& gen) const { return {at::Tensor(), time_sampler_(n, gen)}; }
 
-at::Tensor FlowMatching::loss(VelocityModel& model, const PairBatch& pairs, const at::Tensor& labels,
+at::Tensor FlowMatching::loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                               const TrainingTimes& times) const {
-  auto v = [&](const at::Tensor& x, const at::Tensor& t) {
-    return labels.defined() ? model.forward_class(x, t, labels) : model.forward(x, t);
-  };
+  auto v = [&](const at::Tensor& x, const at::Tensor& t) { return model.forward_given(x, t, condition); };
   return cfm_loss(v, *scheduler_, pairs.x0, pairs.x1, times.t);
 }
 

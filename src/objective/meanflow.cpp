@@ -39,9 +39,10 @@ TrainingTimes MeanFlow::draw_times(int64_t n, at::Generator& gen) const {
   return draw_interval_times(time_sampler_, interval_fraction_, n, gen);
 }
 
-at::Tensor MeanFlow::loss(VelocityModel& model, const PairBatch& pairs, const at::Tensor& labels,
+at::Tensor MeanFlow::loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                           const TrainingTimes& times) const {
-  if (labels.defined()) throw Error("the meanflow objective takes no class labels");
+  if (condition.labels.defined() || condition.context.defined())
+    throw Error("the meanflow objective takes no class labels or contexts yet");
   return meanflow_loss(model, *scheduler_, pairs.x0, pairs.x1, times);
 }
 

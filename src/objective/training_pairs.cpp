@@ -22,7 +22,7 @@ std::string CoupledPairs::describe() const {
 PairBatch CoupledPairs::draw(int64_t batch, at::Generator& gen) const {
   at::Tensor x1 = data_.batch(batch, gen);
   at::Tensor x0 = source_ ? source_->batch(batch, gen) : torch::randn(x1.sizes(), gen);
-  return {x0, coupling_->pair(x0, x1)};
+  return {x0, coupling_->pair(x0, x1), {}, {}};
 }
 
 FixedPairs::FixedPairs(at::Tensor z0, at::Tensor z1, std::string description)
@@ -38,7 +38,7 @@ FixedPairs::FixedPairs(at::Tensor z0, at::Tensor z1, std::string description)
 
 PairBatch FixedPairs::draw(int64_t batch, at::Generator& gen) const {
   at::Tensor rows = torch::randint(0, z0_.size(0), {batch}, gen, torch::kLong);
-  return {z0_.index_select(0, rows), z1_.index_select(0, rows)};
+  return {z0_.index_select(0, rows), z1_.index_select(0, rows), {}, {}};
 }
 
 ImagePairs::ImagePairs(ImageSet images, std::string description, bool flip)
@@ -68,24 +68,6 @@ PairBatch ImagePairs::draw(int64_t batch, at::Generator& gen) const {
   pairs.x0 = torch::randn(pairs.x1.sizes(), gen);
   if (images_.labelled()) pairs.labels = images_.labels.index_select(0, rows);
   return pairs;
-}
-
-std::unique_ptr<TrainingPairs> make_training_pairs(const TrainingData& spec, at::Generator& gen,
-                                                   std::vector<std::string>& class_names) {
-  if (is_image_source(spec.data)) {
-    if (!spec.source.empty() || spec.coupling != "independent" || spec.data_n != 0)
-      throw Error("--source, --coupling and --data-n are for points; images always start from N(0, I)");
-    ImageSet set = load_image_source(spec.data, spec.labels, spec.image_size, spec.channels);
-    if (!spec.unconditional) class_names = set.class_names;
-    return std::make_unique<ImagePairs>(std::move(set), spec.data, spec.flip);
-  }
-  if (!spec.labels.empty() || spec.flip || spec.unconditional)
-    throw Error("--labels, --flip and --unconditional are for images; " + spec.data + " holds points");
-  std::unique_ptr<Coupling> coupling = make_coupling(spec.coupling);
-  PointData data(spec.data, spec.data_n, gen);
-  std::optional<PointData> source;
-  if (!spec.source.empty()) source.emplace(spec.source, 0, gen);
-  return std::make_unique<CoupledPairs>(data, source, std::move(coupling));
 }
 
 }  // namespace flowmatch

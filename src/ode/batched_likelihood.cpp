@@ -10,7 +10,7 @@ namespace flowmatch {
 
 BatchedLogDensity log_likelihood_in_batches(VelocityModel& model, const at::Tensor& points,
                                             const LikelihoodOptions& options, int64_t batch, at::Generator& gen,
-                                            const std::string& label) {
+                                            const std::string& label, const at::Tensor& context) {
   torch::NoGradGuard no_grad;
   const int64_t n = points.size(0);
   Progress progress(label, n, batch, "nll", "points");
@@ -19,7 +19,9 @@ BatchedLogDensity log_likelihood_in_batches(VelocityModel& model, const at::Tens
   double nll_sum = 0;
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t end = std::min(start + batch, n);
-    DensitySolution s = log_likelihood(model, points.slice(0, start, end), options, gen);
+    Guidance given;
+    if (context.defined()) given.context = context.slice(0, start, end);
+    DensitySolution s = log_likelihood(model, points.slice(0, start, end), options, gen, given);
     parts.push_back(s.log_density.to(torch::kDouble));
     out.nfe += s.path.nfe;
     nll_sum -= parts.back().sum().item<double>();

@@ -29,7 +29,7 @@ ImageSamples sample_images(VelocityModel& model, int64_t n, std::optional<int64_
   for (int64_t start = 0; start < n; start += batch) {
     int64_t end = std::min(n, start + batch);
     Guidance guidance;
-    if (samples.labels.defined()) guidance = {samples.labels.slice(0, start, end), cfg};
+    if (samples.labels.defined()) guidance = {samples.labels.slice(0, start, end), cfg, {}};
     Solution part = generate(model, noise.slice(0, start, end), sampler, guidance);
     parts.push_back(part.x);
     samples.nfe = part.nfe;

@@ -25,14 +25,15 @@ void LikelihoodOptions::validate() const {
 namespace {
 // Integrates [x, l] with dx/dt = v(x, t), dl/dt = div v(x, t) from (start, 0) at t0 to t1.
 Solution solve_with_divergence(VelocityModel& model, const at::Tensor& start, double t0, double t1,
-                               const LikelihoodOptions& options, at::Generator& gen) {
+                               const LikelihoodOptions& options, at::Generator& gen, const Guidance& given) {
   options.validate();
+  validate_guidance(model, given, start.size(0));
   const int64_t n = start.size(0), d = start.size(1);
   const bool differentiable = at::GradMode::is_enabled();
   at::Tensor probes;
   if (options.divergence == "hutchinson") probes = draw_probes(options.probe, options.probes, n, d, gen, start.options());
   model.eval();
-  VelocityFn velocity = velocity_of(model);
+  VelocityFn velocity = velocity_of(model, given);
   VelocityFn augmented = [&](const at::Tensor& state, double t) {
     at::AutoGradMode grad_on(true);  // the divergence needs dv/dx even under NoGradGuard
     at::Tensor x = state.narrow(1, 0, d);
@@ -56,9 +57,9 @@ Solution points_of(const Solution& s, int64_t d) {
 }  // namespace
 
 DensitySolution log_likelihood(VelocityModel& model, const at::Tensor& x, const LikelihoodOptions& options,
-                               at::Generator& gen) {
+                               at::Generator& gen, const Guidance& given) {
   at::Tensor data = as_model_input(model, x, "data");
-  Solution s = solve_with_divergence(model, data, 1.0, 0.0, options, gen);
+  Solution s = solve_with_divergence(model, data, 1.0, 0.0, options, gen, given);
   Solution path = points_of(s, data.size(1));
   // Integrating back from l(1) = 0 leaves l(0) = -integral_0^1 div v dt.
   at::Tensor log_density = standard_normal_log_density(path.x) + s.x.select(1, data.size(1));
@@ -66,9 +67,9 @@ DensitySolution log_likelihood(VelocityModel& model, const at::Tensor& x, const 
 }
 
 DensitySolution sample_with_log_density(VelocityModel& model, const at::Tensor& noise, const LikelihoodOptions& options,
-                                        at::Generator& gen) {
+                                        at::Generator& gen, const Guidance& given) {
   at::Tensor z = as_model_input(model, noise, "noise");
-  Solution s = solve_with_divergence(model, z, 0.0, 1.0, options, gen);
+  Solution s = solve_with_divergence(model, z, 0.0, 1.0, options, gen, given);
   // Forward from l(0) = 0: l(1) = integral_0^1 div v dt.
   at::Tensor log_density = standard_normal_log_density(z) - s.x.select(1, z.size(1));
   return {points_of(s, z.size(1)), log_density};

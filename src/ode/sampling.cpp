@@ -9,22 +9,49 @@
 
 namespace flowmatch {
 
+namespace {
+// The condition twice over, for one batch of 2N rows: first as given, then "no class" / "no context".
+Condition conditioned_then_unconditional(const VelocityModel& model, const Condition& c) {
+  if (c.labels.defined()) return {torch::cat({c.labels, torch::full_like(c.labels, model.classes())}), {}, {}};
+  int64_t n = c.context.size(0);
+  at::Tensor dropped = torch::cat({torch::zeros({n}, torch::kBool), torch::ones({n}, torch::kBool)});
+  return {{}, torch::cat({c.context, c.context}), dropped};
+}
+}  // namespace
+
 VelocityFn velocity_of(VelocityModel& model, const Guidance& guidance) {
-  if (!guidance.labels.defined())
-    return [&model](const at::Tensor& x, double t) { return model.forward(x, torch::full({x.size(0)}, t, x.options())); };
-  at::Tensor labels = guidance.labels;
+  auto times = [](const at::Tensor& x, double t) { return torch::full({x.size(0)}, t, x.options()); };
+  Condition condition{guidance.labels, guidance.context, {}};
+  if (!condition.labels.defined() && !condition.context.defined())
+    return [&model, times](const at::Tensor& x, double t) { return model.forward(x, times(x, t)); };
   double w = guidance.weight;
   if (w == 1.0)
-    return [&model, labels](const at::Tensor& x, double t) {
-      return model.forward_class(x, torch::full({x.size(0)}, t, x.options()), labels);
-    };
-  // One batch of 2N rows: the labels, then N times "no class".
-  at::Tensor both_labels = torch::cat({labels, torch::full_like(labels, model.classes())});
-  return [&model, both_labels, w](const at::Tensor& x, double t) {
-    at::Tensor v = model.forward_class(torch::cat({x, x}), torch::full({2 * x.size(0)}, t, x.options()), both_labels);
+    return [&model, times, condition](const at::Tensor& x, double t) { return model.forward_given(x, times(x, t), condition); };
+  Condition both = conditioned_then_unconditional(model, condition);
+  return [&model, times, both, w](const at::Tensor& x, double t) {
+    at::Tensor v = model.forward_given(torch::cat({x, x}), times(torch::cat({x, x}), t), both);
     at::Tensor conditional = v.slice(0, 0, x.size(0)), unconditional = v.slice(0, x.size(0));
-    return unconditional + w * (conditional - unconditional);
+    return unconditional + w * (conditional - unconditional);  // v + w (v(. | y) - v)
   };
+}
+
+void validate_guidance(const VelocityModel& model, const Guidance& guidance, int64_t rows) {
+  if (guidance.labels.defined()) {
+    if (model.classes() == 0) throw Error("--class and --cfg need a class-conditional model (a unet trained on labelled images)");
+    if (guidance.labels.dim() != 1 || guidance.labels.size(0) != rows)
+      throw Error("guidance needs one label per sample, got " + c10::str(guidance.labels.sizes()));
+    if (guidance.labels.min().item<int64_t>() < 0 || guidance.labels.max().item<int64_t>() >= model.classes())
+      throw Error("class labels must lie in 0 .. " + std::to_string(model.classes() - 1));
+  }
+  if (guidance.context.defined()) {
+    if (model.context_dim() == 0) throw Error("a context needs a model trained with one (train --context); this model takes none");
+    if (guidance.context.dim() != 2 || guidance.context.size(0) != rows || guidance.context.size(1) != model.context_dim())
+      throw Error("the model takes a " + std::to_string(model.context_dim()) + "-D context per sample, got shape " +
+                  c10::str(guidance.context.sizes()) + " for " + std::to_string(rows) + " samples");
+    if (!torch::isfinite(guidance.context).all().item<bool>()) throw Error("the context holds NaN or infinite values");
+  } else if (model.context_dim() > 0 && guidance.weight != 1.0) {
+    throw Error("guidance (--cfg) needs a context to guide towards");
+  }
 }
 
 at::Tensor as_model_input(VelocityModel& model, const at::Tensor& x, const std::string& what) {
@@ -56,14 +83,9 @@ void validate_sampler(const SolverOptions& options) {
 Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOptions& options, const Guidance& guidance) {
   validate_sampler(options);
   at::Tensor x0 = as_model_input(model, noise, "noise");
-  if (guidance.labels.defined()) {
-    if (model.classes() == 0) throw Error("--class and --cfg need a class-conditional model (a unet trained on labelled images)");
-    if (guidance.labels.dim() != 1 || guidance.labels.size(0) != x0.size(0))
-      throw Error("guidance needs one label per sample, got " + c10::str(guidance.labels.sizes()));
-    if (guidance.labels.min().item<int64_t>() < 0 || guidance.labels.max().item<int64_t>() >= model.classes())
-      throw Error("class labels must lie in 0 .. " + std::to_string(model.classes() - 1));
-    if (options.method == kJumpSampler) throw Error("the jump sampler takes no class labels");
-  }
+  validate_guidance(model, guidance, x0.size(0));
+  if (options.method == kJumpSampler && (guidance.labels.defined() || guidance.context.defined()))
+    throw Error("the jump sampler takes no class labels or contexts");
   c10::InferenceMode inference;
   model.eval();
   if (options.method == kJumpSampler) return jump_sample(model, x0, options.steps, options.keep_trajectory);

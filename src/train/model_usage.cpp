@@ -18,6 +18,8 @@ constexpr const char* kSource = "flowmatch.source";
 constexpr const char* kSampler = "flowmatch.sampler";
 constexpr const char* kRectification = "flowmatch.rectification";
 constexpr const char* kClasses = "flowmatch.classes";
+constexpr const char* kDataScaling = "flowmatch.data_standardization";
+constexpr const char* kContextScaling = "flowmatch.context_standardization";
 }  // namespace
 
 std::map<std::string, std::string> ModelUsage::to_metadata() const {
@@ -25,6 +27,8 @@ std::map<std::string, std::string> ModelUsage::to_metadata() const {
   if (!source.empty()) metadata[kSource] = source;
   if (rectification != 1) metadata[kRectification] = std::to_string(rectification);
   if (!class_names.empty()) metadata[kClasses] = nlohmann::json(class_names).dump();
+  if (data_scaling) metadata[kDataScaling] = data_scaling->to_json();
+  if (context_scaling) metadata[kContextScaling] = context_scaling->to_json();
   if (sampler) metadata[kSampler] = nlohmann::json{{"solver", sampler->method}, {"steps", sampler->steps}}.dump();
   return metadata;
 }
@@ -44,6 +48,10 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
       throw Error(path + ": malformed " + kClasses + " in __metadata__: " + it->second);
     }
   }
+  if (auto it = metadata.find(kDataScaling); it != metadata.end())
+    usage.data_scaling = Standardization::from_json(it->second, path + ": " + kDataScaling + " in __metadata__");
+  if (auto it = metadata.find(kContextScaling); it != metadata.end())
+    usage.context_scaling = Standardization::from_json(it->second, path + ": " + kContextScaling + " in __metadata__");
   if (auto it = metadata.find(kSampler); it != metadata.end()) {
     nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
     SolverOptions sampler;
@@ -59,10 +67,23 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
   return usage;
 }
 
+at::Tensor ModelUsage::model_context(const VelocityModel& model, const at::Tensor& context) const {
+  if (model.context_dim() == 0)
+    throw Error("this model was trained without a context, so it takes none (train it with --context)");
+  if (context.dim() != 2 || context.size(1) != model.context_dim())
+    throw Error("the model takes " + std::to_string(model.context_dim()) + "-D contexts, got shape " + c10::str(context.sizes()));
+  if (!torch::isfinite(context).all().item<bool>()) throw Error("the context holds NaN or infinite values");
+  return context_scaling ? context_scaling->apply(context) : context;
+}
+
 TrainedModel load_trained_model(const std::string& model_or_run_dir, bool float64) {
   std::string path = resolve_model_path(model_or_run_dir);
   Safetensors file = read_safetensors(path);
   TrainedModel trained{load_model(file, path), ModelUsage::from_metadata(file.metadata, path)};
+  const ModelUsage& usage = trained.usage;
+  if ((usage.data_scaling && usage.data_scaling->dim() != trained.model->data_dim()) ||
+      (usage.context_scaling && usage.context_scaling->dim() != trained.model->context_dim()))
+    throw Error(path + ": the standardization in __metadata__ does not fit the model's dimensions");
   if (float64) trained.model->to(torch::kDouble);
   return trained;
 }

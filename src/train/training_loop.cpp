@@ -12,15 +12,22 @@
 namespace flowmatch {
 
 namespace {
+// A fresh model of the same config holding the EMA average (or, without EMA, a copy of the weights).
+std::shared_ptr<VelocityModel> snapshot(const std::shared_ptr<VelocityModel>& model, const Ema* ema) {
+  auto copy = make_model(model->config());
+  torch::NoGradGuard no_grad;
+  auto copy_all = [](const std::vector<at::Tensor>& source, const std::vector<at::Tensor>& target) {
+    for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+  };
+  if (ema) ema->copy_to(*copy);
+  else copy_all(model->parameters(), copy->parameters());
+  copy_all(model->buffers(), copy->buffers());
+  return copy;
+}
+
 // The weights to keep: the EMA average copied into a fresh model of the same config, or the model.
 std::shared_ptr<VelocityModel> weights_to_keep(const std::shared_ptr<VelocityModel>& model, const Ema* ema) {
-  if (!ema) return model;
-  auto averaged = make_model(model->config());
-  ema->copy_to(*averaged);
-  torch::NoGradGuard no_grad;
-  auto source = model->buffers(), target = averaged->buffers();
-  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
-  return averaged;
+  return ema ? snapshot(model, ema) : model;
 }
 
 std::map<std::string, std::string> with_step(std::map<std::string, std::string> metadata, int64_t step) {
@@ -114,10 +121,15 @@ void TrainingLoop::end_step(int64_t step) {
     double mean_loss = position_.loss_sum / double(position_.loss_count);
     result_.log_steps.push_back(double(step + 1));
     result_.log_losses.push_back(mean_loss);
+    double held_out = held_out_loss_ ? validate(step + 1) : 0;
     if (metrics_) {
       nlohmann::json line = {{"step", step + 1},           {"loss", mean_loss},       {"lr", lr_},
                              {"grad_norm", grad_norm_},    {"it_per_s", progress_->rate()},
                              {"elapsed_s", progress_->seconds()}};
+      if (held_out_loss_) {
+        line["validation_loss"] = held_out;
+        line["best_step"] = result_.best_step;
+      }
       if (group_) line["allreduce_wait_share"] = wait_seconds_ / (progress_->seconds() - interval_start_);
       metrics_->write(line);
     }
@@ -136,6 +148,31 @@ void TrainingLoop::end_step(int64_t step) {
   }
 }
 
+void TrainingLoop::validate_on(std::function<double(VelocityModel&)> held_out_loss) { held_out_loss_ = std::move(held_out_loss); }
+
+double TrainingLoop::validate(int64_t steps_done) {
+  std::shared_ptr<VelocityModel> candidate = snapshot(model_, ema_.get());
+  candidate->eval();
+  double loss;
+  {
+    torch::NoGradGuard no_grad;
+    loss = held_out_loss_(*candidate);
+  }
+  if (!best_ || loss < result_.validation_loss) {
+    best_ = candidate;
+    result_.best_step = steps_done;
+    result_.validation_loss = loss;
+    lines_since_best_ = 0;
+  } else if (++lines_since_best_ >= options_.patience) {
+    converged_ = true;
+    if (writer_)
+      std::cerr << "the held-out loss has not improved for " << options_.patience << " log lines: stopping after step "
+                << steps_done << " with step " << result_.best_step << "'s weights (held-out loss " << result_.validation_loss
+                << ")\n";
+  }
+  return loss;
+}
+
 // Weights and the whole training state, both atomically: the previous files stay until each new one
 // is complete. The ranks' stream states travel under the step's name. `kept`: the weights to save,
 // when already built (the final ones).
@@ -144,7 +181,7 @@ void TrainingLoop::checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel>
   saved_step_ = steps_done;
   std::vector<at::Tensor> stream_states = streams_->gather_states(group_, "streams/" + std::to_string(steps_done));
   if (!writer_) return;
-  if (!kept) kept = weights_to_keep(model_, ema_.get());
+  if (!kept) kept = best_ ? best_ : weights_to_keep(model_, ema_.get());
   save_model(run_dir_ + "/" + RunDir::kModel, *kept, with_step(options_.model_metadata, steps_done));
   save_training_state(state_path_, *model_, optimizer_, ema_.get(), stream_states, position_);
 }
@@ -152,9 +189,10 @@ void TrainingLoop::checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel>
 TrainResult TrainingLoop::finish() {
   progress_->finish();
   result_.seconds = progress_->seconds();
-  position_.step = options_.steps;
-  result_.model = weights_to_keep(model_, ema_.get());
-  checkpoint(options_.steps, result_.model);
+  if (!converged_) position_.step = options_.steps;
+  result_.steps = position_.step;
+  result_.model = best_ ? best_ : weights_to_keep(model_, ema_.get());
+  checkpoint(position_.step, result_.model);
   result_.model->eval();
   return result_;
 }

@@ -7,6 +7,8 @@ namespace flowmatch {
 void TrainOptions::validate() const {
   objective.validate();
   if (!(label_dropout >= 0 && label_dropout <= 1)) throw Error("--label-dropout must lie in [0, 1]");
+  if (!(context_dropout >= 0 && context_dropout < 1)) throw Error("--context-dropout must lie in [0, 1)");
+  if (patience < 1) throw Error("--patience must be at least 1, got " + std::to_string(patience));
   lr.validate();
   if (steps <= 0) throw Error("--steps must be positive, got " + std::to_string(steps));
   if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(batch));

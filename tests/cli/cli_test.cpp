@@ -633,3 +633,78 @@ TEST_F(Cli, FdSeparatesRealImagesFromNoise) {
 }
 
 }  // namespace
+
+// x = 2 c + noise/2 with c in [-1, 1]: a context model trains, samples n per context grouped by
+// context, scores log p(x | c), and refuses what does not fit it.
+TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
+  std::mt19937 rng(4);
+  std::normal_distribution<float> noise(0.0f, 0.5f);
+  std::string x_rows, c_rows, joined;
+  for (int i = 0; i < 400; ++i) {
+    float c = -1.0f + 2.0f * float(i) / 399.0f, x = 2 * c + noise(rng);
+    x_rows += std::to_string(x) + "\n";
+    c_rows += std::to_string(c) + "\n";
+    joined += std::to_string(x) + "," + std::to_string(c) + "\n";
+  }
+  write("x.csv", x_rows);
+  write("c.csv", c_rows);
+  write("joined.csv", joined);
+  write("c3.csv", "-1\n0\n1\n");
+  std::string small = " --steps 60 --log-every 20 --width 32 --depth 1 --seed 1";
+  Result trained = flowmatch("train --data " + path("x.csv") + " --context " + path("c.csv") + " --out " + path("run") + small);
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  EXPECT_EQ(report_of(trained.output).count("best_step"), 1u) << trained.output;
+  Result columns = flowmatch("train --data " + path("joined.csv") + " --context-columns 1:2 --out " + path("columns") + small);
+  EXPECT_EQ(columns.exit_code, 0) << columns.output;
+  EXPECT_EQ(read_bytes(path("run/model.safetensors")), read_bytes(path("columns/model.safetensors")));
+
+  Result grouped = flowmatch("sample " + path("run") + " --context " + path("c3.csv") + " --n 50 --out " + path("s.npy"));
+  ASSERT_EQ(grouped.exit_code, 0) << grouped.output;
+  EXPECT_EQ(report_of(grouped.output)["n"], "150");
+  EXPECT_EQ(read_npy_floats(path("s.npy")).size(), 150u);
+  Result inline_context = flowmatch("sample " + path("run") + " --context-values 1 --n 50 --out " + path("a.npy"));
+  Result cfg_one = flowmatch("sample " + path("run") + " --context-values 1 --n 50 --cfg 1 --out " + path("b.npy"));
+  ASSERT_EQ(inline_context.exit_code + cfg_one.exit_code, 0) << inline_context.output << cfg_one.output;
+  EXPECT_EQ(read_bytes(path("a.npy")), read_bytes(path("b.npy")));  // --cfg 1 is the conditional model
+  Result likelihood = flowmatch("likelihood " + path("run") + " --data " + path("x.csv") + " --context " + path("c.csv"));
+  EXPECT_EQ(likelihood.exit_code, 0) << likelihood.output;
+  EXPECT_EQ(report_of(likelihood.output)["n"], "400");
+
+  std::string unconditional = train("plain", 2);
+  write("x399.csv", x_rows.substr(x_rows.find('\n') + 1));
+  write("cnan.csv", "nan\n" + c_rows.substr(c_rows.find('\n') + 1));
+  std::vector<BadInput> cases = {
+      {"train --data " + path("x399.csv") + " --context " + path("c.csv") + " --out " + path("x"), "has 399 rows but the context", "x"},
+      {"train --data " + path("x.csv") + " --context " + path("cnan.csv") + " --out " + path("x"), "NaN", "x"},
+      {"train --data " + path("x.csv") + " --context " + path("c.csv") + " --coupling ot --out " + path("x"),
+       "a context takes the independent coupling", "x"},
+      {"train --data " + path("joined.csv") + " --context-columns 0:2 --out " + path("x"), "leaving no x", "x"},
+      {"train --data " + path("joined.csv") + " --context-columns 1:5 --out " + path("x"), "--context-columns must be A:B", "x"},
+      {"sample " + path("run") + " --context-values 1,2 --out " + path("o.npy"), "the model takes 1-D contexts", "o.npy"},
+      {"sample " + path("run") + " --out " + path("o.npy"), "give the contexts with --context", "o.npy"},
+      {"sample " + unconditional + " --context-values 1 --out " + path("o.npy"), "--context needs a model trained with one", "o.npy"},
+      {"likelihood " + path("run") + " --data " + path("x.csv") + " --out " + path("l.npy"), "give one context row per data row", "l.npy"},
+      {"simulate three-moons --n 10 --theta " + path("t.npy") + " --x " + path("xs.npy"), "unknown task 'three-moons'", "t.npy"},
+      {"simulate slcp --posterior --observation " + path("c3.csv") + " --n 10 --out " + path("r.npy"), "observations are 8-D", "r.npy"},
+  };
+  for (const auto& c : cases) {
+    Result r = flowmatch(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    expect_refused(c, r);
+  }
+}
+
+TEST_F(Cli, SimulatesTasksAndScoresPosteriorsWithC2st) {
+  Result sim = flowmatch("simulate two-moons --n 2 --theta " + path("t.npy") + " --x " + path("obs.npy") + " --seed 1");
+  ASSERT_EQ(sim.exit_code, 0) << sim.output;
+  for (int seed : {2, 3}) {
+    Result post = flowmatch("simulate two-moons --posterior --observation " + path("obs.npy") + " --n 1500 --out " +
+                            path("ref" + std::to_string(seed) + ".npy") + " --seed " + std::to_string(seed));
+    ASSERT_EQ(post.exit_code, 0) << post.output;
+  }
+  Result same = flowmatch("eval " + path("ref2.npy") + " --target " + path("ref3.npy") + " --c2st --groups 2");
+  ASSERT_EQ(same.exit_code, 0) << same.output;
+  size_t mean = same.output.find("\"mean\":");
+  ASSERT_NE(mean, std::string::npos) << same.output;
+  EXPECT_NEAR(std::stod(same.output.substr(mean + 7)), 0.5, 0.04) << same.output;  // indistinguishable
+}

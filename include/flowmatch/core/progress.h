@@ -8,7 +8,7 @@ namespace flowmatch {
 // Progress of a long loop on stderr: on a terminal, one redrawn line
 //   train  1200/4000 [#######.............]  loss 0.8123  412.3 it/s  ETA 0:07
 // (at most 10 redraws a second); elsewhere, a plain line every `log_every` steps. The value shown
-// is named `value_name`, and the finishing line counts `unit`s.
+// is named `value_name` (none when empty), and the finishing line counts `unit`s.
 class Progress {
  public:
   Progress(std::string label, int64_t total, int64_t log_every, std::string value_name = "loss",

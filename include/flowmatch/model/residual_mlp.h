@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "flowmatch/model/context_embedding.h"
 #include "flowmatch/model/model_config.h"
 #include "flowmatch/model/velocity_model.h"
 
@@ -18,6 +19,8 @@ struct ResidualMLPOptions {
   int64_t fourier_features = 64;     // random Fourier features of x (0 = raw x only)
   double fourier_scale = 0.5;        // std of their frequencies, in cycles per unit of x
   bool interval = false;             // also embed the interval t - s: an average-velocity model
+  int64_t context_dim = 0;           // > 0: a context model v(x, t | c) with c of this size
+  std::string context_mode = "add";  // how c enters: add | film (docs/conditional.md says why add)
 };
 
 // The default velocity network ("mlp"):
@@ -27,6 +30,9 @@ struct ResidualMLPOptions {
 //   v = out_projection(act(h))
 // With `interval`, u(x, s, t) adds interval_projection(emb(t - s)) to h, with t_projection(emb(s)),
 // as MeanFlow embeds (t, t - r); then v(x, t) = u(x, t, t).
+// With a context c (context_embedding.h: e = embed(c)):
+//   add:  h = in_projection(f(x)) + t_projection(emb(t)) + e, as if c were concatenated to the input
+//   film: each block's input is h * (1 + gamma_i) + beta_i, (gamma_i, beta_i) = blocks.i.film(silu(e))
 class ResidualMLP : public VelocityModel {
  public:
   ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options);
@@ -35,18 +41,24 @@ class ResidualMLP : public VelocityModel {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override;
   bool takes_interval() const override { return options_.interval; }
   at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) override;
+  int64_t context_dim() const override { return options_.context_dim; }
+  at::Tensor forward_context(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
+                             const at::Tensor& dropped = {}) override;
   nlohmann::json config() const override;
   std::vector<int64_t> sample_shape() const override { return {data_dim_}; }
 
  private:
   at::Tensor act(const at::Tensor& x) const;
-  at::Tensor network(const at::Tensor& x, const at::Tensor& time_features);  // the layers above, given h's time term
+  // The layers above, given h's time term and the context embedding (undefined without a context).
+  at::Tensor network(const at::Tensor& x, const at::Tensor& time_features, const at::Tensor& context_features = {});
 
   int64_t data_dim_;
   ResidualMLPOptions options_;
   at::Tensor frequencies_, fourier_basis_;
   torch::nn::Linear in_projection_{nullptr}, t_projection_{nullptr}, interval_projection_{nullptr}, out_projection_{nullptr};
   std::vector<std::pair<torch::nn::Linear, torch::nn::Linear>> blocks_;
+  std::shared_ptr<ContextEmbedding> context_embedding_;
+  std::vector<torch::nn::Linear> film_;  // film mode: one per block, e -> [gamma, beta]
 };
 
 }  // namespace flowmatch

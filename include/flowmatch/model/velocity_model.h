@@ -17,6 +17,11 @@ namespace flowmatch {
 // Class-conditional models (classes() = K > 0) give v(x, t | y) for labels y in 0 .. K - 1, and
 // the unconditional v(x, t) for the label K ("no class", what label dropout trains); forward(x, t)
 // is the unconditional one.
+//
+// Context models (context_dim() = C > 0) give v(x, t | c) for a context vector c [B, C] (a
+// simulator's observation, features, a coarse field), and the unconditional v(x, t) for rows whose
+// context is dropped; forward(x, t) is the unconditional one.
+struct Condition;
 class VelocityModel : public torch::nn::Module {
  public:
   virtual at::Tensor forward(const at::Tensor& x, const at::Tensor& t) = 0;
@@ -26,11 +31,25 @@ class VelocityModel : public torch::nn::Module {
   virtual int64_t classes() const { return 0; }
   // v(x, t | labels), labels [B] int64 in 0 .. classes(); throws Error unless classes() > 0.
   virtual at::Tensor forward_class(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels);
+  virtual int64_t context_dim() const { return 0; }
+  // v(x, t | c), context [B, C]; rows where `dropped` [B] bool is true (undefined: none) get the
+  // unconditional field. Throws Error unless context_dim() > 0.
+  virtual at::Tensor forward_context(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
+                                     const at::Tensor& dropped = {});
+  // v(x, t | condition): forward_class, forward_context or forward, by what the condition holds.
+  at::Tensor forward_given(const at::Tensor& x, const at::Tensor& t, const Condition& condition);
   virtual nlohmann::json config() const = 0;
   // The shape of one sample: {D} for points, {C, H, W} for images.
   virtual std::vector<int64_t> sample_shape() const = 0;
   // The numbers in one sample: D, or C * H * W.
   int64_t data_dim() const;
+};
+
+// What a conditional field is given besides (x, t), row by row; empty for an unconditional one.
+struct Condition {
+  at::Tensor labels;   // [B] int64 classes (classes() means "no class")
+  at::Tensor context;  // [B, C] context vectors
+  at::Tensor dropped;  // [B] bool, with a context: rows given the unconditional field; undefined = none
 };
 
 // "[1, 28, 28]" or "2-D": a sample shape as messages name it.

@@ -20,12 +20,12 @@ at::Tensor cfm_loss(const VelocityModelFn& model, const Scheduler& scheduler, co
                     const at::Tensor& x1, const at::Tensor& t);
 
 // Flow matching as a training objective: t from the time sampler, the loss above, with the rows'
-// class labels given to a conditional model.
+// class labels or contexts given to a conditional model.
 class FlowMatching : public Objective {
  public:
   FlowMatching(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler);
   TrainingTimes draw_times(int64_t n, at::Generator& gen) const override;
-  at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const at::Tensor& labels,
+  at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                   const TrainingTimes& times) const override;
 
  private:

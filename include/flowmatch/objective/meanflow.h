@@ -36,7 +36,7 @@ class MeanFlow : public Objective {
  public:
   MeanFlow(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler, double interval_fraction);
   TrainingTimes draw_times(int64_t n, at::Generator& gen) const override;
-  at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const at::Tensor& labels,
+  at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                   const TrainingTimes& times) const override;
   bool needs_interval() const override { return true; }
   std::optional<SolverOptions> sampler() const override;

@@ -25,9 +25,9 @@ class Objective {
   virtual ~Objective() = default;
   // The times of n rows, from `gen` (the order of draws is part of a run's bytes).
   virtual TrainingTimes draw_times(int64_t n, at::Generator& gen) const = 0;
-  // The loss of one batch; `labels` [B] are the rows' classes (some dropped to "no class"), undefined
-  // for an unconditional model.
-  virtual at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const at::Tensor& labels,
+  // The loss of one batch; `condition` holds the rows' classes (some dropped to "no class") or
+  // contexts (some dropped), and is empty for an unconditional model.
+  virtual at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                           const TrainingTimes& times) const = 0;
   // Whether the model must take an interval input u(x, s, t) (velocity_model.h).
   virtual bool needs_interval() const { return false; }

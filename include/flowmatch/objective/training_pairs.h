@@ -14,9 +14,9 @@
 namespace flowmatch {
 
 // One training batch: source points x0 (t = 0) and the target points x1 (t = 1) paired with them,
-// and x1's class labels [B] (int64) when the data has them.
+// and x1's class labels [B] (int64) or contexts [B, C] when the data has them.
 struct PairBatch {
-  at::Tensor x0, x1, labels;
+  at::Tensor x0, x1, labels, context;
 };
 
 // Where training batches come from.
@@ -25,6 +25,12 @@ class TrainingPairs {
   virtual ~TrainingPairs() = default;
   virtual std::vector<int64_t> sample_shape() const = 0;  // {D} for points, {C, H, W} for images
   virtual int64_t classes() const { return 0; }            // labelled data: the number of classes
+  virtual int64_t context_dim() const { return 0; }        // data with contexts: their size C
+  // Rows held out of training, x1 with their labels or contexts (x0 undefined), for a validation
+  // loss; none by default.
+  virtual std::optional<PairBatch> held_out() const { return std::nullopt; }
+  // The number of rows trained on, for a fixed set; 0 for fresh draws.
+  virtual int64_t rows() const { return 0; }
   virtual std::string describe() const = 0;  // for logs: "checkerboard from N(0, I), ot coupling"
   virtual PairBatch draw(int64_t batch, at::Generator& gen) const = 0;
 };
@@ -77,23 +83,5 @@ class ImagePairs : public TrainingPairs {
   std::string description_;
   bool flip_;
 };
-
-// What `flowmatch train` trains on: a built-in distribution, a points file or images (`data`), and
-// for points the source and coupling.
-struct TrainingData {
-  std::string data;                     // image_set.h's sources, or point_data.h's
-  int64_t data_n = 0;                   // points: a finite sample of this many (0 = fresh draws / the whole file)
-  std::string source;                   // points: where the flow starts ("" = N(0, I))
-  std::string coupling = "independent";
-  std::string labels;                   // IDX images: their labels file
-  int image_size = 32, channels = 0;    // picture folders: scaled to this square; 1, 3 or 0 (as the pictures are)
-  bool flip = false;                    // images: flipped left-right with probability 1/2
-  bool unconditional = false;           // images: their labels are ignored
-};
-// The pairs to train on, checking that the options fit the data (images take no source, coupling
-// or data_n; points no labels, flip or unconditional); `class_names` is set to the images' classes
-// (left empty when unconditional).
-std::unique_ptr<TrainingPairs> make_training_pairs(const TrainingData& spec, at::Generator& gen,
-                                                   std::vector<std::string>& class_names);
 
 }  // namespace flowmatch

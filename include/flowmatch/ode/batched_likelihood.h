@@ -18,10 +18,10 @@ struct BatchedLogDensity {
 };
 
 // log p of every row of `points`, `batch` rows at a time, without autograd, with a progress line
-// on stderr named `label`.
+// on stderr named `label`; given `context` [N, C] (as the model takes it), log p(x_i | c_i).
 BatchedLogDensity log_likelihood_in_batches(VelocityModel& model, const at::Tensor& points,
                                             const LikelihoodOptions& options, int64_t batch, at::Generator& gen,
-                                            const std::string& label);
+                                            const std::string& label, const at::Tensor& context = {});
 
 // A 2-D model's density at the centres of a grid x grid lattice over `box`, row 0 at y_min: [grid, grid].
 at::Tensor density_on_grid(VelocityModel& model, const PlotBox& box, int64_t grid, int64_t batch,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "flowmatch/model/velocity_model.h"
+#include "flowmatch/ode/sampling.h"
 #include "flowmatch/ode/solver.h"
 
 namespace flowmatch {
@@ -44,13 +45,14 @@ struct DensitySolution {
   at::Tensor log_density;  // [N]: log p1 at the data end of each path
 };
 
-// log p1(x) for data x [N, D], integrating back from t = 1 to t = 0.
+// log p1(x) for data x [N, D], integrating back from t = 1 to t = 0; with a context in `given`
+// (one row per point), log p1(x_i | c_i).
 DensitySolution log_likelihood(VelocityModel& model, const at::Tensor& x, const LikelihoodOptions& options,
-                               at::Generator& gen);
+                               at::Generator& gen, const Guidance& given = {});
 
 // Samples from noise [N, D], with each sample's log p1 from the same forward solve.
 DensitySolution sample_with_log_density(VelocityModel& model, const at::Tensor& noise, const LikelihoodOptions& options,
-                                        at::Generator& gen);
+                                        at::Generator& gen, const Guidance& given = {});
 
 // log N(z; 0, I) = -|z|^2 / 2 - (D / 2) log(2 pi), per row of z [N, D].
 at::Tensor standard_normal_log_density(const at::Tensor& z);

@@ -9,17 +9,22 @@
 
 namespace flowmatch {
 
-// Which class to draw, and how strongly: classifier-free guidance (Ho & Salimans) with weight w,
+// Which class or context to draw for, and how strongly: classifier-free guidance (Ho & Salimans)
+// with weight w,
 //   v = v(x, t) + w (v(x, t | y) - v(x, t)),
 // so w = 1 is the plain conditional field and w = 0 the unconditional one.
 struct Guidance {
-  at::Tensor labels;  // [N] int64 classes; undefined: unconditional
+  at::Tensor labels;   // [N] int64 classes; undefined: none
   double weight = 1.0;
+  at::Tensor context;  // [N, C] one context row per sample (context models); undefined: none
 };
 
 // The model as the solver's right-hand side: v(x, t) with t broadcast to the batch, guided towards
-// guidance.labels when they are given (both fields from one batched evaluation when w != 1).
+// guidance's labels or context when they are given (both fields from one batched evaluation when w != 1).
 VelocityFn velocity_of(VelocityModel& model, const Guidance& guidance = {});
+
+// Throws Error unless the guidance fits the model and a batch of `rows` samples (see generate).
+void validate_guidance(const VelocityModel& model, const Guidance& guidance, int64_t rows);
 
 // Checks that x is [N, ...sample_shape] for the model (naming it `what` in the error) and returns it
 // in the model's dtype (float32, or float64 for a model converted with ->to(torch::kDouble)).
@@ -33,7 +38,8 @@ void validate_sampler(const SolverOptions& options);
 // Draws samples from noise [N, ...] at t = 0 under inference mode (no autograd bookkeeping): an ODE
 // solver integrates v(x, t) to t = 1 (for an interval model, v(x, t) = u(x, t, t)), or the jump
 // sampler jumps along the model's average velocities.
-// Throws Error for labels outside 0 .. classes() - 1, or given to a model that is not conditional.
+// Throws Error for labels outside 0 .. classes() - 1, a context of the wrong shape or not finite, or
+// either given to a model that does not take it.
 Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOptions& options, const Guidance& guidance = {});
 
 }  // namespace flowmatch

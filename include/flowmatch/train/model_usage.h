@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "flowmatch/data/standardization.h"
 #include "flowmatch/model/velocity_model.h"
 #include "flowmatch/ode/solver.h"
 
@@ -25,14 +26,25 @@ struct ModelUsage {
   int64_t rectification = 1;
   // A class-conditional model's class names, label k naming class_names[k].
   std::vector<std::string> class_names;
+  // The z-scores it was trained in (training_set.h): of x (--standardize), and of its context.
+  std::optional<Standardization> data_scaling, context_scaling;
 
-  std::map<std::string, std::string> to_metadata() const;  // flowmatch.source, .sampler, .rectification, .classes
+  // flowmatch.source, .sampler, .rectification, .classes, .data_standardization, .context_standardization
+  std::map<std::string, std::string> to_metadata() const;
   // Throws Error naming `path` when the sampler entry is malformed.
   static ModelUsage from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
 
   // n starting points [n, dim] at t = 0: standard normal, or drawn from the source.
   at::Tensor draw_start(int64_t n, int64_t dim, at::Generator& gen) const;
   std::string describe_source() const { return source.empty() ? "N(0, I)" : source; }
+  // Contexts [N, C] in the data's units as `model` takes them (z-scored as in training). Throws Error
+  // when the model takes no context, or one of another width.
+  at::Tensor model_context(const VelocityModel& model, const at::Tensor& context) const;
+  // Points from the model's units to the data's (undoing --standardize), and back.
+  at::Tensor to_data_units(const at::Tensor& x) const { return data_scaling ? data_scaling->undo(x) : x; }
+  at::Tensor to_model_units(const at::Tensor& x) const { return data_scaling ? data_scaling->apply(x) : x; }
+  // log p_data(x) - log p_model(z) for x in the data's units: log |dz/dx|, 0 without --standardize.
+  double log_density_shift() const { return data_scaling ? data_scaling->log_jacobian() : 0.0; }
   // Log-densities need the flow's start density: throws Error, naming the model `name`, unless the
   // flow starts from N(0, I).
   void require_normal_start(const std::string& name) const;

@@ -3,6 +3,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/optim/adamw.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,14 +43,20 @@ class TrainingLoop {
   // whether to stop agreed between them; clipping; AdamW; EMA. Throws Error when the loss or the
   // gradient is not finite.
   void update(const at::Tensor& loss, int64_t step);
-  // The log line every log_every steps, a checkpoint every checkpoint_every steps, and a stop
-  // (after saving) when a signal asked for one.
+  // The log line every log_every steps (with the held-out loss, when validate_on was called), a
+  // checkpoint every checkpoint_every steps, and a stop (after saving) when a signal asked for one.
   void end_step(int64_t step);
-  // The final weights (EMA when enabled), saved, and the loss curve.
+  // Scores the weights (EMA when enabled) with `held_out_loss` at every log line, keeps the best,
+  // and converges once options.patience lines in a row did not improve on it.
+  void validate_on(std::function<double(VelocityModel&)> held_out_loss);
+  bool converged() const { return converged_; }
+  // The final weights (EMA when enabled; the best scored ones under validate_on), saved, and the loss curve.
   TrainResult finish();
 
  private:
   void checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel> kept = nullptr);
+  // The held-out loss of the current weights, keeping them when they are the best so far.
+  double validate(int64_t steps_done);
 
   std::shared_ptr<VelocityModel> model_;
   const TrainOptions& options_;
@@ -71,6 +78,10 @@ class TrainingLoop {
   // was done (the part of the all-reduce that did not overlap computation).
   double lr_ = 0, loss_ = 0, grad_norm_ = 0;
   bool stopping_ = false;
+  std::function<double(VelocityModel&)> held_out_loss_;
+  std::shared_ptr<VelocityModel> best_;  // the best-scored weights so far
+  int64_t lines_since_best_ = 0;
+  bool converged_ = false;
   double wait_seconds_ = 0, interval_start_ = 0;
 };
 

@@ -14,6 +14,8 @@ namespace flowmatch {
 struct TrainOptions {
   ObjectiveOptions objective;    // flow-matching or meanflow, its path and its times
   double label_dropout = 0.1;    // class-conditional models: share of labels replaced by "no class"
+  double context_dropout = 0.0;  // context models: share of rows trained as "no context" (for --cfg)
+  int64_t patience = 20;         // data with held-out rows: stop after this many log lines without a better held-out loss
   int64_t steps = 8000;
   int64_t batch = 512;
   LrSchedule lr;                 // peak, warm-up and decay; total is set to `steps`
@@ -21,7 +23,7 @@ struct TrainOptions {
   double beta1 = 0.9, beta2 = 0.999;
   double grad_clip = 1.0;        // max global gradient norm; 0 = off
   double ema = 0.999;            // EMA decay; 0 = off
-  int64_t log_every = 100;       // metrics.jsonl and plain progress lines
+  int64_t log_every = 100;       // metrics.jsonl and plain progress lines, and the held-out loss
   int64_t checkpoint_every = 1000;  // also save weights and training state every N steps; 0 = only at the end
   bool resume = false;              // continue from run_dir's training state, exactly
   int64_t shards = 0;               // the batch is drawn as this many seed streams (seed_streams.h); 0 = one per process
@@ -34,6 +36,9 @@ struct TrainResult {
   std::shared_ptr<VelocityModel> model;  // the weights to sample with: EMA when enabled
   std::vector<double> log_steps, log_losses;
   double seconds = 0;
+  int64_t steps = 0;               // steps done: fewer than asked when the held-out loss stopped improving
+  int64_t best_step = 0;           // with held-out rows: the step whose weights were kept
+  double validation_loss = 0;      // and their held-out loss
 };
 
 }  // namespace flowmatch

@@ -1,0 +1,105 @@
+// Flow matching given a context, against a conditional Gaussian whose mean, spread and density are
+// known for every context: c ~ N(0, 1), x | c ~ N((2c, -c), diag(0.5^2, 1)).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "flowmatch/core/error.h"
+#include "flowmatch/model/model_registry.h"
+#include "flowmatch/objective/context_pairs.h"
+#include "flowmatch/ode/likelihood.h"
+#include "flowmatch/ode/sampling.h"
+#include "flowmatch/train/trainer.h"
+
+namespace flowmatch {
+namespace {
+
+const double kStd[2] = {0.5, 1.0};
+
+at::Tensor conditional_mean(const at::Tensor& c) { return torch::cat({2 * c, -c}, 1); }
+
+// log N(x; mean(c), diag(std^2)), per row.
+at::Tensor conditional_log_density(const at::Tensor& x, const at::Tensor& c) {
+  at::Tensor std = torch::tensor({kStd[0], kStd[1]}, torch::kDouble);
+  at::Tensor z = (x.to(torch::kDouble) - conditional_mean(c.to(torch::kDouble))) / std;
+  return -0.5 * z.pow(2).sum(1) - std.log().sum() - std::log(2 * M_PI);
+}
+
+class ConditionalFlow : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+    at::Tensor c = torch::randn({4000, 1}, gen);
+    at::Tensor x = conditional_mean(c) + torch::randn({4000, 2}, gen) * torch::tensor({float(kStd[0]), float(kStd[1])});
+    ContextPairs pairs(x, c, 0.1, "conditional gaussian", gen);
+    TrainOptions options;
+    options.steps = 1500;
+    options.batch = 256;
+    options.log_every = 100;
+    nlohmann::json config = {{"name", "mlp"}, {"data_dim", 2}, {"context_dim", 1}, {"width", 128}, {"depth", 2}};
+    result_ = new TrainResult(train_flow(make_model(config), pairs, options, gen, ""));
+  }
+  static void TearDownTestSuite() { delete result_; }
+  static TrainResult* result_;
+};
+TrainResult* ConditionalFlow::result_ = nullptr;
+
+TEST_F(ConditionalFlow, SamplesHaveEachContextsMeanAndSpread) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(6);
+  for (double value : {-1.0, 0.0, 1.5}) {
+    at::Tensor c = torch::full({4000, 1}, value);
+    Solution s = generate(*result_->model, torch::randn({4000, 2}, gen), SolverOptions{}, Guidance{{}, 1.0, c});
+    at::Tensor mean = s.x.mean(0), std = s.x.std(0);
+    EXPECT_NEAR(mean[0].item<double>(), 2 * value, 0.1) << "c = " << value;
+    EXPECT_NEAR(mean[1].item<double>(), -value, 0.1) << "c = " << value;
+    EXPECT_NEAR(std[0].item<double>(), kStd[0], 0.07) << "c = " << value;
+    EXPECT_NEAR(std[1].item<double>(), kStd[1], 0.1) << "c = " << value;
+  }
+}
+
+TEST_F(ConditionalFlow, LogDensityGivenTheContextMatchesTheClosedForm) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  at::Tensor c = torch::randn({500, 1}, gen);
+  at::Tensor x = conditional_mean(c) + torch::randn({500, 2}, gen) * torch::tensor({float(kStd[0]), float(kStd[1])});
+  torch::NoGradGuard no_grad;
+  at::Tensor model = log_likelihood(*result_->model, x, LikelihoodOptions{}, gen, Guidance{{}, 1.0, c}).log_density;
+  at::Tensor difference = model.to(torch::kDouble) - conditional_log_density(x, c);
+  EXPECT_LT(std::abs(difference.mean().item<double>()), 0.1);
+  EXPECT_LT(difference.abs().mean().item<double>(), 0.2);
+}
+
+TEST_F(ConditionalFlow, KeepsTheWeightsWithTheBestHeldOutLoss) {
+  EXPECT_GT(result_->best_step, 0);
+  EXPECT_LE(result_->best_step, result_->steps);
+  EXPECT_GT(result_->validation_loss, 0);
+}
+
+TEST(ContextModel, DroppedContextsGiveTheUnconditionalField) {
+  torch::manual_seed(0);
+  for (std::string name : {"mlp", "seed-mlp"}) {
+    auto model = make_model({{"name", name}, {"data_dim", 2}, {"context_dim", 3}, {"width", 32}, {"depth", 2}});
+    at::Tensor x = torch::randn({4, 2}), t = torch::rand({4}), c = torch::randn({4, 3});
+    at::Tensor dropped = torch::tensor({true, false, true, false});
+    at::Tensor v = model->forward_context(x, t, c, dropped), unconditional = model->forward(x, t);
+    EXPECT_TRUE(torch::allclose(v.index({dropped}), unconditional.index({dropped}), 1e-6, 1e-6)) << name;
+    EXPECT_FALSE(torch::allclose(v.index({~dropped}), unconditional.index({~dropped}), 1e-4, 1e-4)) << name;
+    EXPECT_THROW(model->forward_context(x, t, torch::randn({4, 2})), Error) << name;
+    EXPECT_EQ(make_model(model->config())->context_dim(), 3) << name;
+  }
+}
+
+TEST(ContextModel, GuidanceWithWeightOneIsTheConditionalField) {
+  torch::manual_seed(1);
+  auto model = make_model({{"name", "mlp"}, {"data_dim", 2}, {"context_dim", 1}, {"width", 32}, {"depth", 1}});
+  at::Tensor x = torch::randn({5, 2}), c = torch::randn({5, 1});
+  torch::NoGradGuard no_grad;
+  at::Tensor conditional = velocity_of(*model, Guidance{{}, 1.0, c})(x, 0.3);
+  at::Tensor guided = velocity_of(*model, Guidance{{}, 1.0 + 1e-9, c})(x, 0.3);  // the batched cond + uncond path
+  at::Tensor unconditional = velocity_of(*model, Guidance{{}, 0.0, c})(x, 0.3);
+  EXPECT_TRUE(torch::allclose(conditional, guided, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(unconditional, model->forward(x, torch::full({5}, 0.3)), 1e-6, 1e-6));
+}
+
+}  // namespace
+}  // namespace flowmatch
