@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/memory_budget.h"
 #include "flowmatch/core/registry.h"
 #include "flowmatch/data/image_set.h"
 #include "flowmatch/dist/local_launcher.h"
@@ -15,6 +16,7 @@
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/metrics/straightness.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/model/module_weights.h"
 #include "flowmatch/objective/coupling.h"
 #include "flowmatch/objective/objective_registry.h"
 #include "flowmatch/objective/scheduler.h"
@@ -328,6 +330,9 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   const TrainingPairs& pairs = *set.pairs;
   auto model = make_model(model_config(a, pairs, *objective));
   nlohmann::json config = model->config();
+  require_memory(training_memory_bytes(*model, a.options.batch),
+                 "training this " + config.value("name", std::string()) + " (" + std::to_string(parameter_count(*model)) +
+                     " parameters) at batch " + std::to_string(a.options.batch));
   ModelUsage usage;
   usage.source = a.training.source;
   if (model->classes() > 0) usage.class_names = set.class_names;

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/memory_budget.h"
 #include "flowmatch/data/conditional_data.h"
 #include "flowmatch/figures/figures.h"
 #include "flowmatch/figures/image_grid.h"
@@ -113,6 +114,9 @@ void run_context_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model
   if (a.png.size() && model.data_dim() != 2) throw Error("--png draws 2-D samples; this model is " + std::to_string(model.data_dim()) + "-D");
   at::Tensor contexts = read_contexts(a.context, a.context_values);
   usage.model_context(model, contexts);  // checks the width before any work
+  require_memory(sampling_memory_bytes(model, std::min(batch, contexts.size(0) * a.n)) +
+                     4.0 * double(contexts.size(0)) * double(a.n) * double(model.data_dim()),
+                 "sampling " + std::to_string(a.n) + " points for each of " + std::to_string(contexts.size(0)) + " contexts");
   at::Generator gen = start_run(a.run.seed, a.run.threads);
   auto solve_start = std::chrono::steady_clock::now();
   ConditionalSamples samples = sample_given_contexts(model, usage, contexts, a.n, solver, a.cfg, batch, gen);
@@ -169,6 +173,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
     density_options.validate();
     usage.require_normal_start(a.model);
   }
+  require_memory(sampling_memory_bytes(*model, a.n), "sampling " + std::to_string(a.n) + " points at once");
   at::Generator gen = start_run(a.run.seed, a.run.threads);
   at::Tensor noise;
   if (!a.noise.empty()) {

@@ -63,6 +63,10 @@ at::Tensor as_model_input(VelocityModel& model, const at::Tensor& x, const std::
   return parameters.empty() ? x : x.to(parameters.front().scalar_type());
 }
 
+double sampling_memory_bytes(const VelocityModel& model, int64_t rows) {
+  return 4.0 * double(rows) * (10 * double(model.data_dim()) + model.floats_per_row());
+}
+
 std::vector<std::string> sampler_names() {
   std::vector<std::string> names = solver_names();
   names.push_back(kJumpSampler);

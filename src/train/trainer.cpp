@@ -7,6 +7,7 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/dist/seed_streams.h"
+#include "flowmatch/model/module_weights.h"
 #include "flowmatch/train/training_loop.h"
 
 namespace flowmatch {
@@ -99,6 +100,11 @@ std::optional<StepRows> validation_rows(const TrainingPairs& pairs, const Object
   return v;
 }
 }  // namespace
+
+double training_memory_bytes(const VelocityModel& model, int64_t batch) {
+  double parameters = double(parameter_count(model));
+  return 4.0 * (5 * parameters + 2 * double(batch) * model.floats_per_row());
+}
 
 TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs, const TrainOptions& options_in,
                        at::Generator& gen, const std::string& run_dir, ProcessGroup* group) {

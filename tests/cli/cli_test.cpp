@@ -684,6 +684,10 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
       {"sample " + path("run") + " --out " + path("o.npy"), "give the contexts with --context", "o.npy"},
       {"sample " + unconditional + " --context-values 1 --out " + path("o.npy"), "--context needs a model trained with one", "o.npy"},
       {"likelihood " + path("run") + " --data " + path("x.csv") + " --out " + path("l.npy"), "give one context row per data row", "l.npy"},
+      {"train --data " + path("x.csv") + " --context " + path("c.csv") + " --batch 2000000000 --out " + path("x"),
+       "at batch 2000000000 needs about", "x"},
+      {"sample " + path("run") + " --context-values 1 --n 1000000000000 --out " + path("o.npy"), "needs about", "o.npy"},
+      {"sample " + unconditional + " --n 1000000000000 --out " + path("o.npy"), "points at once needs about", "o.npy"},
       {"simulate three-moons --n 10 --theta " + path("t.npy") + " --x " + path("xs.npy"), "unknown task 'three-moons'", "t.npy"},
       {"simulate slcp --posterior --observation " + path("c3.csv") + " --n 10 --out " + path("r.npy"), "observations are 8-D", "r.npy"},
   };

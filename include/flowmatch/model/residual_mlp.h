@@ -46,6 +46,10 @@ class ResidualMLP : public VelocityModel {
                              const at::Tensor& dropped = {}) override;
   nlohmann::json config() const override;
   std::vector<int64_t> sample_shape() const override { return {data_dim_}; }
+  // The Fourier features, then per block its two layers and activations (and FiLM's scale and shift).
+  double floats_per_row() const override {
+    return double(data_dim_ + 2 * options_.fourier_features) * 3 + double(options_.width) * double(6 * options_.depth + 8);
+  }
 
  private:
   at::Tensor act(const at::Tensor& x) const;

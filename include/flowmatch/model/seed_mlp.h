@@ -32,6 +32,9 @@ class SeedMLP : public VelocityModel {
                              const at::Tensor& dropped = {}) override;
   nlohmann::json config() const override;
   std::vector<int64_t> sample_shape() const override { return {data_dim_}; }
+  double floats_per_row() const override {
+    return double(data_dim_) * 3 + double(options_.time_dim) + double(options_.width) * double(2 * options_.depth + 4);
+  }
 
  private:
   at::Tensor network(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context_features = {});

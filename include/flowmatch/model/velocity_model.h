@@ -43,6 +43,9 @@ class VelocityModel : public torch::nn::Module {
   virtual std::vector<int64_t> sample_shape() const = 0;
   // The numbers in one sample: D, or C * H * W.
   int64_t data_dim() const;
+  // Roughly how many floats one row's forward pass keeps alive (for backward), for the memory
+  // estimates that refuse work too large for the machine (core/memory_budget.h).
+  virtual double floats_per_row() const { return 64.0 * double(data_dim()); }
 };
 
 // What a conditional field is given besides (x, t), row by row; empty for an unconditional one.

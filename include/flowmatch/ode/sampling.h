@@ -30,6 +30,10 @@ void validate_guidance(const VelocityModel& model, const Guidance& guidance, int
 // in the model's dtype (float32, or float64 for a model converted with ->to(torch::kDouble)).
 at::Tensor as_model_input(VelocityModel& model, const at::Tensor& x, const std::string& what);
 
+// Roughly the memory sampling `rows` samples at once takes: the state, the solver's stages (dopri5
+// keeps 7) and the output, and one forward pass's activations per row.
+double sampling_memory_bytes(const VelocityModel& model, int64_t rows);
+
 // The samplers by name: the ODE solvers (solver.h), then the jump of interval models (jump_sampler.h).
 std::vector<std::string> sampler_names();
 // Throws Error for an unknown sampler or bad settings (the ODE solver's checks, or the jump's).

@@ -26,6 +26,10 @@ namespace flowmatch {
 // shared folder). A resumed run takes any number of processes: with at
 // most as many as the run has shards, it continues exactly; more add fresh seed streams.
 // A rank that dies or goes silent stops the others with an Error naming it (process_group.h).
+// Roughly the memory training `model` at `batch` takes: weights, gradients, AdamW's two moments and
+// the EMA (5 copies of the parameters), and each row's activations with their gradients.
+double training_memory_bytes(const VelocityModel& model, int64_t batch);
+
 TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs& pairs, const TrainOptions& options,
                        at::Generator& gen, const std::string& run_dir, ProcessGroup* group = nullptr);
 

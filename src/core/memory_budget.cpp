@@ -1,0 +1,40 @@
+#include "flowmatch/core/memory_budget.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "flowmatch/core/error.h"
+
+namespace flowmatch {
+
+int64_t available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    long long kib = 0;
+    if (std::sscanf(line.c_str(), "MemAvailable: %lld kB", &kib) == 1) return int64_t(kib) * 1024;
+  }
+  return 0;
+}
+
+std::string describe_bytes(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 5) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char text[64];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  return text;
+}
+
+void require_memory(double bytes, const std::string& what) {
+  int64_t available = available_memory_bytes();
+  if (available > 0 && bytes > double(available))
+    throw Error(what + " needs about " + describe_bytes(bytes) + " of memory but " + describe_bytes(double(available)) +
+                " is available; nothing was started");
+}
+
+}  // namespace flowmatch
