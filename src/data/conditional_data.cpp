@@ -14,11 +14,9 @@ namespace flowmatch {
 namespace {
 // "A:B" -> {A, B} with 0 <= A < B <= columns.
 std::pair<int64_t, int64_t> column_range(const std::string& range, int64_t columns, const std::string& file) {
-  size_t colon = range.find(':');
   long long a = -1, b = -1;
-  char tail = 0;
-  if (colon == std::string::npos ||
-      std::sscanf(range.c_str(), "%lld:%lld%c", &a, &b, &tail) != 2 || a < 0 || b <= a || b > columns)
+  char tail = 0;  // anything after B makes sscanf count 3
+  if (std::sscanf(range.c_str(), "%lld:%lld%c", &a, &b, &tail) != 2 || a < 0 || b <= a || b > columns)
     throw Error("--context-columns must be A:B with 0 <= A < B <= " + std::to_string(columns) + " (the columns of " +
                 file + "), got '" + range + "'");
   if (b - a == columns) throw Error("--context-columns " + range + " takes every column of " + file + ", leaving no x");

@@ -670,6 +670,20 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   EXPECT_EQ(likelihood.exit_code, 0) << likelihood.output;
   EXPECT_EQ(report_of(likelihood.output)["n"], "400");
 
+  // --standardize: x = 1000 + 2 c + noise is learnt as z-scores and sampled back in x's units.
+  std::string offset_rows;
+  std::istringstream lines(x_rows);
+  for (std::string line; std::getline(lines, line);) offset_rows += std::to_string(1000 + std::stof(line)) + "\n";
+  write("x1000.csv", offset_rows);
+  Result standardized = flowmatch("train --data " + path("x1000.csv") + " --context " + path("c.csv") + " --standardize --out " +
+                                  path("std") + small);
+  ASSERT_EQ(standardized.exit_code, 0) << standardized.output;
+  Result far = flowmatch("sample " + path("std") + " --context-values 0 --n 200 --out " + path("far.npy"));
+  ASSERT_EQ(far.exit_code, 0) << far.output;
+  double far_mean = 0;
+  for (float x : read_npy_floats(path("far.npy"))) far_mean += x / 200.0;
+  EXPECT_NEAR(far_mean, 1000.0, 5.0);  // z-scores alone would sit near 0
+
   std::string unconditional = train("plain", 2);
   write("x399.csv", x_rows.substr(x_rows.find('\n') + 1));
   write("cnan.csv", "nan\n" + c_rows.substr(c_rows.find('\n') + 1));

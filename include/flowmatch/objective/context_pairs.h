@@ -24,7 +24,6 @@ class ContextPairs : public TrainingPairs {
   std::string describe() const override;
   PairBatch draw(int64_t batch, at::Generator& gen) const override;
   std::optional<PairBatch> held_out() const override;
-  int64_t rows() const override { return x_.size(0); }
 
  private:
   at::Tensor x_, context_;                   // the rows trained on

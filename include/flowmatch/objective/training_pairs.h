@@ -29,8 +29,6 @@ class TrainingPairs {
   // Rows held out of training, x1 with their labels or contexts (x0 undefined), for a validation
   // loss; none by default.
   virtual std::optional<PairBatch> held_out() const { return std::nullopt; }
-  // The number of rows trained on, for a fixed set; 0 for fresh draws.
-  virtual int64_t rows() const { return 0; }
   virtual std::string describe() const = 0;  // for logs: "checkerboard from N(0, I), ot coupling"
   virtual PairBatch draw(int64_t batch, at::Generator& gen) const = 0;
 };
