@@ -36,8 +36,9 @@ struct SampleArgs {
   int64_t n = 1000;
   std::string class_name;  // images: a class index or name; "" = every class
   double cfg = 1.0;
-  int64_t batch = 0;  // 0: 50 for images (larger batches are no faster, and 250 ran 5x slower here,
-                      // docs/design.md), 10000 rows for context models
+  // Unless given: 50 for images (larger batches are no faster, and 250 ran 5x slower here,
+  // docs/design.md), 10000 rows for context models.
+  int64_t batch = 0;
   SolverOptions solver;
   DensityArgs density;
   RunSettings run;
@@ -75,7 +76,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
   for (const char* option : {"--noise", "--trajectory", "--trajectory-png", "--logp", "--float64", "--context", "--context-values"})
     if (cmd->count(option)) throw Error(std::string(option) + " is for point models; this model makes images");
   require_npy_path(a.out, "--out (images)");
-  int64_t batch = a.batch == 0 ? 50 : a.batch;
+  int64_t batch = cmd->count("--batch") ? a.batch : 50;
   if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
   if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
   std::optional<int64_t> label;
@@ -108,7 +109,7 @@ void run_context_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model
     if (cmd->count(option)) throw Error(std::string(option) + " is not available for context models yet");
   if (a.context.empty() && a.context_values.empty())
     throw Error("this model samples p(x | c): give the contexts with --context FILE or --context-values A,B,...");
-  int64_t batch = a.batch == 0 ? 10000 : a.batch;
+  int64_t batch = cmd->count("--batch") ? a.batch : 10000;
   if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
   if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
   if (a.png.size() && model.data_dim() != 2) throw Error("--png draws 2-D samples; this model is " + std::to_string(model.data_dim()) + "-D");
@@ -250,8 +251,7 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--class", args->class_name, "Images: draw this class (index or name); default: every class in turn");
   cmd->add_option("--cfg", args->cfg, "Class or context models: classifier-free guidance weight w, v = v_uncond + w (v_cond - v_uncond)")
       ->capture_default_str();
-  cmd->add_option("--batch", args->batch, "Images and context models: samples integrated together (0 = 50 images, 10000 points)")
-      ->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Images and context models: samples integrated together (default 50 images, 10000 points)");
   add_solver_options(cmd, args->solver);
   add_density_options(cmd, args->density);
   add_run_options(cmd, args->run);
