@@ -29,7 +29,8 @@ VelocityFn velocity_of(VelocityModel& model, const Guidance& guidance) {
     return [&model, times, condition](const at::Tensor& x, double t) { return model.forward_given(x, times(x, t), condition); };
   Condition both = conditioned_then_unconditional(model, condition);
   return [&model, times, both, w](const at::Tensor& x, double t) {
-    at::Tensor v = model.forward_given(torch::cat({x, x}), times(torch::cat({x, x}), t), both);
+    at::Tensor twice = torch::cat({x, x});
+    at::Tensor v = model.forward_given(twice, times(twice, t), both);
     at::Tensor conditional = v.slice(0, 0, x.size(0)), unconditional = v.slice(0, x.size(0));
     return unconditional + w * (conditional - unconditional);  // v + w (v(. | y) - v)
   };
