@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/threads.h"
 
 namespace flowmatch {
 namespace {
@@ -18,6 +19,18 @@ TEST(C2st, ClearlyDifferentDistributionsScoreNearOne) {
   torch::manual_seed(1);
   at::Tensor a = torch::randn({3000, 2}), b = torch::randn({3000, 2}) * 0.2 + torch::tensor({2.5f, 0.0f});
   EXPECT_GT(c2st(a, b), 0.97);
+}
+
+TEST(C2st, DoesNotDependOnTheThreadCount) {
+  torch::manual_seed(2);
+  at::Tensor a = torch::randn({1000, 2}), b = torch::randn({1000, 2}) + 0.5;
+  const int before = at::get_num_threads();
+  set_compute_threads(1);  // the folds one after another
+  double one = c2st(a, b);
+  set_compute_threads(2);  // two at once
+  double two = c2st(a, b);
+  at::set_num_threads(before);
+  EXPECT_EQ(one, two);
 }
 
 TEST(C2st, RefusesMismatchedOrNonFiniteSets) {

@@ -18,4 +18,20 @@ enum class Workload {
 // Returns the thread count used.
 int set_compute_threads(int threads, Workload workload = Workload::MatrixProducts);
 
+// For work that splits itself into one task per core (the folds of a C2ST): while it lives,
+// LibTorch's OpenMP pool and OpenBLAS run on one thread each, so the tasks' small products do not
+// spin against each other; the counts set before come back when it ends.
+class OneThreadPerTask {
+ public:
+  OneThreadPerTask();
+  ~OneThreadPerTask();
+  OneThreadPerTask(const OneThreadPerTask&) = delete;
+  OneThreadPerTask& operator=(const OneThreadPerTask&) = delete;
+  // How many tasks to run at once: the larger of the two pools' thread counts before.
+  int tasks() const;
+
+ private:
+  int torch_threads_, blas_threads_;
+};
+
 }  // namespace flowmatch
