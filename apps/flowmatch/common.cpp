@@ -362,8 +362,9 @@ void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
                                                          cmd->config_to_str(true, false));
 }
 
-void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps) {
-  PathGeometry geometry = path_geometry(model, start, steps);
+void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps,
+                          const Guidance& given) {
+  PathGeometry geometry = path_geometry(model, start, steps, given);
   report["straightness"] = geometry.straightness;
   report["curvature"] = geometry.curvature;
 }

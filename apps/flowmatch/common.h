@@ -97,7 +97,8 @@ void apply_config_file(CLI::App* cmd, const std::string& path);
 // Creates the run folder and writes config.toml: the resolved options of `cmd`.
 void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite);
 // Adds "straightness" and "curvature" (straightness.h) of the model's paths from `start` to `report`.
-void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps = 100);
+void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps = 100,
+                          const Guidance& given = {});
 
 // Prints a JSON object as "key: value" lines on stdout.
 void print_report(const nlohmann::json& report);

@@ -1,11 +1,14 @@
-// flowmatch reflow  RUN_DIR --out RUN_DIR2 [--pairs N | --pairs-file FILE] [--pair-solver ...] [training options]
+// flowmatch reflow  RUN_DIR --out RUN_DIR2 [--pairs N | --pairs-file FILE] [--context C.npy] [--pair-solver ...]
+//                   [training options]
 // flowmatch distill RUN_DIR --out RUN_DIR2 --steps-out K [the same]
 //
 // Both retrain a flow on its own coupling (Liu et al. 2022, rectified flow): draw N starting points
 // z0, integrate them with the trained model to z1, and train on the fixed pairs (z0, z1), starting
 // from the model's weights. Reflow trains at all times t in [0, 1] and gives the next rectified flow,
 // whose paths are straighter; distillation trains only at the K grid times t = k/K, so that K Euler
-// steps of the new model land where the old flow did (K = 1: z1 = z0 + v(z0, 0)).
+// steps of the new model land where the old flow did (K = 1: z1 = z0 + v(z0, 0)). A context model's
+// pairs are drawn given contexts (--context, pair i given row i mod M) and keep them: the new model
+// learns the same p(x | c) with straighter paths.
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -17,6 +20,7 @@
 #include "common.h"
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/registry.h"
+#include "flowmatch/data/conditional_data.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/train/flow_pairs.h"
 #include "flowmatch/train/model_usage.h"
@@ -28,7 +32,7 @@ namespace {
 constexpr const char* kPairsFile = "pairs.safetensors";
 
 struct RectifyArgs {
-  std::string model, out, pairs_file, config;
+  std::string model, out, pairs_file, context, config;
   bool overwrite = false;
   int64_t pairs = 50000, pair_batch = 5000;
   int64_t steps_out = 0;  // distill: the generator's Euler steps
@@ -51,6 +55,10 @@ FlowPairs reuse_pairs(const std::string& path, const VelocityModel& model) {
   if (pairs.z0.size(1) != model.data_dim())
     throw Error(path + " holds " + std::to_string(pairs.z0.size(1)) + "-D pairs but the model is " +
                 std::to_string(model.data_dim()) + "-D");
+  const int64_t context_dim = pairs.context.defined() ? pairs.context.size(1) : 0;
+  if (context_dim != model.context_dim())
+    throw Error(path + " holds pairs with a context of size " + std::to_string(context_dim) +
+                " but the model takes one of size " + std::to_string(model.context_dim()));
   std::cerr << "reusing " << pairs.z0.size(0) << " pairs from " << path << "\n";
   return pairs;
 }
@@ -73,15 +81,25 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
   auto [model, usage] = load_trained_model(model_path);
   if (model->takes_interval())
     throw Error(a.model + " is a MeanFlow model: it is already a one-step generator; reflow and distill take flows");
-  if (model->context_dim() > 0 || usage.data_scaling)
-    throw Error(a.model + " takes a context or standardized data: reflow and distill of such models are not built yet");
   std::optional<FlowPairs> reused;
-  if (!a.pairs_file.empty()) reused = reuse_pairs(a.pairs_file, *model);
+  at::Tensor contexts;
+  if (!a.pairs_file.empty()) {
+    if (!a.context.empty()) throw Error("--context draws new pairs: it does not go with --pairs-file, whose pairs keep theirs");
+    reused = reuse_pairs(a.pairs_file, *model);
+  } else if (model->context_dim() > 0) {
+    if (a.context.empty())
+      throw Error(a.model + " takes a " + std::to_string(model->context_dim()) +
+                  "-D context: give --context C.npy, the contexts to draw pairs for (for example its training contexts)");
+    contexts = read_contexts(a.context, "");
+    usage.model_context(*model, contexts);  // checked before the run folder is made
+  } else if (!a.context.empty()) {
+    throw Error(a.model + " takes no context: --context is for models trained with one");
+  }
   at::Generator gen = start_run(a.run.seed, a.run.threads);
   create_run_dir(cmd, a.out, a.overwrite);
   if (!reused)
     std::cerr << "drawing " << a.pairs << " pairs from " << usage.describe_source() << " with the flow of " << a.model << "\n";
-  FlowPairs pairs = reused ? *reused : make_flow_pairs(*model, usage, a.pairs, a.pair_solver, a.pair_batch, gen);
+  FlowPairs pairs = reused ? *reused : make_flow_pairs(*model, usage, a.pairs, a.pair_solver, a.pair_batch, gen, contexts);
   std::string pairs_path = a.out + "/" + kPairsFile;
   save_flow_pairs(pairs_path, pairs);
 
@@ -95,7 +113,8 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
   options.model_metadata = next.to_metadata();
   model->train();
   std::string description = std::to_string(pairs.z0.size(0)) + " pairs of " + a.model + " (" + pairs.sampler + ")";
-  TrainResult result = train_into_run_dir(model, FixedPairs(pairs.z0, pairs.z1, description), options, gen, a.out);
+  TrainResult result =
+      train_into_run_dir(model, FixedPairs(pairs.z0, pairs.z1, description, pairs.context), options, gen, a.out);
 
   nlohmann::json report = {{"model", a.out + "/" + RunDir::kModel},
                            {"pairs", pairs_path},
@@ -108,7 +127,10 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
     report["sampler"] = "euler, " + std::to_string(a.steps_out) + " step" + (a.steps_out > 1 ? "s" : "");
   else
     report["rectification"] = next.rectification;
-  report_path_geometry(report, *result.model, pairs.z0.slice(0, 0, 2000));
+  const int64_t shown = std::min<int64_t>(2000, pairs.z0.size(0));  // the paths measured: the first pairs'
+  Guidance given;
+  if (pairs.context.defined()) given.context = pairs.context.slice(0, 0, shown);
+  report_path_geometry(report, *result.model, pairs.z0.slice(0, 0, shown), 100, given);
   print_report(report);
 }
 
@@ -131,6 +153,9 @@ void add_rectify_command(CLI::App& app, bool distill) {
   pairs->add_option("--pairs", args->pairs, "Starting points to integrate into pairs")->capture_default_str();
   pairs->add_option("--pairs-file", args->pairs_file,
                     "Reuse the pairs stored by an earlier run (its pairs.safetensors) instead of drawing new ones");
+  pairs->add_option("--context", args->context,
+                    "Context models: a .npy/.csv of contexts to draw the pairs given (pair i given row i mod M), "
+                    "for example the training contexts");
   pairs->add_option("--pair-solver", args->pair_solver.method, "Solver that makes the pairs: " + join_names(solver_names()))
       ->capture_default_str();
   pairs->add_option("--pair-steps", args->pair_solver.steps, "Its steps (fixed-grid solvers)")->capture_default_str();

@@ -45,6 +45,10 @@ const at::Tensor& Safetensors::at(const std::string& name) const {
   throw Error("safetensors: no tensor named '" + name + "'");
 }
 
+bool Safetensors::has(const std::string& name) const {
+  return std::any_of(tensors.begin(), tensors.end(), [&](const auto& entry) { return entry.first == name; });
+}
+
 Safetensors parse_safetensors(const std::string& bytes, const std::string& name) {
   auto fail = [&](const std::string& why) { return Error(name + ": not a valid safetensors file: " + why); };
   if (bytes.size() < 8) throw fail("shorter than its 8-byte header length");

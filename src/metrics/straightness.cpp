@@ -30,10 +30,11 @@ PathGeometry path_geometry(const VelocityFn& v, const at::Tensor& x0, int64_t st
   return geometry;
 }
 
-PathGeometry path_geometry(VelocityModel& model, const at::Tensor& start, int64_t steps) {
+PathGeometry path_geometry(VelocityModel& model, const at::Tensor& start, int64_t steps, const Guidance& given) {
   c10::InferenceMode inference;
   model.eval();
-  return path_geometry(velocity_of(model), as_model_input(model, start, "start points"), steps);
+  validate_guidance(model, given, start.size(0));
+  return path_geometry(velocity_of(model, given), as_model_input(model, start, "start points"), steps);
 }
 
 }  // namespace flowmatch

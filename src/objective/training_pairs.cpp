@@ -25,20 +25,24 @@ PairBatch CoupledPairs::draw(int64_t batch, at::Generator& gen) const {
   return {x0, coupling_->pair(x0, x1), {}, {}};
 }
 
-FixedPairs::FixedPairs(at::Tensor z0, at::Tensor z1, std::string description)
-    : z0_(std::move(z0)), z1_(std::move(z1)), description_(std::move(description)) {
+FixedPairs::FixedPairs(at::Tensor z0, at::Tensor z1, std::string description, at::Tensor context)
+    : z0_(std::move(z0)), z1_(std::move(z1)), context_(std::move(context)), description_(std::move(description)) {
   if (z0_.dim() != 2 || z0_.sizes() != z1_.sizes() || z0_.size(0) < 1)
     throw Error("pairs must be two [N, D] arrays of the same shape, got " + c10::str(z0_.sizes()) + " and " +
                 c10::str(z1_.sizes()));
-  if (!torch::isfinite(z0_).all().item<bool>() || !torch::isfinite(z1_).all().item<bool>())
-    throw Error("the pairs hold non-finite values");
+  if (context_.defined() && (context_.dim() != 2 || context_.size(0) != z0_.size(0)))
+    throw Error("the pairs' contexts must be [N, C] with N = " + std::to_string(z0_.size(0)) + ", got " +
+                c10::str(context_.sizes()));
+  for (const at::Tensor& t : {z0_, z1_, context_})
+    if (t.defined() && !torch::isfinite(t).all().item<bool>()) throw Error("the pairs hold non-finite values");
   z0_ = z0_.to(torch::kFloat);
   z1_ = z1_.to(torch::kFloat);
+  if (context_.defined()) context_ = context_.to(torch::kFloat);
 }
 
 PairBatch FixedPairs::draw(int64_t batch, at::Generator& gen) const {
   at::Tensor rows = torch::randint(0, z0_.size(0), {batch}, gen, torch::kLong);
-  return {z0_.index_select(0, rows), z1_.index_select(0, rows), {}, {}};
+  return {z0_.index_select(0, rows), z1_.index_select(0, rows), {}, context_.defined() ? context_.index_select(0, rows) : at::Tensor()};
 }
 
 ImagePairs::ImagePairs(ImageSet images, std::string description, bool flip)

@@ -10,19 +10,29 @@
 namespace flowmatch {
 
 FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t n, const SolverOptions& solver,
-                          int64_t batch, at::Generator& gen) {
+                          int64_t batch, at::Generator& gen, const at::Tensor& contexts) {
   validate_sampler(solver);
   if (n <= 0) throw Error("the number of pairs must be positive, got " + std::to_string(n));
   if (batch <= 0) throw Error("the pair batch must be positive, got " + std::to_string(batch));
+  if (model.context_dim() > 0 && !contexts.defined())
+    throw Error("the model takes a " + std::to_string(model.context_dim()) +
+                "-D context: its pairs need contexts to be drawn given");
   FlowPairs pairs;
+  if (contexts.defined()) {  // pair i given context row i mod M
+    at::Tensor context = usage.model_context(model, contexts);
+    pairs.context = context.index_select(0, torch::arange(n, torch::kLong).remainder(context.size(0))).to(torch::kFloat);
+  }
   pairs.z0 = usage.draw_start(n, model.data_dim(), gen).to(torch::kFloat);
   std::vector<at::Tensor> ends;
   Progress progress("pairs", n, batch, "nfe", "points");
   for (int64_t start = 0; start < n; start += batch) {
-    Solution solution = generate(model, pairs.z0.slice(0, start, std::min(start + batch, n)), solver);
+    const int64_t end = std::min(start + batch, n);
+    Guidance given;
+    if (pairs.context.defined()) given.context = pairs.context.slice(0, start, end);
+    Solution solution = generate(model, pairs.z0.slice(0, start, end), solver, given);
     ends.push_back(solution.x.to(torch::kFloat));
     pairs.nfe = std::max(pairs.nfe, solution.nfe);
-    progress.update(std::min(start + batch, n), double(solution.nfe));
+    progress.update(end, double(solution.nfe));
   }
   progress.finish();
   pairs.z1 = torch::cat(ends);
@@ -35,6 +45,7 @@ FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t
 void save_flow_pairs(const std::string& path, const FlowPairs& pairs) {
   Safetensors file;
   file.tensors = {{"z0", pairs.z0}, {"z1", pairs.z1}};
+  if (pairs.context.defined()) file.tensors.emplace_back("context", pairs.context);
   file.metadata = {{"flowmatch.pairs.sampler", pairs.sampler}, {"flowmatch.pairs.nfe", std::to_string(pairs.nfe)}};
   write_safetensors(path, file);
 }
@@ -51,8 +62,14 @@ FlowPairs load_flow_pairs(const std::string& path) {
   if (pairs.z0.dim() != 2 || pairs.z0.sizes() != pairs.z1.sizes() || pairs.z0.size(0) == 0)
     throw Error(path + ": z0 and z1 must be [N, D] of the same shape, got " + c10::str(pairs.z0.sizes()) + " and " +
                 c10::str(pairs.z1.sizes()));
-  if (!torch::isfinite(pairs.z0).all().item<bool>() || !torch::isfinite(pairs.z1).all().item<bool>())
-    throw Error(path + ": the pairs hold non-finite values");
+  if (file.has("context")) {
+    pairs.context = file.at("context").to(torch::kFloat);
+    if (pairs.context.dim() != 2 || pairs.context.size(0) != pairs.z0.size(0))
+      throw Error(path + ": the context must be [N, C] with N = " + std::to_string(pairs.z0.size(0)) + ", got " +
+                  c10::str(pairs.context.sizes()));
+  }
+  for (const at::Tensor& t : {pairs.z0, pairs.z1, pairs.context})
+    if (t.defined() && !torch::isfinite(t).all().item<bool>()) throw Error(path + ": the pairs hold non-finite values");
   if (auto it = file.metadata.find("flowmatch.pairs.sampler"); it != file.metadata.end()) pairs.sampler = it->second;
   if (auto it = file.metadata.find("flowmatch.pairs.nfe"); it != file.metadata.end()) pairs.nfe = std::atoll(it->second.c_str());
   return pairs;

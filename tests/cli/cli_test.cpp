@@ -684,7 +684,22 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   for (float x : read_npy_floats(path("far.npy"))) far_mean += x / 200.0;
   EXPECT_NEAR(far_mean, 1000.0, 5.0);  // z-scores alone would sit near 0
 
+  // reflow and distill draw their pairs given the training contexts, and keep them in pairs.safetensors.
+  std::string rectify = " --steps 30 --log-every 10 --seed 1";
+  Result reflowed =
+      flowmatch("reflow " + path("run") + " --context " + path("c.csv") + " --pairs 800 --out " + path("rf") + rectify);
+  ASSERT_EQ(reflowed.exit_code, 0) << reflowed.output;
+  EXPECT_EQ(report_of(reflowed.output)["pair_count"], "800");
+  EXPECT_EQ(report_of(reflowed.output).count("straightness"), 1u) << reflowed.output;
+  Result distilled = flowmatch("distill " + path("run") + " --pairs-file " + path("rf/pairs.safetensors") +
+                               " --steps-out 1 --out " + path("one") + rectify);
+  ASSERT_EQ(distilled.exit_code, 0) << distilled.output;
+  Result one_step = flowmatch("sample " + path("one") + " --context " + path("c3.csv") + " --n 10 --out " + path("one.npy"));
+  ASSERT_EQ(one_step.exit_code, 0) << one_step.output;
+  EXPECT_EQ(report_of(one_step.output)["nfe"], "1");
+
   std::string unconditional = train("plain", 2);
+  ASSERT_EQ(flowmatch("train --data " + path("x.csv") + " --out " + path("plain1") + small).exit_code, 0);
   write("x399.csv", x_rows.substr(x_rows.find('\n') + 1));
   write("cnan.csv", "nan\n" + c_rows.substr(c_rows.find('\n') + 1));
   std::vector<BadInput> cases = {
@@ -702,6 +717,14 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
        "at batch 2000000000 needs about", "x"},
       {"sample " + path("run") + " --context-values 1 --n 1000000000000 --out " + path("o.npy"), "needs about", "o.npy"},
       {"sample " + unconditional + " --n 1000000000000 --out " + path("o.npy"), "points at once needs about", "o.npy"},
+      {"reflow " + path("run") + " --out " + path("rf2"), "give --context C.npy", "rf2"},
+      {"reflow " + unconditional + " --context " + path("c.csv") + " --out " + path("rf2"), "takes no context", "rf2"},
+      {"reflow " + path("run") + " --context " + path("joined.csv") + " --out " + path("rf2"), "the model takes 1-D contexts", "rf2"},
+      {"distill " + path("run") + " --steps-out 1 --context " + path("c.csv") + " --pairs-file " + path("rf/pairs.safetensors") +
+           " --out " + path("rf2"),
+       "does not go with --pairs-file", "rf2"},
+      {"distill " + path("plain1") + " --steps-out 1 --pairs-file " + path("rf/pairs.safetensors") + " --out " + path("rf2"),
+       "pairs with a context of size 1", "rf2"},
       {"simulate three-moons --n 10 --theta " + path("t.npy") + " --x " + path("xs.npy"), "unknown task 'three-moons'", "t.npy"},
       {"simulate slcp --posterior --observation " + path("c3.csv") + " --n 10 --out " + path("r.npy"), "observations are 8-D", "r.npy"},
   };

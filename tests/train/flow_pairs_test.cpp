@@ -46,12 +46,16 @@ TEST(FlowPairs, EndsAreWhereTheFlowTakesTheStarts) {
 TEST(FlowPairs, RoundTripAndMalformedFiles) {
   fs::path dir = fs::temp_directory_path() / "flowmatch-flow-pairs-test";
   fs::create_directories(dir);
-  FlowPairs pairs{torch::randn({50, 3}), torch::randn({50, 3}), "dopri5", 131};
+  FlowPairs pairs{torch::randn({50, 3}), torch::randn({50, 3}), {}, "dopri5", 131};
   save_flow_pairs((dir / "pairs.safetensors").string(), pairs);
   FlowPairs back = load_flow_pairs((dir / "pairs.safetensors").string());
   EXPECT_TRUE(back.z0.equal(pairs.z0) && back.z1.equal(pairs.z1));
   EXPECT_EQ(back.sampler, "dopri5");
   EXPECT_EQ(back.nfe, 131);
+
+  FlowPairs given{torch::randn({50, 3}), torch::randn({50, 3}), torch::randn({50, 2}), "rk4, 8 steps", 32};
+  save_flow_pairs((dir / "given.safetensors").string(), given);
+  EXPECT_TRUE(load_flow_pairs((dir / "given.safetensors").string()).context.equal(given.context));
 
   Safetensors missing;
   missing.tensors = {{"z0", torch::randn({5, 2})}};
@@ -65,6 +69,10 @@ TEST(FlowPairs, RoundTripAndMalformedFiles) {
   nan.tensors = {{"z0", torch::full({5, 2}, NAN)}, {"z1", torch::randn({5, 2})}};
   write_safetensors((dir / "nan.safetensors").string(), nan);
   EXPECT_THROW(load_flow_pairs((dir / "nan.safetensors").string()), Error);
+  Safetensors short_context;
+  short_context.tensors = {{"z0", torch::randn({5, 2})}, {"z1", torch::randn({5, 2})}, {"context", torch::randn({4, 1})}};
+  write_safetensors((dir / "short_context.safetensors").string(), short_context);
+  EXPECT_THROW(load_flow_pairs((dir / "short_context.safetensors").string()), Error);
   fs::remove_all(dir);
 }
 
@@ -75,6 +83,12 @@ TEST(FixedPairs, DrawsRowsTogether) {
   PairBatch batch = pairs.draw(64, gen);
   EXPECT_TRUE(batch.x1.equal(batch.x0 * 10));
   EXPECT_THROW(FixedPairs(z0, z1.slice(0, 0, 10), "short"), Error);
+
+  FixedPairs given(z0, z1, "given", z0.select(1, 0).unsqueeze(1) * -1);
+  EXPECT_EQ(given.context_dim(), 1);
+  PairBatch with_context = given.draw(64, gen);
+  EXPECT_TRUE(with_context.context.squeeze(1).equal(with_context.x0.select(1, 0) * -1));  // each row's own context
+  EXPECT_THROW(FixedPairs(z0, z1, "short context", torch::zeros({10, 1})), Error);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ struct Safetensors {
 
   // The tensor called `name`; throws Error naming the file's missing entry.
   const at::Tensor& at(const std::string& name) const;
+  bool has(const std::string& name) const;
 };
 
 // Validates everything before touching data (header length bound, JSON shape, dtype names,

@@ -2,6 +2,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "flowmatch/model/velocity_model.h"
+#include "flowmatch/ode/sampling.h"
 #include "flowmatch/ode/solver.h"
 
 namespace flowmatch {
@@ -16,7 +17,8 @@ struct PathGeometry {
   double straightness = 0, curvature = 0;
 };
 PathGeometry path_geometry(const VelocityFn& v, const at::Tensor& x0, int64_t steps);
-// The same for a model's own paths from `start` [N, ...] (in inference mode).
-PathGeometry path_geometry(VelocityModel& model, const at::Tensor& start, int64_t steps = 100);
+// The same for a model's own paths from `start` [N, ...] (in inference mode), given one context row
+// per start point for a context model.
+PathGeometry path_geometry(VelocityModel& model, const at::Tensor& start, int64_t steps = 100, const Guidance& given = {});
 
 }  // namespace flowmatch

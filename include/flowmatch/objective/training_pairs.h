@@ -50,18 +50,21 @@ class CoupledPairs : public TrainingPairs {
   std::unique_ptr<Coupling> coupling_;
 };
 
-// Fixed pairs (z0[i], z1[i]), drawn row by row with replacement: noise and the sample a trained
-// flow made from it, for reflow and distillation.
+// Fixed pairs (z0[i], z1[i]), with their context c[i] when given, drawn row by row with
+// replacement: noise and the sample a trained flow made from it (given c[i]), for reflow and
+// distillation.
 class FixedPairs : public TrainingPairs {
  public:
-  // Throws Error unless z0 and z1 are [N, D] of the same shape with N >= 1, all finite.
-  FixedPairs(at::Tensor z0, at::Tensor z1, std::string description);
+  // Throws Error unless z0 and z1 are [N, D] of the same shape with N >= 1, the context (when
+  // defined) is [N, C], and all are finite.
+  FixedPairs(at::Tensor z0, at::Tensor z1, std::string description, at::Tensor context = {});
   std::vector<int64_t> sample_shape() const override { return {z0_.size(1)}; }
+  int64_t context_dim() const override { return context_.defined() ? context_.size(1) : 0; }
   std::string describe() const override { return description_; }
   PairBatch draw(int64_t batch, at::Generator& gen) const override;
 
  private:
-  at::Tensor z0_, z1_;
+  at::Tensor z0_, z1_, context_;
   std::string description_;
 };
 
