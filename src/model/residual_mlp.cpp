@@ -47,8 +47,6 @@ ResidualMLP::ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options)
     throw Error("mlp: unknown activation '" + o.activation + "' (choose silu, relu or gelu)");
   if (o.context_dim < 0 || (o.context_mode != "add" && o.context_mode != "film"))
     throw Error("mlp: context_dim >= 0 and a context_mode of add or film are required");
-  if (o.context_dim > 0 && o.interval)
-    throw Error("mlp: a model with an interval input (MeanFlow) takes no context yet; train a context model with --objective flow-matching");
   frequencies_ = sinusoidal_frequencies(o.time_dim);
   fourier_basis_ = register_buffer("fourier_basis", torch::randn({data_dim, o.fourier_features}) * o.fourier_scale);
   int64_t in_features = data_dim + 2 * o.fourier_features;
@@ -94,24 +92,31 @@ at::Tensor ResidualMLP::network(const at::Tensor& x, const at::Tensor& time_feat
   return out_projection_(act(h));
 }
 
+at::Tensor ResidualMLP::context_features(const at::Tensor& x, const at::Tensor& context, const at::Tensor& dropped) {
+  if (context_embedding_) return context_embedding_->forward(context, dropped, x.size(0), x.options());
+  if (context.defined()) VelocityModel::forward_context(x, {}, context, dropped);  // says this model takes none
+  return {};
+}
+
 at::Tensor ResidualMLP::forward(const at::Tensor& x, const at::Tensor& t) {
-  if (options_.interval) return forward_average(x, t, t);
-  at::Tensor time_features = t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale));
-  if (!context_embedding_) return network(x, time_features);
-  return network(x, time_features, context_embedding_->forward({}, {}, x.size(0), x.options()));  // the unconditional field
+  return forward_context(x, t, {}, {});  // an undefined context: the unconditional field
 }
 
 at::Tensor ResidualMLP::forward_context(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                                         const at::Tensor& dropped) {
-  if (!context_embedding_) return VelocityModel::forward_context(x, t, context, dropped);
+  if (options_.interval) return forward_average(x, t, t, Condition{{}, context, dropped});  // v(x, t) = u(x, t, t)
   return network(x, t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale)),
-                 context_embedding_->forward(context, dropped, x.size(0), x.options()));
+                 context_features(x, context, dropped));
 }
 
-at::Tensor ResidualMLP::forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) {
-  if (!options_.interval) return VelocityModel::forward_average(x, s, t);
-  return network(x, t_projection_(sinusoidal_embedding(s, frequencies_, options_.time_scale)) +
-                     interval_projection_(sinusoidal_embedding(t - s, frequencies_, options_.time_scale)));
+at::Tensor ResidualMLP::forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t,
+                                        const Condition& given) {
+  if (!options_.interval) return VelocityModel::forward_average(x, s, t, given);
+  if (given.labels.defined()) return VelocityModel::forward_class(x, t, given.labels);  // says it takes no classes
+  return network(x,
+                 t_projection_(sinusoidal_embedding(s, frequencies_, options_.time_scale)) +
+                     interval_projection_(sinusoidal_embedding(t - s, frequencies_, options_.time_scale)),
+                 context_features(x, given.context, given.dropped));
 }
 
 nlohmann::json ResidualMLP::config() const {

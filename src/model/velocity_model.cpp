@@ -10,7 +10,11 @@ namespace {
 std::string model_name(const VelocityModel& model) { return model.config().value("name", std::string("model")); }
 }  // namespace
 
-at::Tensor VelocityModel::forward_average(const at::Tensor&, const at::Tensor&, const at::Tensor&) {
+at::Tensor VelocityModel::forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) {
+  return forward_average(x, s, t, Condition{});
+}
+
+at::Tensor VelocityModel::forward_average(const at::Tensor&, const at::Tensor&, const at::Tensor&, const Condition&) {
   throw Error("this " + model_name(*this) +
               " has no interval input, so it gives no average velocities (train it with --objective meanflow)");
 }

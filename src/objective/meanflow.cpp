@@ -16,14 +16,15 @@ TrainingTimes draw_interval_times(const TimeSampler& sampler, double interval_fr
 }
 
 at::Tensor meanflow_loss(VelocityModel& model, const Scheduler& scheduler, const at::Tensor& x0, const at::Tensor& x1,
-                         const TrainingTimes& times) {
+                         const TrainingTimes& times, const Condition& given) {
+  torch::AutoGradMode with_gradients(true);  // the product below differentiates u, also for a held-out loss
   std::vector<int64_t> broadcast(x1.dim(), 1);
   broadcast[0] = x1.size(0);
   PathPoint path = affine_path(scheduler, x0, x1, times.s);
   at::Tensor z = path.x_t.detach().requires_grad_(true);
   at::Tensor v = path.u_t;
   at::Tensor s = times.s.detach().requires_grad_(true);
-  at::Tensor u = model.forward_average(z, s, times.t);
+  at::Tensor u = model.forward_average(z, s, times.t, given);
   // J = d u / d(z, s). g(a) = J^T a is linear in a, so d/da <g(a), (v, 1)> = J (v, 1) = d/ds u.
   at::Tensor a = torch::zeros_like(u).requires_grad_(true);
   auto vjp = torch::autograd::grad({u}, {z, s}, {a}, /*retain_graph=*/true, /*create_graph=*/true);
@@ -41,9 +42,7 @@ TrainingTimes MeanFlow::draw_times(int64_t n, at::Generator& gen) const {
 
 at::Tensor MeanFlow::loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                           const TrainingTimes& times) const {
-  if (condition.labels.defined() || condition.context.defined())
-    throw Error("the meanflow objective takes no class labels or contexts yet");
-  return meanflow_loss(model, *scheduler_, pairs.x0, pairs.x1, times);
+  return meanflow_loss(model, *scheduler_, pairs.x0, pairs.x1, times, condition);
 }
 
 std::optional<SolverOptions> MeanFlow::sampler() const { return SolverOptions{kJumpSampler, 1}; }

@@ -89,11 +89,12 @@ Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOpt
   validate_sampler(options);
   at::Tensor x0 = as_model_input(model, noise, "noise");
   validate_guidance(model, guidance, x0.size(0));
-  if (options.method == kJumpSampler && (guidance.labels.defined() || guidance.context.defined()))
-    throw Error("the jump sampler takes no class labels or contexts");
+  if (options.method == kJumpSampler && (guidance.labels.defined() || (guidance.context.defined() && guidance.weight != 1.0)))
+    throw Error("the jump sampler takes no class labels, and a context only without guidance (--cfg 1)");
   c10::InferenceMode inference;
   model.eval();
-  if (options.method == kJumpSampler) return jump_sample(model, x0, options.steps, options.keep_trajectory);
+  if (options.method == kJumpSampler)
+    return jump_sample(model, x0, options.steps, options.keep_trajectory, Condition{{}, guidance.context, {}});
   return solve(velocity_of(model, guidance), x0, 0.0, 1.0, options);
 }
 

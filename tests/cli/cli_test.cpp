@@ -698,6 +698,15 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   ASSERT_EQ(one_step.exit_code, 0) << one_step.output;
   EXPECT_EQ(report_of(one_step.output)["nfe"], "1");
 
+  // MeanFlow given a context: one jump per sample.
+  Result meanflow = flowmatch("train --data " + path("x.csv") + " --context " + path("c.csv") + " --objective meanflow --out " +
+                              path("mf") + small);
+  ASSERT_EQ(meanflow.exit_code, 0) << meanflow.output;
+  Result jumped = flowmatch("sample " + path("mf") + " --context " + path("c3.csv") + " --n 10 --out " + path("mf.npy"));
+  ASSERT_EQ(jumped.exit_code, 0) << jumped.output;
+  EXPECT_EQ(report_of(jumped.output)["nfe"], "1");
+  EXPECT_EQ(read_npy_floats(path("mf.npy")).size(), 30u);
+
   std::string unconditional = train("plain", 2);
   ASSERT_EQ(flowmatch("train --data " + path("x.csv") + " --out " + path("plain1") + small).exit_code, 0);
   write("x399.csv", x_rows.substr(x_rows.find('\n') + 1));
@@ -725,6 +734,7 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
        "does not go with --pairs-file", "rf2"},
       {"distill " + path("plain1") + " --steps-out 1 --pairs-file " + path("rf/pairs.safetensors") + " --out " + path("rf2"),
        "pairs with a context of size 1", "rf2"},
+      {"sample " + path("mf") + " --context-values 1 --cfg 2 --out " + path("o.npy"), "a context only without guidance", "o.npy"},
       {"simulate three-moons --n 10 --theta " + path("t.npy") + " --x " + path("xs.npy"), "unknown task 'three-moons'", "t.npy"},
       {"simulate slcp --posterior --observation " + path("c3.csv") + " --n 10 --out " + path("r.npy"), "observations are 8-D", "r.npy"},
   };

@@ -15,40 +15,46 @@
 namespace flowmatch {
 namespace {
 
-// u(z, s, t) = w * (z s^2 + t): du/dz = w s^2, du/ds = 2 w z s.
+// u(z, s, t | c) = w * (z s^2 + t) + c s: du/dz = w s^2, du/ds = 2 w z s + c (c = 0 without a context).
 class PolynomialAverageVelocity : public VelocityModel {
  public:
   PolynomialAverageVelocity() { w = register_parameter("w", torch::tensor(1.5, torch::kDouble)); }
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override { return forward_average(x, t, t); }
   bool takes_interval() const override { return true; }
-  at::Tensor forward_average(const at::Tensor& z, const at::Tensor& s, const at::Tensor& t) override {
-    return w * (z * s.pow(2).unsqueeze(1) + t.unsqueeze(1));
+  using VelocityModel::forward_average;
+  at::Tensor forward_average(const at::Tensor& z, const at::Tensor& s, const at::Tensor& t, const Condition& given) override {
+    at::Tensor u = w * (z * s.pow(2).unsqueeze(1) + t.unsqueeze(1));
+    return given.context.defined() ? u + given.context * s.unsqueeze(1) : u;
   }
   nlohmann::json config() const override { return {{"name", "polynomial"}}; }
   std::vector<int64_t> sample_shape() const override { return {2}; }
   at::Tensor w;
 };
 
+// With a context, c is held fixed along the path: it enters u and d/ds u, but has no tangent.
 TEST(MeanFlowLoss, TargetUsesTheExactTotalDerivative) {
-  PolynomialAverageVelocity model;
-  auto scheduler = make_scheduler("condot");
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
-  at::Tensor x0 = torch::randn({64, 2}, gen, torch::kDouble), x1 = torch::randn({64, 2}, gen, torch::kDouble) + 1;
-  at::Tensor a = torch::rand({64}, gen, torch::kDouble), b = torch::rand({64}, gen, torch::kDouble);
-  TrainingTimes times{torch::minimum(a, b), torch::maximum(a, b)};
-  at::Tensor loss = meanflow_loss(model, *scheduler, x0, x1, times);
+  for (bool with_context : {false, true}) {
+    PolynomialAverageVelocity model;
+    auto scheduler = make_scheduler("condot");
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+    at::Tensor x0 = torch::randn({64, 2}, gen, torch::kDouble), x1 = torch::randn({64, 2}, gen, torch::kDouble) + 1;
+    at::Tensor a = torch::rand({64}, gen, torch::kDouble), b = torch::rand({64}, gen, torch::kDouble);
+    at::Tensor c = with_context ? torch::randn({64, 2}, gen, torch::kDouble) : torch::zeros({64, 2}, torch::kDouble);
+    TrainingTimes times{torch::minimum(a, b), torch::maximum(a, b)};
+    at::Tensor loss = meanflow_loss(model, *scheduler, x0, x1, times, Condition{{}, with_context ? c : at::Tensor(), {}});
 
-  at::Tensor s = times.s.unsqueeze(1), t = times.t.unsqueeze(1), w = model.w.detach();
-  at::Tensor z = (1 - s) * x0 + s * x1, v = x1 - x0;
-  at::Tensor u = w * (z * s.pow(2) + t);
-  at::Tensor du_ds = w * s.pow(2) * v + 2 * w * z * s;  // (du/dz) v + du/ds
-  at::Tensor expected = (u - (v + (t - s) * du_ds)).pow(2).mean();
-  EXPECT_NEAR(loss.item<double>(), expected.item<double>(), 1e-12);
-  // The gradient reaches the weights only through u, not through the stopped target.
-  loss.backward();
-  at::Tensor target = v + (t - s) * du_ds;
-  double expected_grad = (2 * (u - target) * (z * s.pow(2) + t)).mean().item<double>();
-  EXPECT_NEAR(model.w.grad().item<double>(), expected_grad, 1e-10);
+    at::Tensor s = times.s.unsqueeze(1), t = times.t.unsqueeze(1), w = model.w.detach();
+    at::Tensor z = (1 - s) * x0 + s * x1, v = x1 - x0;
+    at::Tensor u = w * (z * s.pow(2) + t) + c * s;
+    at::Tensor du_ds = w * s.pow(2) * v + 2 * w * z * s + c;  // (du/dz) v + du/ds
+    at::Tensor expected = (u - (v + (t - s) * du_ds)).pow(2).mean();
+    EXPECT_NEAR(loss.item<double>(), expected.item<double>(), 1e-12) << "with a context: " << with_context;
+    // The gradient reaches the weights only through u, not through the stopped target.
+    loss.backward();
+    at::Tensor target = v + (t - s) * du_ds;
+    double expected_grad = (2 * (u - target) * (z * s.pow(2) + t)).mean().item<double>();
+    EXPECT_NEAR(model.w.grad().item<double>(), expected_grad, 1e-10) << "with a context: " << with_context;
+  }
 }
 
 TEST(MeanFlowLoss, IntervalTimesAreOrderedAndEqualOnTheRest) {

@@ -129,6 +129,21 @@ TEST(ContextModel, DroppedContextsGiveTheUnconditionalField) {
   }
 }
 
+// A MeanFlow mlp given a context: its velocity is u(x, t, t | c), and "no context" rows get the
+// unconditional u.
+TEST(ContextModel, IntervalModelsTakeTheContextInTheirAverageVelocity) {
+  torch::manual_seed(2);
+  auto model = make_model({{"name", "mlp"}, {"data_dim", 2}, {"context_dim", 3}, {"width", 32}, {"depth", 1}, {"interval", true}});
+  at::Tensor x = torch::randn({4, 2}), s = torch::rand({4}) * 0.5, t = s + 0.5, c = torch::randn({4, 3});
+  at::Tensor dropped = torch::tensor({true, false, false, true});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(model->forward_context(x, t, c).equal(model->forward_average(x, t, t, Condition{{}, c, {}})));
+  at::Tensor u = model->forward_average(x, s, t, Condition{{}, c, dropped}), unconditional = model->forward_average(x, s, t);
+  EXPECT_TRUE(torch::allclose(u.index({dropped}), unconditional.index({dropped}), 1e-6, 1e-6));
+  EXPECT_FALSE(torch::allclose(u.index({~dropped}), unconditional.index({~dropped}), 1e-4, 1e-4));
+  EXPECT_THROW(model->forward_average(x, s, t, Condition{torch::zeros({4}, torch::kLong), {}, {}}), Error);  // no classes
+}
+
 TEST(ContextModel, GuidanceWithWeightOneIsTheConditionalField) {
   torch::manual_seed(1);
   auto model = make_model({{"name", "mlp"}, {"data_dim", 2}, {"context_dim", 1}, {"width", 32}, {"depth", 1}});

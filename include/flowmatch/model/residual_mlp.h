@@ -29,7 +29,7 @@ struct ResidualMLPOptions {
 //   h = h + blocks.i.ff2(act(blocks.i.ff1(act(h))))  for i < depth
 //   v = out_projection(act(h))
 // With `interval`, u(x, s, t) adds interval_projection(emb(t - s)) to h, with t_projection(emb(s)),
-// as MeanFlow embeds (t, t - r); then v(x, t) = u(x, t, t).
+// as MeanFlow embeds (t, t - r); then v(x, t) = u(x, t, t), with or without a context.
 // With a context c (context_embedding.h: e = embed(c)):
 //   add:  h = in_projection(f(x)) + t_projection(emb(t)) + e, as if c were concatenated to the input
 //   film: each block's input is h * (1 + gamma_i) + beta_i, (gamma_i, beta_i) = blocks.i.film(silu(e))
@@ -40,7 +40,8 @@ class ResidualMLP : public VelocityModel {
   static std::shared_ptr<VelocityModel> from_config(ModelConfig& config);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override;
   bool takes_interval() const override { return options_.interval; }
-  at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t) override;
+  using VelocityModel::forward_average;
+  at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t, const Condition& given) override;
   int64_t context_dim() const override { return options_.context_dim; }
   at::Tensor forward_context(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                              const at::Tensor& dropped = {}) override;
@@ -55,6 +56,9 @@ class ResidualMLP : public VelocityModel {
   at::Tensor act(const at::Tensor& x) const;
   // The layers above, given h's time term and the context embedding (undefined without a context).
   at::Tensor network(const at::Tensor& x, const at::Tensor& time_features, const at::Tensor& context_features = {});
+  // e for the rows of x: of `context` (rows `dropped` and an undefined context: "no context"), or
+  // undefined for a model without a context; throws Error for a context such a model is given.
+  at::Tensor context_features(const at::Tensor& x, const at::Tensor& context, const at::Tensor& dropped);
 
   int64_t data_dim_;
   ResidualMLPOptions options_;

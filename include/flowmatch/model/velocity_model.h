@@ -26,8 +26,11 @@ class VelocityModel : public torch::nn::Module {
  public:
   virtual at::Tensor forward(const at::Tensor& x, const at::Tensor& t) = 0;
   virtual bool takes_interval() const { return false; }
-  // u(x, s, t) with s, t [B]; throws Error unless takes_interval().
-  virtual at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t);
+  // u(x, s, t | condition) with s, t [B] (no condition: the unconditional field); throws Error unless
+  // takes_interval(), or for a condition the model does not take.
+  virtual at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t,
+                                     const Condition& given);
+  at::Tensor forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t);
   virtual int64_t classes() const { return 0; }
   // v(x, t | labels), labels [B] int64 in 0 .. classes(); throws Error unless classes() > 0.
   virtual at::Tensor forward_class(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels);

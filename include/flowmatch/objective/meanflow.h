@@ -26,12 +26,13 @@ namespace flowmatch {
 TrainingTimes draw_interval_times(const TimeSampler& sampler, double interval_fraction, int64_t n, at::Generator& gen);
 
 // The loss on one batch: mean over rows and dimensions of (u_theta - sg(target))^2. The derivative
-// d/ds u is a Jacobian-vector product with the tangent (v, 1), computed by a double backward pass.
+// d/ds u is a Jacobian-vector product with the tangent (v, 1), computed by a double backward pass;
+// a context is held fixed along the path (its tangent is 0), so it enters u but not the product.
 at::Tensor meanflow_loss(VelocityModel& model, const Scheduler& scheduler, const at::Tensor& x0, const at::Tensor& x1,
-                         const TrainingTimes& times);
+                         const TrainingTimes& times, const Condition& given = {});
 
 // MeanFlow as a training objective: interval times, the loss above, models with an interval input
-// (no class labels), sampled with one jump (jump_sampler.h).
+// (no class labels; contexts as for flows), sampled with one jump (jump_sampler.h).
 class MeanFlow : public Objective {
  public:
   MeanFlow(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler, double interval_fraction);

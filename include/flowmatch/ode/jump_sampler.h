@@ -15,7 +15,9 @@ inline constexpr const char* kJumpSampler = "jump";
 // Throws Error unless steps > 0.
 void validate_jump_steps(int64_t steps);
 
-// Jumps x0 [N, ...] at t = 0 to t = 1; throws Error for a model without an interval input.
-Solution jump_sample(VelocityModel& model, const at::Tensor& x0, int64_t steps, bool keep_trajectory);
+// Jumps x0 [N, ...] at t = 0 to t = 1, given a context per row for a context model; throws Error for
+// a model without an interval input.
+Solution jump_sample(VelocityModel& model, const at::Tensor& x0, int64_t steps, bool keep_trajectory,
+                     const Condition& given = {});
 
 }  // namespace flowmatch
