@@ -140,8 +140,10 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
       ->capture_default_str();
   cmd->add_flag("--standardize", a.training.standardize,
                 "Points files: z-score x for training (sampling and likelihoods undo it)");
-  context->add_flag("--standardize-context,!--raw-context", a.training.standardize_context,
-                    "z-score the context (the default; --raw-context keeps it as given)");
+  // A flag that is off by default: config.toml records it as false, which reads back as off. (A flag
+  // on by default is recorded as false too, so --resume and reruns would turn it off.)
+  context->add_flag("--raw-context", a.training.raw_context,
+                    "Keep the context as given (by default it is z-scored, the statistics stored in the weights)");
   cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
   cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");
   add_model_options(cmd, a.net);

@@ -23,7 +23,7 @@ TrainingSet make_context_pairs(const TrainingData& spec, at::Generator& gen) {
     set.data_scaling = Standardization::fit(rows.x);
     rows.x = set.data_scaling->apply(rows.x);
   }
-  if (spec.standardize_context) {
+  if (!spec.raw_context) {
     set.context_scaling = Standardization::fit(rows.context);
     rows.context = set.context_scaling->apply(rows.context);
   }

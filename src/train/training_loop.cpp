@@ -53,7 +53,15 @@ TrainingLoop::TrainingLoop(std::shared_ptr<VelocityModel> model, const TrainOpti
   std::vector<at::Tensor> saved_streams;
   if (options.resume) {
     if (run_dir_.empty()) throw Error("resuming needs the run folder");
-    position_ = load_training_state(state_path_, *model_, optimizer_, ema_.get(), saved_streams);
+    auto best = make_model(model_->config());
+    position_ = load_training_state(state_path_, *model_, optimizer_, ema_.get(), saved_streams, best.get());
+    if (position_.best_step > 0) {  // held-out rows: the best weights so far and their score go on
+      best_ = best;
+      best_->eval();
+      result_.best_step = position_.best_step;
+      result_.validation_loss = position_.validation_loss;
+      lines_since_best_ = position_.lines_since_best;
+    }
     if (position_.step > options.steps)
       throw Error(state_path_ + " is at step " + std::to_string(position_.step) + ", past the run's " +
                   std::to_string(options.steps) + " steps");
@@ -183,7 +191,11 @@ void TrainingLoop::checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel>
   if (!writer_) return;
   if (!kept) kept = best_ ? best_ : weights_to_keep(model_, ema_.get());
   save_model(run_dir_ + "/" + RunDir::kModel, *kept, with_step(options_.model_metadata, steps_done));
-  save_training_state(state_path_, *model_, optimizer_, ema_.get(), stream_states, position_);
+  TrainingProgress progress = position_;
+  progress.best_step = result_.best_step;
+  progress.validation_loss = result_.validation_loss;
+  progress.lines_since_best = lines_since_best_;
+  save_training_state(state_path_, *model_, optimizer_, ema_.get(), stream_states, progress, best_.get());
 }
 
 TrainResult TrainingLoop::finish() {

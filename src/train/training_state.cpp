@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -24,10 +23,15 @@ std::string generator_name(size_t k) { return k == 0 ? "generator" : "generator.
 }  // namespace
 
 void save_training_state(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                         Ema* ema, const std::vector<at::Tensor>& generator_states, const TrainingProgress& progress) {
+                         Ema* ema, const std::vector<at::Tensor>& generator_states, const TrainingProgress& progress,
+                         torch::nn::Module* best) {
   Safetensors file;
-  for (const auto& item : model.named_parameters()) file.tensors.emplace_back("model." + item.key(), item.value().detach());
-  for (const auto& item : model.named_buffers()) file.tensors.emplace_back("model." + item.key(), item.value());
+  auto add_weights = [&](const std::string& prefix, torch::nn::Module& weights) {
+    for (const auto& item : weights.named_parameters()) file.tensors.emplace_back(prefix + item.key(), item.value().detach());
+    for (const auto& item : weights.named_buffers()) file.tensors.emplace_back(prefix + item.key(), item.value());
+  };
+  add_weights("model.", model);
+  if (best && progress.best_step > 0) add_weights("best.", *best);
   if (ema)
     for (size_t i = 0; i < ema->shadow().size(); ++i) file.tensors.emplace_back("ema." + std::to_string(i), ema->shadow()[i]);
   torch::serialize::OutputArchive archive;
@@ -40,12 +44,17 @@ void save_training_state(const std::string& path, torch::nn::Module& model, torc
                    {"step", std::to_string(progress.step)},
                    {"loss_sum", exact(progress.loss_sum)},
                    {"loss_count", std::to_string(progress.loss_count)}};
+  if (best && progress.best_step > 0) {
+    file.metadata["best_step"] = std::to_string(progress.best_step);
+    file.metadata["validation_loss"] = exact(progress.validation_loss);
+    file.metadata["lines_since_best"] = std::to_string(progress.lines_since_best);
+  }
   write_safetensors(path, file);
 }
 
 TrainingProgress load_training_state(const std::string& path, torch::nn::Module& model,
                                      torch::optim::Optimizer& optimizer, Ema* ema,
-                                     std::vector<at::Tensor>& generator_states) {
+                                     std::vector<at::Tensor>& generator_states, torch::nn::Module* best) {
   Safetensors file = read_safetensors(path);
   auto entry = [&](const std::string& key) {
     auto it = file.metadata.find(key);
@@ -58,15 +67,17 @@ TrainingProgress load_training_state(const std::string& path, torch::nn::Module&
     progress.step = std::stoll(entry("step"));
     progress.loss_sum = std::strtod(entry("loss_sum").c_str(), nullptr);
     progress.loss_count = std::stoll(entry("loss_count"));
+    if (best && file.metadata.count("best_step")) {
+      progress.best_step = std::stoll(entry("best_step"));
+      progress.validation_loss = std::strtod(entry("validation_loss").c_str(), nullptr);
+      progress.lines_since_best = std::stoll(entry("lines_since_best"));
+    }
   } catch (const std::logic_error&) {
     throw Error(path + ": malformed progress in __metadata__");
   }
-  auto has = [&](const std::string& name) {
-    return std::any_of(file.tensors.begin(), file.tensors.end(), [&](const auto& item) { return item.first == name; });
-  };
   at::Tensor fresh = at::make_generator<at::CPUGeneratorImpl>().get_state();
   generator_states.clear();
-  for (std::string name = generator_name(0); has(name); name = generator_name(generator_states.size())) {
+  for (std::string name = generator_name(0); file.has(name); name = generator_name(generator_states.size())) {
     const at::Tensor& state = file.at(name);
     if (state.sizes() != fresh.sizes() || state.scalar_type() != fresh.scalar_type())
       throw Error(path + ": '" + name + "' is not a CPU generator's state");
@@ -88,8 +99,12 @@ TrainingProgress load_training_state(const std::string& path, torch::nn::Module&
     target.copy_(source);
     ++expected;
   };
-  for (auto& item : model.named_parameters()) restore("model." + item.key(), item.value());
-  for (auto& item : model.named_buffers()) restore("model." + item.key(), item.value());
+  auto restore_weights = [&](const std::string& prefix, torch::nn::Module& weights) {
+    for (auto& item : weights.named_parameters()) restore(prefix + item.key(), item.value());
+    for (auto& item : weights.named_buffers()) restore(prefix + item.key(), item.value());
+  };
+  restore_weights("model.", model);
+  if (progress.best_step > 0) restore_weights("best.", *best);
   if (ema)
     for (size_t i = 0; i < ema->shadow().size(); ++i) restore("ema." + std::to_string(i), ema->shadow()[i]);
   if (expected != file.tensors.size())

@@ -634,18 +634,25 @@ TEST_F(Cli, FdSeparatesRealImagesFromNoise) {
 
 }  // namespace
 
-// x = 2 c + noise/2 with c in [-1, 1]: a context model trains, samples n per context grouped by
-// context, scores log p(x | c), and refuses what does not fit it.
-TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
-  std::mt19937 rng(4);
-  std::normal_distribution<float> noise(0.0f, 0.5f);
+// x = 2 c + noise/2 with c in [-1, 1], 400 rows: x.csv and c.csv, and both in joined.csv (x, c).
+struct LinearContextData {
   std::string x_rows, c_rows, joined;
-  for (int i = 0; i < 400; ++i) {
-    float c = -1.0f + 2.0f * float(i) / 399.0f, x = 2 * c + noise(rng);
-    x_rows += std::to_string(x) + "\n";
-    c_rows += std::to_string(c) + "\n";
-    joined += std::to_string(x) + "," + std::to_string(c) + "\n";
+  LinearContextData() {
+    std::mt19937 rng(4);
+    std::normal_distribution<float> noise(0.0f, 0.5f);
+    for (int i = 0; i < 400; ++i) {
+      float c = -1.0f + 2.0f * float(i) / 399.0f, x = 2 * c + noise(rng);
+      x_rows += std::to_string(x) + "\n";
+      c_rows += std::to_string(c) + "\n";
+      joined += std::to_string(x) + "," + std::to_string(c) + "\n";
+    }
   }
+};
+
+// On LinearContextData: a context model trains, samples n per context grouped by context, scores
+// log p(x | c), and refuses what does not fit it.
+TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
+  const auto [x_rows, c_rows, joined] = LinearContextData();
   write("x.csv", x_rows);
   write("c.csv", c_rows);
   write("joined.csv", joined);
@@ -743,6 +750,28 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
     EXPECT_NE(r.exit_code, 0) << c.args;
     expect_refused(c, r);
   }
+}
+
+// A context run stopped by SIGTERM and resumed keeps the best held-out weights so far, their score
+// and the patience count, and so ends with the same bytes as one never interrupted.
+TEST_F(Cli, StoppedContextRunsResumeToTheSameBytes) {
+  const LinearContextData data;
+  write("x.csv", data.x_rows);
+  write("c.csv", data.c_rows);
+  const std::string run = "train --data " + path("x.csv") + " --context " + path("c.csv") +
+                          " --steps 3000 --width 32 --depth 1 --log-every 20 --patience 1000 --seed 2 --threads 1 --out ";
+  auto start = std::chrono::steady_clock::now();
+  Result whole = flowmatch(run + path("whole"));
+  double whole_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  std::random_device entropy;
+  double delay = std::uniform_real_distribution<double>(0.4, 0.8)(entropy) * whole_seconds;
+  Result stopped = shell("timeout -s TERM " + std::to_string(delay) + " " + FLOWMATCH_BIN + " " + run + path("stopped"));
+  ASSERT_EQ(stopped.exit_code, 124) << "not stopped after " << delay << " s\n" << stopped.output;
+  Result resumed = flowmatch("train --resume " + path("stopped") + " --threads 1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(report_of(resumed.output)["best_step"], report_of(whole.output)["best_step"]);
+  EXPECT_TRUE(read_bytes(path("stopped/model.safetensors")) == read_bytes(path("whole/model.safetensors"))) << "after " << delay << " s";
 }
 
 TEST_F(Cli, SimulatesTasksAndScoresPosteriorsWithC2st) {

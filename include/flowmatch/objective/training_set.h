@@ -25,7 +25,7 @@ struct TrainingData {
   std::string context;                  // points: a file of one context row per data row (p(x | c))
   std::string context_columns;          // points: "A:B", columns A .. B - 1 of the data file as the context
   bool standardize = false;             // points from a file: z-score x (undone when sampling)
-  bool standardize_context = true;      // z-score the context
+  bool raw_context = false;             // keep the context as given (by default it is z-scored)
   double validation = 0.1;              // data with a context: the share of rows held out
   bool has_context() const { return !context.empty() || !context_columns.empty(); }
 };
