@@ -55,12 +55,9 @@ TrainingLoop::TrainingLoop(std::shared_ptr<VelocityModel> model, const TrainOpti
     if (run_dir_.empty()) throw Error("resuming needs the run folder");
     auto best = make_model(model_->config());
     position_ = load_training_state(state_path_, *model_, optimizer_, ema_.get(), saved_streams, best.get());
-    if (position_.best_step > 0) {  // held-out rows: the best weights so far and their score go on
+    if (position_.best_step > 0) {  // held-out rows: the best weights so far (their score is in position_)
       best_ = best;
       best_->eval();
-      result_.best_step = position_.best_step;
-      result_.validation_loss = position_.validation_loss;
-      lines_since_best_ = position_.lines_since_best;
     }
     if (position_.step > options.steps)
       throw Error(state_path_ + " is at step " + std::to_string(position_.step) + ", past the run's " +
@@ -136,7 +133,7 @@ void TrainingLoop::end_step(int64_t step) {
                              {"elapsed_s", progress_->seconds()}};
       if (held_out_loss_) {
         line["validation_loss"] = held_out;
-        line["best_step"] = result_.best_step;
+        line["best_step"] = position_.best_step;
       }
       if (group_) line["allreduce_wait_share"] = wait_seconds_ / (progress_->seconds() - interval_start_);
       metrics_->write(line);
@@ -166,16 +163,16 @@ double TrainingLoop::validate(int64_t steps_done) {
     torch::NoGradGuard no_grad;
     loss = held_out_loss_(*candidate);
   }
-  if (!best_ || loss < result_.validation_loss) {
+  if (!best_ || loss < position_.validation_loss) {
     best_ = candidate;
-    result_.best_step = steps_done;
-    result_.validation_loss = loss;
-    lines_since_best_ = 0;
-  } else if (++lines_since_best_ >= options_.patience) {
+    position_.best_step = steps_done;
+    position_.validation_loss = loss;
+    position_.lines_since_best = 0;
+  } else if (++position_.lines_since_best >= options_.patience) {
     converged_ = true;
     if (writer_)
       std::cerr << "the held-out loss has not improved for " << options_.patience << " log lines: stopping after step "
-                << steps_done << " with step " << result_.best_step << "'s weights (held-out loss " << result_.validation_loss
+                << steps_done << " with step " << position_.best_step << "'s weights (held-out loss " << position_.validation_loss
                 << ")\n";
   }
   return loss;
@@ -191,11 +188,7 @@ void TrainingLoop::checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel>
   if (!writer_) return;
   if (!kept) kept = best_ ? best_ : weights_to_keep(model_, ema_.get());
   save_model(run_dir_ + "/" + RunDir::kModel, *kept, with_step(options_.model_metadata, steps_done));
-  TrainingProgress progress = position_;
-  progress.best_step = result_.best_step;
-  progress.validation_loss = result_.validation_loss;
-  progress.lines_since_best = lines_since_best_;
-  save_training_state(state_path_, *model_, optimizer_, ema_.get(), stream_states, progress, best_.get());
+  save_training_state(state_path_, *model_, optimizer_, ema_.get(), stream_states, position_, best_.get());
 }
 
 TrainResult TrainingLoop::finish() {
@@ -203,6 +196,8 @@ TrainResult TrainingLoop::finish() {
   result_.seconds = progress_->seconds();
   if (!converged_) position_.step = options_.steps;
   result_.steps = position_.step;
+  result_.best_step = position_.best_step;
+  result_.validation_loss = position_.validation_loss;
   result_.model = best_ ? best_ : weights_to_keep(model_, ema_.get());
   checkpoint(position_.step, result_.model);
   result_.model->eval();

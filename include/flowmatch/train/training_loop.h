@@ -66,7 +66,7 @@ class TrainingLoop {
   torch::optim::AdamW optimizer_;
   std::unique_ptr<Ema> ema_;
   TrainResult result_;
-  TrainingProgress position_;  // the next step, and the loss of the log interval so far
+  TrainingProgress position_;  // the next step, the loss of the log interval so far, the best held-out score
   std::optional<SeedStreams> streams_;
   double share_ = 1;  // this rank's weight in the summed gradient: its rows / all rows
   std::optional<GradientBuckets> buckets_;
@@ -80,7 +80,6 @@ class TrainingLoop {
   bool stopping_ = false;
   std::function<double(VelocityModel&)> held_out_loss_;
   std::shared_ptr<VelocityModel> best_;  // the best-scored weights so far
-  int64_t lines_since_best_ = 0;
   bool converged_ = false;
   double wait_seconds_ = 0, interval_start_ = 0;
 };
