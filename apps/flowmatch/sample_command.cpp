@@ -1,7 +1,8 @@
 // flowmatch sample MODEL|RUN_DIR --n N --out FILE.npy|FILE.csv [--solver ...] [--noise FILE.npy]
 //                  [--trajectory FILE.npy] [--trajectory-png FILE] [--png FILE] [--logp FILE.npy]
 //                  image models: [--class K|NAME] [--cfg W] [--batch B] [--png GRID.png]
-//                  context models: --context C.npy | --context-values A,B,... [--cfg W] [--batch B]
+//                  points models: [--batch B] (written as they are drawn)
+//                  context models: --context C.npy | --context-values A,B,... [--cfg W]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/file_name.h"
 #include "flowmatch/core/memory_budget.h"
 #include "flowmatch/data/conditional_data.h"
 #include "flowmatch/figures/figures.h"
@@ -23,7 +25,7 @@
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
-#include "flowmatch/train/conditional_sampling.h"
+#include "flowmatch/train/point_sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
 
@@ -37,7 +39,7 @@ struct SampleArgs {
   std::string class_name;  // images: a class index or name; "" = every class
   double cfg = 1.0;
   // Unless given: 50 for images (larger batches are no faster, and 250 ran 5x slower here,
-  // docs/design.md), 10000 rows for context models.
+  // docs/design.md), 10000 for points.
   int64_t batch = 0;
   SolverOptions solver;
   DensityArgs density;
@@ -102,34 +104,110 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
   print_report(report);
 }
 
-// A context model: n samples per context, grouped by context, to --out (and a density plot to --png).
-void run_context_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, const ModelUsage& usage,
-                        const SolverOptions& solver) {
-  for (const char* option : {"--noise", "--trajectory", "--trajectory-png", "--logp", "--class"})
-    if (cmd->count(option)) throw Error(std::string(option) + " is not available for context models yet");
-  if (a.context.empty() && a.context_values.empty())
-    throw Error("this model samples p(x | c): give the contexts with --context FILE or --context-values A,B,...");
-  int64_t batch = cmd->count("--batch") ? a.batch : 10000;
-  if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
-  if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
-  if (a.png.size() && model.data_dim() != 2) throw Error("--png draws 2-D samples; this model is " + std::to_string(model.data_dim()) + "-D");
-  at::Tensor contexts = read_contexts(a.context, a.context_values);
-  usage.model_context(model, contexts);  // checks the width before any work
-  require_memory(sampling_memory_bytes(model, std::min(batch, contexts.size(0) * a.n)) +
-                     4.0 * double(contexts.size(0)) * double(a.n) * double(model.data_dim()),
-                 "sampling " + std::to_string(a.n) + " points for each of " + std::to_string(contexts.size(0)) + " contexts");
+// A points model, with or without a context: the samples go to --out (and their log-densities to
+// --logp) batch by batch as they are drawn, so a set larger than memory is drawn in bounded memory.
+void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, const ModelUsage& usage,
+                       SolverOptions solver) {
+  check_points_extension(a.out);
+  PointSampling request;
+  request.n = a.n;
+  if (model.context_dim() > 0) {
+    if (cmd->count("--class")) throw Error("--class is for class-conditional image models");
+    if (a.context.empty() && a.context_values.empty())
+      throw Error("this model samples p(x | c): give the contexts with --context FILE or --context-values A,B,...");
+    if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
+    request.contexts = read_contexts(a.context, a.context_values);
+    usage.model_context(model, request.contexts);  // checks the width before any work
+    request.cfg = a.cfg;
+  } else {
+    if (!a.context.empty() || !a.context_values.empty())
+      throw Error("--context needs a model trained with one (train --context); " + a.model + " takes none");
+    if (cmd->count("--class") || cmd->count("--cfg"))
+      throw Error("--class and --cfg are for class-conditional image models and context models");
+  }
+  const int64_t per_row = request.contexts.defined() ? request.contexts.size(0) : 1;  // samples per --n
+  const int64_t dim = model.data_dim();
+  if (!a.noise.empty()) {
+    request.noise = read_points(a.noise);
+    if (!cmd->count("--n") && request.noise.size(0) % per_row == 0) request.n = request.noise.size(0) / per_row;
+    if (request.noise.size(0) != request.rows())
+      throw Error(a.noise + " holds " + std::to_string(request.noise.size(0)) + " start points for " +
+                  std::to_string(request.rows()) + " samples (--n " + std::to_string(request.n) +
+                  (per_row > 1 ? " for each of " + std::to_string(per_row) + " contexts)" : ")"));
+    if (request.noise.size(1) != dim)
+      throw Error(a.noise + " holds " + std::to_string(request.noise.size(1)) + "-D points but the model is " +
+                  std::to_string(dim) + "-D");
+  }
+  if (usage.data_scaling && !usage.source.empty()) throw Error("a standardized model starts from N(0, I)");
+  const int64_t total = request.rows();
+  request.batch = cmd->count("--batch") ? a.batch : 10000;
+  if (request.batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
+  solver.keep_trajectory = !a.trajectory.empty() || !a.trajectory_png.empty();
+  if (solver.keep_trajectory) request.batch = total;  // the paths are kept whole, [K + 1, N, D]
+  if (!a.logp.empty()) {
+    usage.require_normal_start(a.model);
+    request.density = a.density.options;
+    request.density->solver = solver;  // the divergence along the sampling solve
+    request.density->validate();
+  }
+  // Before any work: the batch in memory (every state, with --trajectory), the files on disk.
+  const std::string what = "sampling " + std::to_string(a.n) + " points" +
+                           (per_row > 1 ? " for each of " + std::to_string(per_row) + " contexts" : "");
+  const double kept_states = solver.keep_trajectory ? 4.0 * double(solver.steps + 1) * double(total) * double(dim) : 0;
+  require_memory(sampling_memory_bytes(model, std::min(request.batch, total)) + kept_states, what);
+  const double bytes_per_value = ends_with(a.out, ".csv") ? 16 : 4;  // about "-0.123456789," in text
+  require_disk_space(a.out, bytes_per_value * double(total) * double(dim) + (a.logp.empty() ? 0 : 8.0 * double(total)), what);
+
   at::Generator gen = start_run(a.run.seed, a.run.threads);
+  PointsWriter samples(a.out, total, dim);
+  std::optional<NpyWriter> logp;
+  if (!a.logp.empty()) logp.emplace(a.logp, at::kDouble, std::vector<int64_t>{total});
+  const int64_t plotted_rows = a.png.empty() ? 0 : std::min<int64_t>(total, 1000000);  // the density plot's points
+  std::vector<at::Tensor> plotted;
+  Solution last;  // the last batch's path: the only one with --trajectory
+  NllAccumulator nll;
   auto solve_start = std::chrono::steady_clock::now();
-  ConditionalSamples samples = sample_given_contexts(model, usage, contexts, a.n, solver, a.cfg, batch, gen);
+  sample_points(model, usage, request, solver, gen, [&](const SampleBatch& batch) {
+    samples.append(batch.path.x);
+    if (logp) {
+      logp->append(batch.log_density);
+      nll.add(batch.log_density);
+    }
+    if (batch.first < plotted_rows) plotted.push_back(batch.path.x.slice(0, 0, plotted_rows - batch.first));
+    last = batch.path;
+  });
+  samples.commit();
+  if (logp) logp->commit();
   std::chrono::duration<double> solve_seconds = std::chrono::steady_clock::now() - solve_start;
-  write_points(a.out, samples.x);
-  nlohmann::json report = {{"samples", a.out}, {"contexts", contexts.size(0)}, {"n_per_context", a.n},
-                           {"n", samples.x.size(0)}, {"solver", solver.method}, {"nfe", samples.nfe},
-                           {"sample_seconds", solve_seconds.count()}};
-  if (a.cfg != 1.0) report["cfg"] = a.cfg;
+
+  if (!a.trajectory.empty()) {
+    write_npy(a.trajectory, torch::stack(last.states));
+    write_npy(times_path(a.trajectory), torch::tensor(last.times, torch::kDouble));
+  }
+  std::string label = solver.method + (solver.method == "dopri5" ? "" : ", " + std::to_string(solver.steps) + " steps");
   if (!a.png.empty()) {
-    draw_density_png(a.png, samples.x, "samples given " + std::to_string(contexts.size(0)) + " context(s)");
-    report["png"] = a.png;
+    std::string title = request.contexts.defined()
+                            ? "samples given " + std::to_string(per_row) + " context(s)"
+                            : "samples (" + label + ", NFE " + std::to_string(last.nfe) + ")";
+    draw_density_png(a.png, torch::cat(plotted), title + (plotted_rows < total ? ", the first 1 000 000" : ""));
+  }
+  if (!a.trajectory_png.empty()) draw_trajectories_png(a.trajectory_png, last.states, "trajectories (" + label + ")");
+  nlohmann::json report = {{"samples", a.out}, {"n", total}, {"solver", solver.method}, {"nfe", last.nfe},
+                           {"sample_seconds", solve_seconds.count()}};
+  if (request.contexts.defined()) {
+    report["contexts"] = per_row;
+    report["n_per_context"] = request.n;
+    if (a.cfg != 1.0) report["cfg"] = a.cfg;
+  }
+  if (!a.trajectory.empty()) report["trajectory"] = a.trajectory;
+  if (!a.png.empty()) report["png"] = a.png;
+  if (!a.trajectory_png.empty()) report["trajectory_png"] = a.trajectory_png;
+  if (logp) {
+    NllSummary summary = nll.summary(dim);
+    report["logp"] = a.logp;
+    report["divergence"] = a.density.options.describe_divergence();
+    report["nll_nats"] = summary.nats;
+    report["nll_se"] = summary.nats_se;
   }
   print_report(report);
 }
@@ -161,74 +239,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   }
   validate_sampler(solver);
   if (model->sample_shape().size() > 1) return run_image_sample(a, cmd, *model, usage, solver);
-  check_points_extension(a.out);
-  if (model->context_dim() > 0) return run_context_sample(a, cmd, *model, usage, solver);
-  if (!a.context.empty() || !a.context_values.empty())
-    throw Error("--context needs a model trained with one (train --context); " + a.model + " takes none");
-  if (cmd->count("--class") || cmd->count("--cfg")) throw Error("--class and --cfg are for class-conditional image models");
-  if (cmd->count("--batch")) throw Error("--batch is for image and context models; point samples are integrated together");
-  solver.keep_trajectory = !a.trajectory.empty() || !a.trajectory_png.empty();
-  LikelihoodOptions density_options = a.density.options;  // for --logp: the divergence, along the sampling solver
-  density_options.solver = solver;
-  if (!a.logp.empty()) {
-    density_options.validate();
-    usage.require_normal_start(a.model);
-  }
-  require_memory(sampling_memory_bytes(*model, a.n), "sampling " + std::to_string(a.n) + " points at once");
-  at::Generator gen = start_run(a.run.seed, a.run.threads);
-  at::Tensor noise;
-  if (!a.noise.empty()) {
-    noise = read_points(a.noise);
-    if (cmd->count("--n") && noise.size(0) != a.n)
-      throw Error("--n " + std::to_string(a.n) + " disagrees with the " + std::to_string(noise.size(0)) + " rows of " + a.noise);
-    if (noise.size(1) != model->data_dim())
-      throw Error(a.noise + " holds " + std::to_string(noise.size(1)) + "-D points but the model is " +
-                  std::to_string(model->data_dim()) + "-D");
-  } else {
-    noise = usage.draw_start(a.n, model->data_dim(), gen);
-  }
-  if (usage.data_scaling && !usage.source.empty()) throw Error("a standardized model starts from N(0, I)");
-  Solution solution;
-  at::Tensor log_density;
-  auto solve_start = std::chrono::steady_clock::now();
-  if (a.logp.empty()) {
-    solution = generate(*model, noise, solver);
-  } else {
-    torch::NoGradGuard no_grad;
-    DensitySolution s = sample_with_log_density(*model, noise, density_options, gen);
-    solution = s.path;
-    log_density = s.log_density.to(torch::kDouble) + usage.log_density_shift();  // in the data's units
-  }
-  solution.x = usage.to_data_units(solution.x);
-  for (auto& state : solution.states) state = usage.to_data_units(state);
-  std::chrono::duration<double> solve_seconds = std::chrono::steady_clock::now() - solve_start;
-  if (!torch::isfinite(solution.x).all().item<bool>())
-    throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
-  if (log_density.defined() && !torch::isfinite(log_density).all().item<bool>())
-    throw Error("some log-densities are not finite: the model or the solver diverged; nothing was written");
-
-  write_points(a.out, solution.x);
-  if (!a.trajectory.empty()) {
-    write_npy(a.trajectory, torch::stack(solution.states));
-    write_npy(times_path(a.trajectory), torch::tensor(solution.times, torch::kDouble));
-  }
-  std::string label = solver.method + (solver.method == "dopri5" ? "" : ", " + std::to_string(solver.steps) + " steps");
-  if (!a.png.empty()) draw_density_png(a.png, solution.x, "samples (" + label + ", NFE " + std::to_string(solution.nfe) + ")");
-  if (!a.trajectory_png.empty()) draw_trajectories_png(a.trajectory_png, solution.states, "trajectories (" + label + ")");
-  nlohmann::json report = {{"samples", a.out}, {"n", solution.x.size(0)}, {"solver", solver.method}, {"nfe", solution.nfe},
-                           {"sample_seconds", solve_seconds.count()}};
-  if (!a.trajectory.empty()) report["trajectory"] = a.trajectory;
-  if (!a.png.empty()) report["png"] = a.png;
-  if (!a.trajectory_png.empty()) report["trajectory_png"] = a.trajectory_png;
-  if (log_density.defined()) {
-    write_npy(a.logp, log_density);
-    NllSummary nll = summarize_nll(log_density, solution.x.size(1));
-    report["logp"] = a.logp;
-    report["divergence"] = a.density.options.describe_divergence();
-    report["nll_nats"] = nll.nats;
-    report["nll_se"] = nll.nats_se;
-  }
-  print_report(report);
+  run_points_sample(a, cmd, *model, usage, solver);
 }
 }  // namespace
 
@@ -251,7 +262,7 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--class", args->class_name, "Images: draw this class (index or name); default: every class in turn");
   cmd->add_option("--cfg", args->cfg, "Class or context models: classifier-free guidance weight w, v = v_uncond + w (v_cond - v_uncond)")
       ->capture_default_str();
-  cmd->add_option("--batch", args->batch, "Images and context models: samples integrated together (default 50 images, 10000 points)");
+  cmd->add_option("--batch", args->batch, "Samples integrated together (default 50 images, 10000 points; --trajectory keeps them all in one)");
   add_solver_options(cmd, args->solver);
   add_density_options(cmd, args->density);
   add_run_options(cmd, args->run);

@@ -1,6 +1,9 @@
 #include "flowmatch/core/memory_budget.h"
 
+#include <sys/statvfs.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -35,6 +38,16 @@ void require_memory(double bytes, const std::string& what) {
   if (available > 0 && bytes > double(available))
     throw Error(what + " needs about " + describe_bytes(bytes) + " of memory but " + describe_bytes(double(available)) +
                 " is available; nothing was started");
+}
+
+void require_disk_space(const std::string& path, double bytes, const std::string& what) {
+  std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  struct statvfs fs;
+  if (::statvfs(folder.empty() ? "." : folder.c_str(), &fs) != 0) return;
+  const double free = double(fs.f_bavail) * double(fs.f_frsize);
+  if (bytes > free)
+    throw Error(what + " needs about " + describe_bytes(bytes) + " on disk for " + path + " but " + describe_bytes(free) +
+                " is free there; nothing was started");
 }
 
 }  // namespace flowmatch

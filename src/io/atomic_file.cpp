@@ -28,37 +28,56 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 }
 
 void write_file_atomically(const std::string& path, const std::vector<std::string_view>& pieces) {
-  std::string temp = folder_of(path) + "/." + fs::path(path).filename().string() + ".tmpXXXXXX";
-  int fd = mkstemp(temp.data());
-  if (fd < 0) throw Error("cannot write " + path + ": " + std::strerror(errno));
-  for (std::string_view bytes : pieces) {
-    size_t written = 0;
-    while (written < bytes.size()) {
-      ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        ::close(fd);
-        ::unlink(temp.c_str());
-        throw Error("cannot write " + path + ": " + std::strerror(err));
-      }
-      written += static_cast<size_t>(n);
-    }
+  AtomicFileWriter file(path);
+  for (std::string_view bytes : pieces) file.write(bytes);
+  file.commit();
+}
+
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  temp_ = folder_of(path_) + "/." + fs::path(path_).filename().string() + ".tmpXXXXXX";
+  fd_ = mkstemp(temp_.data());
+  if (fd_ < 0) throw Error("cannot write " + path_ + ": " + std::strerror(errno));
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(temp_.c_str());
   }
-  fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    throw Error("cannot write " + path + ": " + std::strerror(err));
+}
+
+void AtomicFileWriter::fail(int err) {
+  ::close(fd_);
+  ::unlink(temp_.c_str());
+  fd_ = -1;
+  throw Error("cannot write " + path_ + ": " + std::strerror(err));
+}
+
+void AtomicFileWriter::write(std::string_view bytes) {
+  if (fd_ < 0) throw Error("cannot write " + path_ + ": the file is already closed");
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd_, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(errno);
+    written += static_cast<size_t>(n);
   }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+}
+
+void AtomicFileWriter::commit() {
+  if (fd_ < 0) throw Error("cannot write " + path_ + ": the file is already closed");
+  fchmod(fd_, 0644);
+  if (::fsync(fd_) != 0) fail(errno);
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0 || std::rename(temp_.c_str(), path_.c_str()) != 0) {
     int err = errno;
-    ::unlink(temp.c_str());
-    throw Error("cannot write " + path + ": " + std::strerror(err));
+    ::unlink(temp_.c_str());
+    throw Error("cannot write " + path_ + ": " + std::strerror(err));
   }
   // The rename is on disk only once the folder is synced; where a filesystem cannot sync a folder
   // the file is still complete, so that failure is not an error.
-  int folder = ::open(folder_of(path).c_str(), O_RDONLY | O_DIRECTORY);
+  int folder = ::open(folder_of(path_).c_str(), O_RDONLY | O_DIRECTORY);
   if (folder >= 0) {
     ::fsync(folder);
     ::close(folder);

@@ -53,7 +53,9 @@ at::Tensor parse_csv(const std::string& bytes, const std::string& path) {
   return at::tensor(values).reshape({rows, dim});
 }
 
-void write_csv(const std::string& path, const at::Tensor& points) {
+void write_csv(const std::string& path, const at::Tensor& points) { write_file_atomically(path, csv_lines(points)); }
+
+std::string csv_lines(const at::Tensor& points) {
   if (points.dim() != 2) throw Error("write_csv: expected a [N, D] tensor");
   at::Tensor p = points.to(at::kDouble).contiguous();
   const double* data = p.data_ptr<double>();
@@ -66,7 +68,7 @@ void write_csv(const std::string& path, const at::Tensor& points) {
     }
     text += '\n';
   }
-  write_file_atomically(path, text);
+  return text;
 }
 
 }  // namespace flowmatch

@@ -132,18 +132,19 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& name) {
 
 at::Tensor read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
 
-void write_npy(const std::string& path, const at::Tensor& tensor) {
-  at::Tensor t = tensor.contiguous().cpu();
+namespace {
+// magic, version 1.0, the header's length, and the header: a Python dict literal padded with
+// spaces so that the data starts at a multiple of 64 bytes.
+std::string npy_header(at::ScalarType type, const std::vector<int64_t>& sizes) {
   std::string descr;
-  if (t.scalar_type() == at::kFloat) descr = "<f4";
-  else if (t.scalar_type() == at::kDouble) descr = "<f8";
-  else if (t.scalar_type() == at::kLong) descr = "<i8";
+  if (type == at::kFloat) descr = "<f4";
+  else if (type == at::kDouble) descr = "<f8";
+  else if (type == at::kLong) descr = "<i8";
   else throw Error("write_npy: only float32, float64 and int64 tensors are written");
   std::string shape;  // Python tuple syntax: "3," for 1-D, "3, 2" for 2-D
-  for (int64_t i = 0; i < t.dim(); ++i) shape += (i ? ", " : "") + std::to_string(t.size(i));
-  if (t.dim() == 1) shape += ",";
+  for (size_t i = 0; i < sizes.size(); ++i) shape += (i ? ", " : "") + std::to_string(sizes[i]);
+  if (sizes.size() == 1) shape += ",";
   std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
-  // Pad with spaces so magic + version + length + header + '\n' is a multiple of 64.
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
@@ -152,9 +153,39 @@ void write_npy(const std::string& path, const at::Tensor& tensor) {
   bytes.push_back('\x00');
   bytes.push_back(char(header.size() & 0xff));
   bytes.push_back(char(header.size() >> 8));
-  bytes += header;
-  bytes.append(static_cast<const char*>(t.data_ptr()), size_t(t.numel()) * t.element_size());
-  write_file_atomically(path, bytes);
+  return bytes + header;
+}
+
+std::string_view data_bytes(const at::Tensor& t) {
+  return {static_cast<const char*>(t.data_ptr()), size_t(t.numel()) * t.element_size()};
+}
+}  // namespace
+
+void write_npy(const std::string& path, const at::Tensor& tensor) {
+  at::Tensor t = tensor.contiguous().cpu();
+  write_file_atomically(path, {npy_header(t.scalar_type(), t.sizes().vec()), data_bytes(t)});
+}
+
+NpyWriter::NpyWriter(const std::string& path, at::ScalarType type, std::vector<int64_t> shape)
+    : file_(path), type_(type), shape_(std::move(shape)) {
+  if (shape_.empty()) throw Error("NpyWriter: an array written in rows needs at least one dimension");
+  file_.write(npy_header(type_, shape_));
+}
+
+void NpyWriter::append(const at::Tensor& rows) {
+  std::vector<int64_t> row_shape(shape_.begin() + 1, shape_.end());
+  if (rows.dim() != int64_t(shape_.size()) || rows.sizes().slice(1).vec() != row_shape || rows_ + rows.size(0) > shape_[0])
+    throw Error("cannot write " + file_.path() + ": rows of shape " + c10::str(rows.sizes()) + " do not fit an array of shape " +
+                c10::str(at::IntArrayRef(shape_)) + " after " + std::to_string(rows_) + " rows");
+  file_.write(data_bytes(rows.to(type_).contiguous().cpu()));
+  rows_ += rows.size(0);
+}
+
+void NpyWriter::commit() {
+  if (rows_ != shape_[0])
+    throw Error("cannot write " + file_.path() + ": " + std::to_string(rows_) + " of its " + std::to_string(shape_[0]) +
+                " rows were given");
+  file_.commit();
 }
 
 }  // namespace flowmatch

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <optional>
+
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/file_name.h"
 #include "flowmatch/io/csv.h"
@@ -30,6 +32,41 @@ void write_points(const std::string& path, const at::Tensor& points) {
   check_points_extension(path);
   if (ends_with(path, ".npy")) write_npy(path, points.to(at::kFloat));
   else write_csv(path, points);
+}
+
+struct PointsWriter::Format {
+  std::string path;
+  int64_t rows, columns, written = 0;
+  std::optional<NpyWriter> npy;
+  std::optional<AtomicFileWriter> csv;
+};
+
+PointsWriter::PointsWriter(const std::string& path, int64_t rows, int64_t columns)
+    : format_(new Format{path, rows, columns, 0, std::nullopt, std::nullopt}) {
+  check_points_extension(path);
+  if (ends_with(path, ".npy")) format_->npy.emplace(path, at::kFloat, std::vector<int64_t>{rows, columns});
+  else format_->csv.emplace(path);
+}
+
+PointsWriter::~PointsWriter() = default;
+
+void PointsWriter::append(const at::Tensor& points) {
+  Format& f = *format_;
+  if (points.dim() != 2 || points.size(1) != f.columns || f.written + points.size(0) > f.rows)
+    throw Error("cannot write " + f.path + ": rows of shape " + c10::str(points.sizes()) + " do not fit " +
+                std::to_string(f.rows) + " rows of " + std::to_string(f.columns) + " after " + std::to_string(f.written));
+  if (f.npy) f.npy->append(points);
+  else f.csv->write(csv_lines(points));
+  f.written += points.size(0);
+}
+
+void PointsWriter::commit() {
+  Format& f = *format_;
+  if (f.written != f.rows)
+    throw Error("cannot write " + f.path + ": " + std::to_string(f.written) + " of its " + std::to_string(f.rows) +
+                " rows were given");
+  if (f.npy) f.npy->commit();
+  else f.csv->commit();
 }
 
 }  // namespace flowmatch

@@ -80,12 +80,28 @@ at::Tensor standard_normal_log_density(const at::Tensor& z) {
 }
 
 NllSummary summarize_nll(const at::Tensor& log_density, int64_t dim) {
+  NllAccumulator all;
+  all.add(log_density);
+  return all.summary(dim);
+}
+
+void NllAccumulator::add(const at::Tensor& log_density) {
   at::Tensor lp = log_density.detach().to(torch::kDouble);
-  const int64_t n = lp.numel();
-  if (n == 0) throw Error("no log-densities to summarise");
+  const int64_t m = lp.numel();
+  if (m == 0) return;
+  const double batch_mean = lp.mean().item<double>(), batch_squares = (lp - batch_mean).square().sum().item<double>();
+  // Chan et al.'s merge: M2 = M2_a + M2_b + delta^2 n_a n_b / (n_a + n_b), delta = mean_b - mean_a.
+  const double delta = batch_mean - mean_, n = double(n_ + m);
+  squares_ += batch_squares + delta * delta * double(n_) * double(m) / n;
+  mean_ += delta * double(m) / n;
+  n_ += m;
+}
+
+NllSummary NllAccumulator::summary(int64_t dim) const {
+  if (n_ == 0) throw Error("no log-densities to summarise");
   NllSummary s;
-  s.nats = -lp.mean().item<double>();
-  s.nats_se = n > 1 ? lp.std().item<double>() / std::sqrt(double(n)) : 0.0;
+  s.nats = -mean_;
+  s.nats_se = n_ > 1 ? std::sqrt(squares_ / double(n_ - 1)) / std::sqrt(double(n_)) : 0.0;  // std / sqrt(N)
   const double per_bit = double(dim) * std::log(2.0);  // nats per bit, over D dimensions
   s.bits_per_dim = s.nats / per_bit;
   s.bits_per_dim_se = s.nats_se / per_bit;

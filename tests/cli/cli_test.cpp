@@ -68,14 +68,16 @@ void write_npy(const std::string& file, const std::vector<int64_t>& shape, const
   out.write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size() * sizeof(T)));
 }
 
-// The float32 values of a .npy that flowmatch wrote (any shape).
-std::vector<float> read_npy_floats(const std::string& file) {
+// The values of a .npy that flowmatch wrote (any shape), float32 or (log-densities) float64.
+template <typename T>
+std::vector<T> read_npy_values(const std::string& file) {
   std::string bytes = read_bytes(file);
   size_t data = bytes.find('\n') + 1;
-  std::vector<float> values((bytes.size() - data) / 4);
-  std::memcpy(values.data(), bytes.data() + data, values.size() * 4);
+  std::vector<T> values((bytes.size() - data) / sizeof(T));
+  std::memcpy(values.data(), bytes.data() + data, values.size() * sizeof(T));
   return values;
 }
+std::vector<float> read_npy_floats(const std::string& file) { return read_npy_values<float>(file); }
 
 // IDX files as Fashion-MNIST ships them: big-endian magic (0, 0, 8 = uint8, dimensions), sizes, bytes.
 void write_idx(const std::string& file, const std::vector<uint32_t>& shape, const std::vector<uint8_t>& values) {
@@ -676,6 +678,30 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   Result likelihood = flowmatch("likelihood " + path("run") + " --data " + path("x.csv") + " --context " + path("c.csv"));
   EXPECT_EQ(likelihood.exit_code, 0) << likelihood.output;
   EXPECT_EQ(report_of(likelihood.output)["n"], "400");
+  // Given the same start points, batches of 40 draw what one batch does, and --logp gives each
+  // sample's log p(x | c) as likelihood scores it (integrating back, with its own solver).
+  Result batched = flowmatch("sample " + path("run") + " --context " + path("c3.csv") + " --n 50 --noise " + path("s.npy") +
+                             " --batch 40 --logp " + path("lp.npy") + " --out " + path("batched.npy"));
+  Result whole = flowmatch("sample " + path("run") + " --context " + path("c3.csv") + " --noise " + path("s.npy") +
+                           " --batch 150 --out " + path("whole.npy"));
+  ASSERT_EQ(batched.exit_code + whole.exit_code, 0) << batched.output << whole.output;
+  EXPECT_EQ(report_of(whole.output)["n_per_context"], "50");  // from the 150 start points
+  std::vector<float> batched_x = read_npy_floats(path("batched.npy")), whole_x = read_npy_floats(path("whole.npy"));
+  ASSERT_EQ(batched_x.size(), 150u);
+  ASSERT_EQ(whole_x.size(), 150u);
+  for (size_t i = 0; i < 150; ++i) EXPECT_NEAR(batched_x[i], whole_x[i], 1e-4) << i;
+  std::string contexts_per_sample;
+  for (const char* c : {"-1\n", "0\n", "1\n"})
+    for (int i = 0; i < 50; ++i) contexts_per_sample += c;
+  write("c150.csv", contexts_per_sample);
+  Result scored = flowmatch("likelihood " + path("run") + " --data " + path("batched.npy") + " --context " + path("c150.csv") +
+                            " --out " + path("scored.npy"));
+  ASSERT_EQ(scored.exit_code, 0) << scored.output;
+  std::vector<double> sampled_lp = read_npy_values<double>(path("lp.npy")), scored_lp = read_npy_values<double>(path("scored.npy"));
+  ASSERT_EQ(sampled_lp.size(), 150u);
+  double gap = 0;
+  for (size_t i = 0; i < 150; ++i) gap += std::abs(sampled_lp[i] - scored_lp[i]) / 150;
+  EXPECT_LT(gap, 0.05);
 
   // --standardize: x = 1000 + 2 c + noise is learnt as z-scores and sampled back in x's units.
   std::string offset_rows;
@@ -732,7 +758,9 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
       {"train --data " + path("x.csv") + " --context " + path("c.csv") + " --batch 2000000000 --out " + path("x"),
        "at batch 2000000000 needs about", "x"},
       {"sample " + path("run") + " --context-values 1 --n 1000000000000 --out " + path("o.npy"), "needs about", "o.npy"},
-      {"sample " + unconditional + " --n 1000000000000 --out " + path("o.npy"), "points at once needs about", "o.npy"},
+      {"sample " + unconditional + " --n 1000000000000 --out " + path("o.npy"), "on disk", "o.npy"},
+      {"sample " + unconditional + " --n 100000000 --trajectory " + path("t.npy") + " --steps 100000 --out " + path("o.npy"),
+       "of memory", "o.npy"},
       {"reflow " + path("run") + " --out " + path("rf2"), "give --context C.npy", "rf2"},
       {"reflow " + unconditional + " --context " + path("c.csv") + " --out " + path("rf2"), "takes no context", "rf2"},
       {"reflow " + path("run") + " --context " + path("joined.csv") + " --out " + path("rf2"), "the model takes 1-D contexts", "rf2"},

@@ -106,6 +106,39 @@ TEST(PointsIo, AtomicWriteLeavesNothingOnFailure) {
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
+// A points file written in pieces holds the bytes of the whole written at once, and appears only
+// once every row is in: a writer given too few rows, or dropped half-way, leaves nothing.
+TEST(PointsIo, WrittenInPiecesEqualsWrittenWhole) {
+  const std::string dir = ::testing::TempDir() + "points_writer/";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  at::Tensor points = torch::randn({7, 3});
+  for (const std::string ext : {".npy", ".csv"}) {
+    write_points(dir + "whole" + ext, points);
+    PointsWriter pieces(dir + "pieces" + ext, 7, 3);
+    pieces.append(points.slice(0, 0, 4));
+    EXPECT_FALSE(std::filesystem::exists(dir + "pieces" + ext));
+    pieces.append(points.slice(0, 4, 7));
+    pieces.commit();
+    EXPECT_EQ(read_file(dir + "pieces" + ext), read_file(dir + "whole" + ext)) << ext;
+
+    PointsWriter short_of_rows(dir + "short" + ext, 7, 3);
+    short_of_rows.append(points.slice(0, 0, 4));
+    EXPECT_THROW(short_of_rows.append(torch::zeros({4, 3})), Error);  // 8 rows of 7
+    EXPECT_THROW(short_of_rows.append(torch::zeros({1, 2})), Error);  // the wrong width
+    EXPECT_THROW(short_of_rows.commit(), Error);
+    { PointsWriter dropped(dir + "dropped" + ext, 7, 3); dropped.append(points); }
+    EXPECT_FALSE(std::filesystem::exists(dir + "short" + ext));
+    EXPECT_FALSE(std::filesystem::exists(dir + "dropped" + ext));
+  }
+  NpyWriter log_density(dir + "lp.npy", at::kDouble, {5});
+  log_density.append(torch::arange(5, torch::kDouble));
+  log_density.commit();
+  EXPECT_TRUE(torch::equal(read_npy(dir + "lp.npy"), torch::arange(5, torch::kFloat)));
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
 TEST(PointData, FixedSetDrawsOnlyItsOwnRows) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1);
   PointData data("moons", 10, gen);

@@ -13,6 +13,7 @@
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/objective/training_pairs.h"
 #include "flowmatch/train/flow_pairs.h"
+#include "flowmatch/train/point_sampling.h"
 #include "flowmatch/train/trainer.h"
 
 namespace flowmatch {
@@ -70,6 +71,41 @@ TEST_F(ConditionalFlow, LogDensityGivenTheContextMatchesTheClosedForm) {
   at::Tensor difference = model.to(torch::kDouble) - conditional_log_density(x, c);
   EXPECT_LT(std::abs(difference.mean().item<double>()), 0.1);
   EXPECT_LT(difference.abs().mean().item<double>(), 0.2);
+}
+
+// sample_points draws n samples given each context, grouped by context, in batches that need not
+// divide them, each with log p(x | c) from the same solve; the batches change no sample.
+TEST_F(ConditionalFlow, SamplesInBatchesCarryTheirLogDensityGivenTheContext) {
+  PointSampling request;
+  request.contexts = torch::tensor({-1.0f, 0.5f}).unsqueeze(1);
+  request.n = 300;
+  request.batch = 128;
+  request.density = LikelihoodOptions{};
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(8);
+  request.noise = torch::randn({600, 2}, gen);
+  std::vector<at::Tensor> x, log_density;
+  int64_t next = 0;
+  sample_points(*result_->model, ModelUsage{}, request, SolverOptions{}, gen, [&](const SampleBatch& batch) {
+    EXPECT_EQ(batch.first, next);
+    next += batch.path.x.size(0);
+    x.push_back(batch.path.x);
+    log_density.push_back(batch.log_density);
+  });
+  ASSERT_EQ(x.size(), 5u);  // 128 + 128 + 128 + 128 + 88
+  at::Tensor samples = torch::cat(x), c = request.contexts.repeat_interleave(300, 0);
+  for (int64_t k = 0; k < 2; ++k) {
+    at::Tensor mean = samples.slice(0, 300 * k, 300 * (k + 1)).mean(0), expected = conditional_mean(request.contexts[k].unsqueeze(0))[0];
+    EXPECT_LT((mean - expected).abs().max().item<double>(), 0.15) << "context " << k;
+  }
+  at::Tensor difference = torch::cat(log_density) - conditional_log_density(samples, c);
+  EXPECT_LT(std::abs(difference.mean().item<double>()), 0.1);
+  EXPECT_LT(difference.abs().mean().item<double>(), 0.2);
+
+  request.batch = 600;
+  request.density.reset();
+  at::Tensor whole;
+  sample_points(*result_->model, ModelUsage{}, request, SolverOptions{}, gen, [&](const SampleBatch& batch) { whole = batch.path.x; });
+  EXPECT_LT((whole - samples).abs().max().item<double>(), 1e-4);
 }
 
 TEST_F(ConditionalFlow, KeepsTheWeightsWithTheBestHeldOutLoss) {

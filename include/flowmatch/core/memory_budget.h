@@ -20,4 +20,8 @@ std::string describe_bytes(double bytes);
 // counts do not overflow.
 void require_memory(double bytes, const std::string& what);
 
+// The same for a file of about `bytes` to be written at `path`: throws Error when the free space of
+// the filesystem holding its folder is smaller; does nothing when that is unknown.
+void require_disk_space(const std::string& path, double bytes, const std::string& what);
+
 }  // namespace flowmatch

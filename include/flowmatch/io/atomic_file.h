@@ -12,6 +12,27 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 // The same for bytes in pieces, written one after another (no copy of them all in one buffer).
 void write_file_atomically(const std::string& path, const std::vector<std::string_view>& pieces);
 
+// A file written in pieces that appears at `path` only when complete: the pieces go to a temporary
+// file in the same folder; commit() fsyncs it, renames it over `path` and fsyncs the folder. A
+// writer destroyed before commit() (an error half-way) removes the temporary file, so `path`
+// never holds a partial file. Throws Error naming `path` on failure.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void write(std::string_view bytes);
+  void commit();
+  const std::string& path() const { return path_; }
+
+ private:
+  [[noreturn]] void fail(int err);
+  std::string path_, temp_;
+  int fd_ = -1;
+};
+
 // Reads a whole file; throws Error naming the path when it cannot be opened.
 std::string read_file(const std::string& path);
 

@@ -12,5 +12,7 @@ at::Tensor read_csv(const std::string& path);
 at::Tensor parse_csv(const std::string& text, const std::string& name);
 // Writes a [N, D] tensor with 9 significant digits (float32 round-trips), atomically.
 void write_csv(const std::string& path, const at::Tensor& points);
+// The lines write_csv writes for these rows.
+std::string csv_lines(const at::Tensor& points);
 
 }  // namespace flowmatch

@@ -2,6 +2,9 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
+
+#include "flowmatch/io/atomic_file.h"
 
 namespace flowmatch {
 
@@ -13,5 +16,22 @@ at::Tensor read_npy(const std::string& path);
 at::Tensor parse_npy(const std::string& bytes, const std::string& name);
 // Writes a float32, float64 or int64 tensor of any shape as .npy, atomically.
 void write_npy(const std::string& path, const at::Tensor& tensor);
+
+// A .npy array of a known shape written in pieces along its first dimension, for arrays too large
+// to hold at once: append() takes the next rows ([k, shape[1], ...], converted to `type`), and the
+// file appears, complete, at commit(), which throws unless all shape[0] rows were appended. An
+// unfinished writer leaves nothing behind.
+class NpyWriter {
+ public:
+  NpyWriter(const std::string& path, at::ScalarType type, std::vector<int64_t> shape);
+  void append(const at::Tensor& rows);
+  void commit();
+
+ private:
+  AtomicFileWriter file_;
+  at::ScalarType type_;
+  std::vector<int64_t> shape_;
+  int64_t rows_ = 0;
+};
 
 }  // namespace flowmatch

@@ -64,4 +64,15 @@ struct NllSummary {
 };
 NllSummary summarize_nll(const at::Tensor& log_density, int64_t dim);
 
+// The same summary over log-densities that come in batches, without keeping them.
+class NllAccumulator {
+ public:
+  void add(const at::Tensor& log_density);
+  NllSummary summary(int64_t dim) const;
+
+ private:
+  int64_t n_ = 0;
+  double mean_ = 0, squares_ = 0;  // the mean and the sum of squared deviations from it
+};
+
 }  // namespace flowmatch
