@@ -330,7 +330,11 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   at::Generator gen = start_run(run.seed, run.threads, images ? Workload::Convolutions : Workload::MatrixProducts);
   TrainingSet set = make_training_pairs(a.training, gen);
   const TrainingPairs& pairs = *set.pairs;
-  auto model = make_model(model_config(a, pairs, *objective));
+  nlohmann::json model_json = model_config(a, pairs, *objective);
+  const double values = model_value_count(model_json);  // before building it: 5 copies to train it
+  require_memory(4.0 * 5 * values, "training this " + model_json.value("name", std::string()) + " (about " +
+                                       std::to_string(int64_t(values)) + " parameters)");
+  auto model = make_model(model_json);
   nlohmann::json config = model->config();
   require_memory(training_memory_bytes(*model, a.options.batch),
                  "training this " + config.value("name", std::string()) + " (" + std::to_string(parameter_count(*model)) +

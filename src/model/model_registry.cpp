@@ -39,6 +39,28 @@ std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config_json) {
   return model;
 }
 
+double model_value_count(const nlohmann::json& config) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  struct KeepState {  // the models' initial weights draw from it; put it back however this ends
+    at::Generator& gen;
+    at::Tensor state;
+    ~KeepState() { gen.set_state(state); }
+  } keep{gen, gen.get_state()};
+  auto values = [&config](int64_t data_dim) {
+    nlohmann::json c = config;
+    if (data_dim > 0) c["data_dim"] = data_dim;
+    std::shared_ptr<VelocityModel> model = make_model(c);
+    double count = 0;
+    for (const auto& p : model->parameters()) count += double(p.numel());
+    for (const auto& b : model->buffers()) count += double(b.numel());
+    return count;
+  };
+  const int64_t dim = config.contains("data_dim") && config["data_dim"].is_number_integer() ? config["data_dim"].get<int64_t>() : 0;
+  if (dim <= 2) return values(0);
+  const double one = values(1), two = values(2);
+  return one + (two - one) * double(dim - 1);  // affine in data_dim
+}
+
 void save_model(const std::string& path, VelocityModel& model, const std::map<std::string, std::string>& metadata) {
   Safetensors file = module_weights(model);
   file.metadata = metadata;

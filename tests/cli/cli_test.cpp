@@ -744,6 +744,7 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   ASSERT_EQ(flowmatch("train --data " + path("x.csv") + " --out " + path("plain1") + small).exit_code, 0);
   write("x399.csv", x_rows.substr(x_rows.find('\n') + 1));
   write("cnan.csv", "nan\n" + c_rows.substr(c_rows.find('\n') + 1));
+  write_npy(path("wide.npy"), {1, 8000000}, std::vector<float>(8000000));
   std::vector<BadInput> cases = {
       {"train --data " + path("x399.csv") + " --context " + path("c.csv") + " --out " + path("x"), "has 399 rows but the context", "x"},
       {"train --data " + path("x.csv") + " --context " + path("cnan.csv") + " --out " + path("x"), "NaN", "x"},
@@ -757,6 +758,7 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
       {"likelihood " + path("run") + " --data " + path("x.csv") + " --out " + path("l.npy"), "give one context row per data row", "l.npy"},
       {"train --data " + path("x.csv") + " --context " + path("c.csv") + " --batch 2000000000 --out " + path("x"),
        "at batch 2000000000 needs about", "x"},
+      {"train --data " + path("wide.npy") + " --width 1024 --out " + path("x"), "parameters) needs about", "x"},  // 1.7e10: refused unbuilt
       {"sample " + path("run") + " --context-values 1 --n 1000000000000 --out " + path("o.npy"), "needs about", "o.npy"},
       {"sample " + unconditional + " --n 1000000000000 --out " + path("o.npy"), "on disk", "o.npy"},
       {"sample " + unconditional + " --n 100000000 --trajectory " + path("t.npy") + " --steps 100000 --out " + path("o.npy"),

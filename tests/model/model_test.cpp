@@ -87,6 +87,25 @@ TEST(ModelRegistry, RejectsUnknownNamesOptionsAndMismatchedWeights) {
 }
 
 // Each model fills in its own defaults (its from_config): the config it reports is complete.
+// The count found without building the model at full size is the built model's, for each points
+// model and with a context, and finding it leaves the default generator where it was.
+TEST(ModelRegistry, CountsAModelsValuesWithoutBuildingItOrDrawing) {
+  for (nlohmann::json config : {nlohmann::json{{"name", "mlp"}, {"data_dim", 37}, {"width", 16}},
+                                nlohmann::json{{"name", "mlp"}, {"data_dim", 5}, {"context_dim", 3}, {"width", 8}},
+                                nlohmann::json{{"name", "seed-mlp"}, {"data_dim", 11}}}) {
+    torch::manual_seed(3);
+    const double counted = model_value_count(config);
+    const double next_draw = torch::rand({1}).item<double>();
+    torch::manual_seed(3);
+    EXPECT_EQ(torch::rand({1}).item<double>(), next_draw) << config.dump();
+    std::shared_ptr<VelocityModel> model = make_model(config);
+    double built = 0;
+    for (const auto& p : model->parameters()) built += double(p.numel());
+    for (const auto& b : model->buffers()) built += double(b.numel());
+    EXPECT_EQ(counted, built) << config.dump();
+  }
+}
+
 TEST(ModelRegistry, EachModelOwnsItsDefaults) {
   EXPECT_EQ(model_names(), (std::vector<std::string>{"mlp", "seed-mlp", "unet"}));
   EXPECT_EQ(testing::error_of([] { make_model({{"name", "transformer"}, {"data_dim", 2}}); }),

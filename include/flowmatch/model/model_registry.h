@@ -13,6 +13,11 @@ namespace flowmatch {
 // {"name": "unet", "image_shape": [C, H, W], ...options}. Options
 // left out take their defaults; unknown names and options throw Error.
 std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config);
+// The number of values (parameters and buffers) the model built from `config` would hold, without
+// building it at full size: a points model's count is affine in data_dim (its input and output
+// layers), so it is counted at data_dim 1 and 2 and extrapolated. For refusing a model too large
+// for memory before allocating it; draws nothing from the default random generator.
+double model_value_count(const nlohmann::json& config);
 // mlp, seed-mlp, unet: one entry each in model_registry.cpp.
 std::vector<std::string> model_names();
 
