@@ -125,15 +125,15 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model,
     if (cmd->count("--class") || cmd->count("--cfg"))
       throw Error("--class and --cfg are for class-conditional image models and context models");
   }
-  const int64_t per_row = request.contexts.defined() ? request.contexts.size(0) : 1;  // samples per --n
+  const int64_t groups = request.contexts.defined() ? request.contexts.size(0) : 1;  // of n samples, one per context
   const int64_t dim = model.data_dim();
   if (!a.noise.empty()) {
     request.noise = read_points(a.noise);
-    if (!cmd->count("--n") && request.noise.size(0) % per_row == 0) request.n = request.noise.size(0) / per_row;
+    if (!cmd->count("--n") && request.noise.size(0) % groups == 0) request.n = request.noise.size(0) / groups;
     if (request.noise.size(0) != request.rows())
       throw Error(a.noise + " holds " + std::to_string(request.noise.size(0)) + " start points for " +
                   std::to_string(request.rows()) + " samples (--n " + std::to_string(request.n) +
-                  (per_row > 1 ? " for each of " + std::to_string(per_row) + " contexts)" : ")"));
+                  (groups > 1 ? " for each of " + std::to_string(groups) + " contexts)" : ")"));
     if (request.noise.size(1) != dim)
       throw Error(a.noise + " holds " + std::to_string(request.noise.size(1)) + "-D points but the model is " +
                   std::to_string(dim) + "-D");
@@ -147,12 +147,10 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model,
   if (!a.logp.empty()) {
     usage.require_normal_start(a.model);
     request.density = a.density.options;
-    request.density->solver = solver;  // the divergence along the sampling solve
-    request.density->validate();
   }
   // Before any work: the batch in memory (every state, with --trajectory), the files on disk.
-  const std::string what = "sampling " + std::to_string(a.n) + " points" +
-                           (per_row > 1 ? " for each of " + std::to_string(per_row) + " contexts" : "");
+  const std::string what = "sampling " + std::to_string(request.n) + " points" +
+                           (groups > 1 ? " for each of " + std::to_string(groups) + " contexts" : "");
   const double kept_states = solver.keep_trajectory ? 4.0 * double(solver.steps + 1) * double(total) * double(dim) : 0;
   require_memory(sampling_memory_bytes(model, std::min(request.batch, total)) + kept_states, what);
   const double bytes_per_value = ends_with(a.out, ".csv") ? 16 : 4;  // about "-0.123456789," in text
@@ -187,7 +185,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model,
   std::string label = solver.method + (solver.method == "dopri5" ? "" : ", " + std::to_string(solver.steps) + " steps");
   if (!a.png.empty()) {
     std::string title = request.contexts.defined()
-                            ? "samples given " + std::to_string(per_row) + " context(s)"
+                            ? "samples given " + std::to_string(groups) + " context(s)"
                             : "samples (" + label + ", NFE " + std::to_string(last.nfe) + ")";
     draw_density_png(a.png, torch::cat(plotted), title + (plotted_rows < total ? ", the first 1 000 000" : ""));
   }
@@ -195,7 +193,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model,
   nlohmann::json report = {{"samples", a.out}, {"n", total}, {"solver", solver.method}, {"nfe", last.nfe},
                            {"sample_seconds", solve_seconds.count()}};
   if (request.contexts.defined()) {
-    report["contexts"] = per_row;
+    report["contexts"] = groups;
     report["n_per_context"] = request.n;
     if (a.cfg != 1.0) report["cfg"] = a.cfg;
   }

@@ -15,7 +15,11 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
   at::Tensor context = request.contexts.defined() ? usage.model_context(model, request.contexts) : at::Tensor();
   if (request.noise.defined() && request.noise.size(0) != total)
     throw Error("the start points hold " + std::to_string(request.noise.size(0)) + " rows for " + std::to_string(total) + " samples");
-  if (request.density) request.density->validate();
+  std::optional<LikelihoodOptions> density = request.density;
+  if (density) {
+    density->solver = solver;  // the divergence along the sampling solve
+    density->validate();
+  }
   torch::NoGradGuard no_grad;
   Progress progress("sample", total, batch, "", "samples");
   for (int64_t first = 0; first < total; first += batch) {
@@ -27,10 +31,8 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
                                                : usage.draw_start(rows, model.data_dim(), gen);
     SampleBatch out;
     out.first = first;
-    if (request.density) {
-      LikelihoodOptions density = *request.density;
-      density.solver = solver;  // the divergence along the sampling solve
-      DensitySolution s = sample_with_log_density(model, start, density, gen, guidance);
+    if (density) {
+      DensitySolution s = sample_with_log_density(model, start, *density, gen, guidance);
       out.path = s.path;
       out.log_density = s.log_density.to(torch::kDouble) + usage.log_density_shift();  // in the data's units
       if (!torch::isfinite(out.log_density).all().item<bool>())
