@@ -50,8 +50,7 @@ double model_value_count(const nlohmann::json& config) {
     nlohmann::json c = config;
     if (data_dim > 0) c["data_dim"] = data_dim;
     std::shared_ptr<VelocityModel> model = make_model(c);
-    double count = 0;
-    for (const auto& p : model->parameters()) count += double(p.numel());
+    double count = double(parameter_count(*model));
     for (const auto& b : model->buffers()) count += double(b.numel());
     return count;
   };
