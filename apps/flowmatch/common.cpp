@@ -8,6 +8,7 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/memory_budget.h"
+#include "flowmatch/core/nearest_name.h"
 #include "flowmatch/core/registry.h"
 #include "flowmatch/data/image_set.h"
 #include "flowmatch/dist/local_launcher.h"
@@ -31,7 +32,7 @@ void add_run_options(CLI::App* cmd, RunSettings& settings) {
   cmd->add_option("--seed", settings.seed, "Random seed; the same seed, inputs and thread count give the same bytes")
       ->capture_default_str();
   cmd->add_option("--threads", settings.threads, "Compute threads (0 = one per core)")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 4096));
 }
 
 void add_solver_options(CLI::App* cmd, SolverOptions& options) {
@@ -224,6 +225,13 @@ void run_local_processes(int processes) {
   if (!failure.empty()) throw Error(failure + "; the job of " + std::to_string(processes) + " processes stopped");
 }
 
+std::vector<CLI::Option*> all_options(CLI::App* cmd) {
+  std::vector<CLI::Option*> options = cmd->get_options();
+  for (CLI::App* group : cmd->get_subcommands([](CLI::App* sub) { return sub->get_name().empty(); }))
+    for (CLI::Option* opt : group->get_options()) options.push_back(opt);
+  return options;
+}
+
 // CLI11 reads config files for the top-level app only, so a subcommand's --config is applied here.
 void apply_config_file(CLI::App* cmd, const std::string& path) {
   std::vector<CLI::ConfigItem> items;
@@ -236,7 +244,13 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
     if (item.name == "++" || item.name == "--") continue;  // section markers
     if (item.inputs.size() == 1 && item.inputs[0].empty()) continue;  // written for an unset option: keep its default
     CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
-    if (!opt || !opt->get_configurable()) throw Error(path + ": unknown option '" + item.fullname() + "'");
+    if (!opt || !opt->get_configurable()) {
+      std::vector<std::string> names;
+      for (const CLI::Option* known : all_options(cmd))
+        if (known->get_configurable())
+          for (const std::string& name : known->get_lnames()) names.push_back(name);
+      throw Error(path + ": unknown option '" + item.fullname() + "'" + did_you_mean(item.fullname(), names));
+    }
     if (opt->count() > 0) continue;
     opt->add_result(item.inputs);
     opt->run_callback();
@@ -274,10 +288,7 @@ void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
 namespace {
 // --resume RUN_DIR: the run's own config.toml sets every option; anything else would change the run.
 void apply_resumed_run(CLI::App* cmd, const std::string& run_dir) {
-  std::vector<CLI::Option*> options = cmd->get_options();
-  for (CLI::App* group : cmd->get_subcommands([](CLI::App* sub) { return sub->get_name().empty(); }))  // option groups
-    for (CLI::Option* opt : group->get_options()) options.push_back(opt);
-  for (const CLI::Option* opt : options)
+  for (const CLI::Option* opt : all_options(cmd))
     if (opt->count() > 0 && opt->get_name() != "--resume" && opt->get_name() != "--threads" &&
         opt->get_name() != "--nproc" && opt->get_name() != "--dist-timeout")
       throw Error("--resume takes every option from " + run_dir + "/" + RunDir::kConfig +

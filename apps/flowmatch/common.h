@@ -91,6 +91,9 @@ std::vector<std::string>& command_line();
 // the rank that failed.
 void run_local_processes(int processes);
 
+// The options of `cmd`, those in its option groups included.
+std::vector<CLI::Option*> all_options(CLI::App* cmd);
+
 // Applies `cmd`'s --config file, if one was given: every key sets its option unless the command
 // line already did.
 void apply_config_file(CLI::App* cmd, const std::string& path);

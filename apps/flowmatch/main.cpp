@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "parse_errors.h"
 #include "flowmatch/core/error.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   flowmatch::cli::command_line().assign(argv, argv + argc);
   CLI::App app{"flowmatch: flow-matching generative models in C++"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "flowmatch " FLOWMATCH_VERSION);
   flowmatch::cli::add_train_command(app);
   flowmatch::cli::add_sample_command(app);
   flowmatch::cli::add_eval_command(app);
@@ -28,7 +30,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return flowmatch::cli::report_parse_error(app, e);
   } catch (const flowmatch::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -553,6 +553,41 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   EXPECT_NE(r.output.find("broken.safetensors: not a valid safetensors file"), std::string::npos) << r.output;
 }
 
+// A malformed command line is one "error:" line, naming the nearest option or command for a near
+// miss, and exit status 2 (docs/cli.md); --help and --version exit 0.
+TEST_F(Cli, ParseErrorsAreOneErrorLineWithASuggestionAndStatus2) {
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"train --stpes 10", "error: flowmatch train has no option --stpes; did you mean --steps?"},
+      {"train --data moons --standardise", "did you mean --standardize?"},
+      {"sample run --sed=4", "error: flowmatch sample has no option --sed; did you mean --seed?"},
+      {"train --frobnicate", "error: flowmatch train has no option --frobnicate (flowmatch train --help lists them)"},
+      {"trian --data moons", "error: unknown command 'trian'; did you mean train? (choose train, sample,"},
+      {"", "error: a command is required: train, sample,"},
+      {"--verison", "error: flowmatch has no option --verison; did you mean --version?"},
+      {"train --lr abc", "error: --lr takes a number, not 'abc'"},
+      {"train --steps 1.5", "error: --steps takes a whole number, not '1.5'"},
+      {"train --threads -1", "error: --threads: Value -1 not in range 0 to 4096"},
+      {"sample", "error: model is required (flowmatch sample --help)"},
+      {"sample a b c", "error: unexpected arguments 'b c' for flowmatch sample"},
+  };
+  for (const auto& [args, message] : cases) {
+    Result r = flowmatch(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+    EXPECT_EQ(r.output.rfind("error: ", 0), 0u) << args << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
+  }
+  write("typo.toml", "stpes = 10\n");
+  Result config = flowmatch("train --config " + path("typo.toml") + " --data moons --out " + path("x"));
+  EXPECT_EQ(config.exit_code, 1);
+  EXPECT_NE(config.output.find("unknown option 'stpes'; did you mean steps?"), std::string::npos) << config.output;
+  EXPECT_FALSE(fs::exists(path("x")));
+  Result version = flowmatch("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.output.rfind("flowmatch ", 0), 0u) << version.output;
+  EXPECT_EQ(flowmatch("train --help").exit_code, 0);
+}
+
 // Images of two classes, 8 x 8: class 0 bright on the left half, class 1 on the right, with noise.
 // A conditional unet trained briefly draws each class on its own side, with guidance; the run
 // folder holds a grid of samples; image-only mistakes fail by name.

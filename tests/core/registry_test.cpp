@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "flowmatch/core/nearest_name.h"
 #include "flowmatch/core/registry.h"
 #include "test_util.h"
 
@@ -25,6 +26,21 @@ TEST(Registry, FindsEachEntryAndRefusesAnUnknownNameListingTheKnownOnes) {
   EXPECT_FALSE(doublers.contains("once"));
   EXPECT_EQ(doublers.names(), (std::vector<std::string>{"twice", "thrice"}));
   EXPECT_EQ(testing::error_of([&] { doublers["once"]; }), "unknown doubler 'once' (choose twice or thrice)");
+  EXPECT_EQ(testing::error_of([&] { doublers["thrcie"]; }), "unknown doubler 'thrcie'; did you mean thrice? (choose twice or thrice)");
+}
+
+TEST(Registry, SuggestsTheNameANearMissMeant) {
+  std::vector<std::string> options{"--steps", "--seed", "--solver", "--standardize", "--context"};
+  EXPECT_EQ(nearest_name("--stpes", options), "--steps");     // two neighbours swapped: distance 1
+  EXPECT_EQ(nearest_name("--STEPS", options), "--steps");     // case is ignored
+  EXPECT_EQ(nearest_name("--standardise", options), "--standardize");
+  EXPECT_EQ(nearest_name("--contexts", options), "--context");
+  EXPECT_EQ(nearest_name("--sed", options), "--seed");        // of --seed (1) and --steps (2), the nearer
+  EXPECT_EQ(nearest_name("--width", options), "");            // nothing near: no guess
+  EXPECT_EQ(nearest_name("ab", {"xy"}), "");                  // a short name allows one edit, not two
+  EXPECT_EQ(nearest_name("", {}), "");
+  EXPECT_EQ(did_you_mean("trian", {"train", "sample"}), "; did you mean train?");
+  EXPECT_EQ(did_you_mean("plot", {"train", "sample"}), "");
 }
 
 }  // namespace

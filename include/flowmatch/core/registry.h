@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/nearest_name.h"
 
 namespace flowmatch {
 
@@ -26,11 +27,11 @@ class Registry {
   };
   Registry(std::string kind, std::vector<Entry> entries) : kind_(std::move(kind)), entries_(std::move(entries)) {}
 
-  // The factory of `name`; throws Error("unknown <kind> '<name>' (choose ...)").
+  // The factory of `name`; throws Error("unknown <kind> '<name>'; did you mean ...? (choose ...)").
   const Factory& operator[](const std::string& name) const {
     for (const auto& entry : entries_)
       if (entry.name == name) return entry.make;
-    throw Error("unknown " + kind_ + " '" + name + "' (choose " + join_names(names()) + ")");
+    throw Error("unknown " + kind_ + " '" + name + "'" + did_you_mean(name, names()) + " (choose " + join_names(names()) + ")");
   }
   bool contains(const std::string& name) const {
     for (const auto& entry : entries_)
