@@ -358,25 +358,27 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   usage.sampler = objective->sampler();
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();
-  if (!resuming && world.rank == 0) {
-    record_resolved_model(cmd, config);
-    create_run_dir(cmd, a.out, a.overwrite);
+  std::shared_ptr<RunDirLock> lock;
+  if (world.rank == 0) {
+    if (!resuming) record_resolved_model(cmd, config);
+    lock = std::make_shared<RunDirLock>(resuming ? RunDirLock(a.out) : create_run_dir(cmd, a.out, a.overwrite));
   }
-  if (!world.distributed()) return {train_into_run_dir(model, pairs, options, gen, a.out), usage};
+  if (!world.distributed()) return {train_into_run_dir(model, pairs, options, gen, a.out), usage, lock};
   auto group = ProcessGroup::join(world, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)));
   if (world.rank != 0) {
     train_flow(model, pairs, options, gen, a.out, group.get());
     return {};
   }
-  return {train_into_run_dir(model, pairs, options, gen, a.out, group.get()), usage};
+  return {train_into_run_dir(model, pairs, options, gen, a.out, group.get()), usage, lock};
 }
 
-void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
-  RunDir::create(out, overwrite);
+RunDirLock create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
+  RunDirLock lock = RunDir::create(out, overwrite);
   write_file_atomically(out + "/" + RunDir::kConfig, "# flowmatch " + cmd->get_name() +
                                                          ": resolved options; rerun with flowmatch " + cmd->get_name() +
                                                          " --config " + out + "/" + RunDir::kConfig + "\n" +
                                                          cmd->config_to_str(true, false));
+  return lock;
 }
 
 void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps,

@@ -13,6 +13,7 @@
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/solver.h"
 #include "flowmatch/train/model_usage.h"
+#include "flowmatch/train/run_dir.h"
 #include "flowmatch/objective/training_set.h"
 #include "flowmatch/train/trainer.h"
 
@@ -82,6 +83,7 @@ void add_train_options(CLI::App* cmd, TrainArgs& args);
 struct TrainingRun {
   TrainResult result;
   ModelUsage usage;
+  std::shared_ptr<RunDirLock> lock;  // rank 0 holds the run folder until this goes
 };
 TrainingRun run_training(const TrainArgs& args, CLI::App* cmd);
 
@@ -97,8 +99,8 @@ std::vector<CLI::Option*> all_options(CLI::App* cmd);
 // Applies `cmd`'s --config file, if one was given: every key sets its option unless the command
 // line already did.
 void apply_config_file(CLI::App* cmd, const std::string& path);
-// Creates the run folder and writes config.toml: the resolved options of `cmd`.
-void create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite);
+// Creates and locks the run folder and writes config.toml: the resolved options of `cmd`.
+RunDirLock create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite);
 // Adds "straightness" and "curvature" (straightness.h) of the model's paths from `start` to `report`.
 void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps = 100,
                           const Guidance& given = {});

@@ -25,7 +25,8 @@ struct DemoArgs {
 
 void run_demo(DemoArgs& a, CLI::App* cmd) {
   validate_sampler(a.solver);
-  TrainResult trained = run_training(a.train, cmd).result;
+  TrainingRun run = run_training(a.train, cmd);  // holds the folder while the demo writes it
+  const TrainResult& trained = run.result;
   const std::string& dir = a.train.out;
   VelocityModel& model = *trained.model;
 

@@ -78,7 +78,7 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
   std::string model_path = resolve_model_path(a.model);
   if (std::filesystem::weakly_canonical(a.out) == std::filesystem::weakly_canonical(a.model))
     throw Error("--out must be a new run folder, not the model's own " + a.model);
-  auto [model, usage] = load_trained_model(model_path);
+  auto [model, usage, trained_steps] = load_trained_model(model_path);
   if (model->takes_interval())
     throw Error(a.model + " is a MeanFlow model: it is already a one-step generator; reflow and distill take flows");
   std::optional<FlowPairs> reused;
@@ -96,7 +96,7 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
     throw Error(a.model + " takes no context: --context is for models trained with one");
   }
   at::Generator gen = start_run(a.run.seed, a.run.threads);
-  create_run_dir(cmd, a.out, a.overwrite);
+  RunDirLock lock = create_run_dir(cmd, a.out, a.overwrite);
   if (!reused)
     std::cerr << "drawing " << a.pairs << " pairs from " << usage.describe_source() << " with the flow of " << a.model << "\n";
   FlowPairs pairs = reused ? *reused : make_flow_pairs(*model, usage, a.pairs, a.pair_solver, a.pair_batch, gen, contexts);

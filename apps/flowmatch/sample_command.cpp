@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <filesystem>
+#include <iostream>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -228,6 +230,9 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   if (a.n <= 0) throw Error("--n must be positive, got " + std::to_string(a.n));
 
   TrainedModel trained = load_trained_model(a.model, a.density.float64);
+  std::string writer = std::filesystem::is_directory(a.model) ? run_dir_writer(a.model) : "";
+  if (!writer.empty()) std::cerr << "note: " << a.model << " is still being written by " << writer << "\n";
+  if (trained.step > 0) std::cerr << "sampling the weights saved at training step " << trained.step << "\n";
   const ModelUsage& usage = trained.usage;
   std::shared_ptr<VelocityModel> model = trained.model;
   SolverOptions solver = a.solver;

@@ -18,7 +18,7 @@ void add_train_command(CLI::App& app) {
   add_train_options(cmd, *args);
   cmd->callback([args, cmd] {
     if (args->nproc > 1) return run_local_processes(args->nproc);
-    auto [result, usage] = run_training(*args, cmd);
+    auto [result, usage, lock] = run_training(*args, cmd);  // the folder stays locked while samples.png is drawn
     if (!result.model) return;  // a rank other than 0 of a multi-process job: rank 0 reports
     const std::string& out = args->resume.empty() ? args->out : args->resume;
     nlohmann::json report = {{"model", out + "/" + RunDir::kModel},

@@ -80,6 +80,7 @@ TrainedModel load_trained_model(const std::string& model_or_run_dir, bool float6
   std::string path = resolve_model_path(model_or_run_dir);
   Safetensors file = read_safetensors(path);
   TrainedModel trained{load_model(file, path), ModelUsage::from_metadata(file.metadata, path)};
+  if (auto step = file.metadata.find("step"); step != file.metadata.end()) trained.step = std::stoll(step->second);
   const ModelUsage& usage = trained.usage;
   if ((usage.data_scaling && usage.data_scaling->dim() != trained.model->data_dim()) ||
       (usage.context_scaling && usage.context_scaling->dim() != trained.model->context_dim()))

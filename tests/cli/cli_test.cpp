@@ -13,6 +13,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace {
 namespace fs = std::filesystem;
@@ -351,6 +352,41 @@ TEST_F(Cli, StoppedRunsResumeToTheSameBytes) {
     std::string metrics = read_bytes(dir + "/metrics.jsonl");
     EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 6000 / 50);  // cut back to the state's step, then continued
   }
+}
+
+// One writer per run folder: a second train into a folder being written is refused and leaves the
+// first run's files as they were; sample says the folder is being written and which step its
+// weights are from; the lock of a killed run is taken over.
+TEST_F(Cli, RunFoldersHaveOneWriterAndAKilledWritersLockIsTakenOver) {
+  const std::string dir = path("busy");
+  Result started = shell(std::string(FLOWMATCH_BIN) + " train --data checkerboard --steps 1000000 --width 32 --depth 1 " +
+                         "--threads 1 --checkpoint-every 20 --out " + dir + " > " + path("busy.log") + " 2>&1 & echo $!");
+  ASSERT_EQ(started.exit_code, 0);
+  const std::string pid = started.output.substr(0, started.output.find('\n'));
+  auto waited = std::chrono::steady_clock::now();
+  while (!fs::exists(dir + "/model.safetensors") && std::chrono::steady_clock::now() - waited < std::chrono::minutes(3))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(fs::exists(dir + "/model.safetensors")) << read_bytes(path("busy.log"));
+  const std::string config = read_bytes(dir + "/config.toml");
+
+  Result second = flowmatch("train --data moons --steps 5 --overwrite --out " + dir);
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.output.find(dir + " is being written by process " + pid), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("train --data checkerboard"), std::string::npos) << second.output;  // the holder's command
+  EXPECT_EQ(read_bytes(dir + "/config.toml"), config);
+  Result sample = flowmatch("sample " + dir + " --n 10 --out " + path("s.npy"));
+  EXPECT_EQ(sample.exit_code, 0) << sample.output;
+  EXPECT_NE(sample.output.find("note: " + dir + " is still being written by process " + pid), std::string::npos) << sample.output;
+  EXPECT_NE(sample.output.find("sampling the weights saved at training step "), std::string::npos) << sample.output;
+
+  ASSERT_EQ(shell("kill -KILL " + pid).exit_code, 0);
+  while (fs::exists("/proc/" + pid + "/fd"))  // gone, or a zombie whose files are closed
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Result after = flowmatch("train --data moons --steps 5 --overwrite --out " + dir);
+  EXPECT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_NE(after.output.find("note: taking over " + dir + " from process " + pid), std::string::npos) << after.output;
+  EXPECT_EQ(read_bytes(dir + "/.lock"), "");  // a run that ends normally leaves nothing to take over
+  EXPECT_EQ(flowmatch("train --data moons --steps 5 --overwrite --out " + dir).output.find("taking over"), std::string::npos);
 }
 
 // A huge learning rate overflows at step 2; the checkpoint of step 1 stays, and resuming from it

@@ -54,6 +54,7 @@ struct ModelUsage {
 struct TrainedModel {
   std::shared_ptr<VelocityModel> model;
   ModelUsage usage;
+  int64_t step = 0;  // the training step the weights were saved at (0: the file does not say)
 };
 // From a weights file or a run folder (run_dir.h); with `float64` the model is converted to float64.
 TrainedModel load_trained_model(const std::string& model_or_run_dir, bool float64 = false);
