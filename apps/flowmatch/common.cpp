@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -244,6 +246,7 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
     if (item.name == "++" || item.name == "--") continue;  // section markers
     if (item.inputs.size() == 1 && item.inputs[0].empty()) continue;  // written for an unset option: keep its default
     CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
+    if (!opt) opt = cmd->get_option_no_throw(item.name);  // a positional argument (reflow's model)
     if (!opt || !opt->get_configurable()) {
       std::vector<std::string> names;
       for (const CLI::Option* known : all_options(cmd))
@@ -285,19 +288,24 @@ void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
 }
 }  // namespace
 
-namespace {
-// --resume RUN_DIR: the run's own config.toml sets every option; anything else would change the run.
-void apply_resumed_run(CLI::App* cmd, const std::string& run_dir) {
+void apply_resumed_run(CLI::App* cmd, const std::string& run_dir, const std::string& state, const std::string& saved_when) {
   for (const CLI::Option* opt : all_options(cmd))
     if (opt->count() > 0 && opt->get_name() != "--resume" && opt->get_name() != "--threads" &&
         opt->get_name() != "--nproc" && opt->get_name() != "--dist-timeout")
       throw Error("--resume takes every option from " + run_dir + "/" + RunDir::kConfig +
                   "; only --threads, --nproc and --dist-timeout may be given with it, not " + opt->get_name());
-  if (!std::filesystem::exists(run_dir + "/" + RunDir::kTrainingState))
-    throw Error(run_dir + " has no " + RunDir::kTrainingState + " to resume from (runs save it every --checkpoint-every steps)");
+  std::ifstream config(run_dir + "/" + RunDir::kConfig);
+  std::string header, written_by;
+  std::getline(config, header);  // "# flowmatch reflow: resolved options; ..."
+  std::istringstream(header) >> written_by >> written_by >> written_by;
+  if (!written_by.empty() && written_by.back() == ':') written_by.pop_back();
+  if (!written_by.empty() && written_by != cmd->get_name())
+    throw Error(run_dir + " is a run of flowmatch " + written_by + ": continue it with flowmatch " + written_by +
+                " --resume " + run_dir);
+  if (!std::filesystem::exists(run_dir + "/" + state))
+    throw Error(run_dir + " has no " + state + " to resume from (" + saved_when + ")");
   apply_config_file(cmd, run_dir + "/" + RunDir::kConfig);
 }
-}  // namespace
 
 // Sets each option that neither the command line nor the config file set.
 void apply_defaults(CLI::App* cmd, std::initializer_list<std::pair<const char*, const char*>> defaults) {
@@ -312,7 +320,7 @@ void apply_defaults(CLI::App* cmd, std::initializer_list<std::pair<const char*, 
 TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   bool resuming = !given.resume.empty();
   if (resuming)
-    apply_resumed_run(cmd, given.resume);
+    apply_resumed_run(cmd, given.resume, RunDir::kTrainingState, "runs save it every --checkpoint-every steps");
   else if (!given.config.empty())
     apply_config_file(cmd, given.config);
   // Images: the CPU recipe of docs/images.md (6000 steps of 64 at lr 1e-3: under 30 minutes on 2 cores).
@@ -363,20 +371,23 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
     if (!resuming) record_resolved_model(cmd, config);
     lock = std::make_shared<RunDirLock>(resuming ? RunDirLock(a.out) : create_run_dir(cmd, a.out, a.overwrite));
   }
-  if (!world.distributed()) return {train_into_run_dir(model, pairs, options, gen, a.out), usage, lock};
-  auto group = ProcessGroup::join(world, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)));
-  if (world.rank != 0) {
-    train_flow(model, pairs, options, gen, a.out, group.get());
-    return {};
-  }
-  return {train_into_run_dir(model, pairs, options, gen, a.out, group.get()), usage, lock};
+  return resumable(cmd, a.out, [&]() -> TrainingRun {
+    if (!world.distributed()) return {train_into_run_dir(model, pairs, options, gen, a.out), usage, lock};
+    auto group = ProcessGroup::join(world, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)));
+    if (world.rank != 0) {
+      train_flow(model, pairs, options, gen, a.out, group.get());
+      return {};
+    }
+    return {train_into_run_dir(model, pairs, options, gen, a.out, group.get()), usage, lock};
+  });
 }
 
 RunDirLock create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {
   RunDirLock lock = RunDir::create(out, overwrite);
   write_file_atomically(out + "/" + RunDir::kConfig, "# flowmatch " + cmd->get_name() +
                                                          ": resolved options; rerun with flowmatch " + cmd->get_name() +
-                                                         " --config " + out + "/" + RunDir::kConfig + "\n" +
+                                                         " --config " + out + "/" + RunDir::kConfig +
+                                                         " --out NEW_RUN_DIR\n" +
                                                          cmd->config_to_str(true, false));
   return lock;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "flowmatch/core/run_start.h"
+#include "flowmatch/core/stop_signals.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/solver.h"
 #include "flowmatch/train/model_usage.h"
@@ -87,6 +88,17 @@ struct TrainingRun {
 };
 TrainingRun run_training(const TrainArgs& args, CLI::App* cmd);
 
+// Runs `work` (training, drawing pairs) into the run folder `out`; a stop by signal (Stopped) then
+// says how to continue: "...; continue with flowmatch CMD --resume OUT".
+template <typename Work>
+auto resumable(CLI::App* cmd, const std::string& out, Work work) {
+  try {
+    return work();
+  } catch (const Stopped& e) {
+    throw Stopped(e.signal(), std::string(e.what()) + "; continue with flowmatch " + cmd->get_name() + " --resume " + out);
+  }
+}
+
 // The command line this program was started with (main.cpp sets it), for `--nproc` to start copies.
 std::vector<std::string>& command_line();
 // --nproc N: runs this command line, less --nproc, as N processes of one job; throws Error naming
@@ -99,6 +111,10 @@ std::vector<CLI::Option*> all_options(CLI::App* cmd);
 // Applies `cmd`'s --config file, if one was given: every key sets its option unless the command
 // line already did.
 void apply_config_file(CLI::App* cmd, const std::string& path);
+// --resume RUN_DIR: the run's own config.toml sets every option of `cmd`. Throws Error for any other
+// option given (but --threads, --nproc and --dist-timeout), as it would change the run, and when
+// the folder lacks the `state` file it resumes from (saved as `saved_when` says).
+void apply_resumed_run(CLI::App* cmd, const std::string& run_dir, const std::string& state, const std::string& saved_when);
 // Creates and locks the run folder and writes config.toml: the resolved options of `cmd`.
 RunDirLock create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite);
 // Adds "straightness" and "curvature" (straightness.h) of the model's paths from `start` to `report`.

@@ -8,6 +8,7 @@
 #include "common.h"
 #include "parse_errors.h"
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/stop_signals.h"
 
 int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
@@ -31,6 +32,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return flowmatch::cli::report_parse_error(app, e);
+  } catch (const flowmatch::Stopped& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 128 + e.signal();
   } catch (const flowmatch::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

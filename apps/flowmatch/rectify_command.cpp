@@ -1,6 +1,7 @@
 // flowmatch reflow  RUN_DIR --out RUN_DIR2 [--pairs N | --pairs-file FILE] [--context C.npy] [--pair-solver ...]
 //                   [training options]
 // flowmatch distill RUN_DIR --out RUN_DIR2 --steps-out K [the same]
+// flowmatch reflow|distill --resume RUN_DIR2
 //
 // Both retrain a flow on its own coupling (Liu et al. 2022, rectified flow): draw N starting points
 // z0, integrate them with the trained model to z1, and train on the fixed pairs (z0, z1), starting
@@ -32,7 +33,7 @@ namespace {
 constexpr const char* kPairsFile = "pairs.safetensors";
 
 struct RectifyArgs {
-  std::string model, out, pairs_file, context, config;
+  std::string model, out, pairs_file, context, config, resume;
   bool overwrite = false;
   int64_t pairs = 50000, pair_batch = 5000;
   int64_t steps_out = 0;  // distill: the generator's Euler steps
@@ -63,8 +64,15 @@ FlowPairs reuse_pairs(const std::string& path, const VelocityModel& model) {
   return pairs;
 }
 
-void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
-  if (!a.config.empty()) apply_config_file(cmd, a.config);
+void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
+  const bool resuming = !parsed.resume.empty();
+  if (resuming)
+    apply_resumed_run(cmd, parsed.resume, kPairsFile, "saved after every --pair-batch pairs");
+  else if (!parsed.config.empty())
+    apply_config_file(cmd, parsed.config);
+  RectifyArgs a = parsed;  // now with the config file's options
+  if (resuming) a.out = a.resume;
+  if (a.model.empty()) throw Error("the flow to " + cmd->get_name() + " is required: a weights file or a run folder");
   if (a.out.empty()) throw Error("--out is required: the run folder for the new model");
   if (distill && a.steps_out < 1) throw Error("--steps-out must be at least 1, got " + std::to_string(a.steps_out));
   if (a.pairs < 1 || a.pair_batch < 1) throw Error("--pairs and --pair-batch must be positive");
@@ -96,11 +104,17 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
     throw Error(a.model + " takes no context: --context is for models trained with one");
   }
   at::Generator gen = start_run(a.run.seed, a.run.threads);
-  RunDirLock lock = create_run_dir(cmd, a.out, a.overwrite);
-  if (!reused)
+  StopSignals stop;  // from here to the end: a signal between the pairs and training stops at the first step
+  RunDirLock lock = resuming ? RunDirLock(a.out) : create_run_dir(cmd, a.out, a.overwrite);
+  const std::string pairs_path = a.out + "/" + kPairsFile;
+  options.resume = resuming && std::filesystem::exists(a.out + "/" + RunDir::kTrainingState);
+  if (!reused && !options.resume)
     std::cerr << "drawing " << a.pairs << " pairs from " << usage.describe_source() << " with the flow of " << a.model << "\n";
-  FlowPairs pairs = reused ? *reused : make_flow_pairs(*model, usage, a.pairs, a.pair_solver, a.pair_batch, gen, contexts);
-  std::string pairs_path = a.out + "/" + kPairsFile;
+  // The pairs file grows batch by batch, so a stopped run continues its pairs where they stopped;
+  // drawn again, the same starting points leave the generator as an unstopped run left it.
+  FlowPairs pairs = reused ? *reused : resumable(cmd, a.out, [&] {
+    return make_flow_pairs(*model, usage, a.pairs, a.pair_solver, a.pair_batch, gen, contexts, pairs_path);
+  });
   save_flow_pairs(pairs_path, pairs);
 
   ModelUsage next = usage;
@@ -113,8 +127,9 @@ void run_rectify(const RectifyArgs& a, CLI::App* cmd, bool distill) {
   options.model_metadata = next.to_metadata();
   model->train();
   std::string description = std::to_string(pairs.z0.size(0)) + " pairs of " + a.model + " (" + pairs.sampler + ")";
-  TrainResult result =
-      train_into_run_dir(model, FixedPairs(pairs.z0, pairs.z1, description, pairs.context), options, gen, a.out);
+  TrainResult result = resumable(cmd, a.out, [&] {
+    return train_into_run_dir(model, FixedPairs(pairs.z0, pairs.z1, description, pairs.context), options, gen, a.out);
+  });
 
   nlohmann::json report = {{"model", a.out + "/" + RunDir::kModel},
                            {"pairs", pairs_path},
@@ -143,12 +158,15 @@ void add_rectify_command(CLI::App& app, bool distill) {
       distill ? app.add_subcommand("distill", "Distil a flow into a K-step generator (K = 1: one step) on its own pairs")
               : app.add_subcommand("reflow", "Retrain a flow on its own noise/sample pairs: the next rectified flow, "
                                              "with straighter paths");
-  cmd->add_option("model", args->model, "The flow: a weights file (.safetensors) or a run folder")->required();
+  cmd->add_option("model", args->model, "The flow: a weights file (.safetensors) or a run folder");
   cmd->add_option("--out", args->out, "Run folder for the new model (config.toml, pairs.safetensors, model.safetensors)");
   cmd->add_flag("--overwrite", args->overwrite, "Replace a model already in the run folder");
   cmd->add_option("--config", args->config, "Read options from a TOML file (the command line wins)")->configurable(false);
-  if (distill)
-    cmd->add_option("--steps-out", args->steps_out, "Euler steps of the distilled generator (1 = one step)")->required();
+  cmd->add_option("--resume", args->resume,
+                  "Continue the stopped run in this folder where it stopped, in its pairs or its training (its "
+                  "config.toml gives every option; only --threads may be given too)")
+      ->configurable(false);
+  if (distill) cmd->add_option("--steps-out", args->steps_out, "Euler steps of the distilled generator (1 = one step)");
   auto* pairs = cmd->add_option_group("Pairs");
   pairs->add_option("--pairs", args->pairs, "Starting points to integrate into pairs")->capture_default_str();
   pairs->add_option("--pairs-file", args->pairs_file,

@@ -2,15 +2,34 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
+#include <optional>
+
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/progress.h"
+#include "flowmatch/core/stop_signals.h"
 #include "flowmatch/io/safetensors.h"
 #include "flowmatch/ode/sampling.h"
 
 namespace flowmatch {
 
+namespace {
+// A progress file: all the starting points z0 [N, D], and the ends z1 [K, D] of the first K.
+FlowPairs read_pairs_so_far(const std::string& path) {
+  Safetensors file = read_safetensors(path);
+  FlowPairs pairs;
+  pairs.z0 = file.at("z0");
+  pairs.z1 = file.at("z1");
+  if (pairs.z0.dim() != 2 || pairs.z1.dim() != 2 || pairs.z1.size(0) > pairs.z0.size(0) || pairs.z1.size(1) != pairs.z0.size(1))
+    throw Error(path + ": not pairs in progress: z0 " + c10::str(pairs.z0.sizes()) + ", z1 " + c10::str(pairs.z1.sizes()));
+  if (auto it = file.metadata.find("flowmatch.pairs.nfe"); it != file.metadata.end()) pairs.nfe = std::atoll(it->second.c_str());
+  return pairs;
+}
+}  // namespace
+
 FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t n, const SolverOptions& solver,
-                          int64_t batch, at::Generator& gen, const at::Tensor& contexts) {
+                          int64_t batch, at::Generator& gen, const at::Tensor& contexts,
+                          const std::string& progress_file) {
   validate_sampler(solver);
   if (n <= 0) throw Error("the number of pairs must be positive, got " + std::to_string(n));
   if (batch <= 0) throw Error("the pair batch must be positive, got " + std::to_string(batch));
@@ -24,8 +43,20 @@ FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t
   }
   pairs.z0 = usage.draw_start(n, model.data_dim(), gen).to(torch::kFloat);
   std::vector<at::Tensor> ends;
+  int64_t done = 0;
+  if (!progress_file.empty() && std::filesystem::exists(progress_file)) {
+    FlowPairs kept = read_pairs_so_far(progress_file);
+    if (!kept.z0.equal(pairs.z0))
+      throw Error(progress_file + " holds pairs of other starting points (another seed or other options); remove it to start over");
+    ends.push_back(kept.z1);
+    done = kept.z1.size(0);
+    pairs.nfe = kept.nfe;
+  }
+  std::optional<StopSignals> stop;
+  if (!progress_file.empty()) stop.emplace();
   Progress progress("pairs", n, batch, "nfe", "points");
-  for (int64_t start = 0; start < n; start += batch) {
+  progress.resume_at(done);
+  for (int64_t start = done; start < n; start += batch) {
     const int64_t end = std::min(start + batch, n);
     Guidance given;
     if (pairs.context.defined()) given.context = pairs.context.slice(0, start, end);
@@ -33,6 +64,11 @@ FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t
     ends.push_back(solution.x.to(torch::kFloat));
     pairs.nfe = std::max(pairs.nfe, solution.nfe);
     progress.update(end, double(solution.nfe));
+    if (!stop) continue;
+    save_flow_pairs(progress_file, FlowPairs{pairs.z0, torch::cat(ends), {}, "", pairs.nfe});
+    if (stop->requested())
+      throw Stopped(stop->signal(), std::string(stop->name()) + " received: stopped after " + std::to_string(end) + " of " +
+                                        std::to_string(n) + " pairs with them saved in " + progress_file);
   }
   progress.finish();
   pairs.z1 = torch::cat(ends);

@@ -147,9 +147,10 @@ void TrainingLoop::end_step(int64_t step) {
   if (options_.checkpoint_every > 0 && position_.step % options_.checkpoint_every == 0 && !last) checkpoint(position_.step);
   if (stopping_ && !last) {
     checkpoint(position_.step);
-    throw Error(std::string(stop_->requested() ? stop_->name() : "another rank's stop signal") +
-                " received: stopped after step " + std::to_string(position_.step) +
-                (run_dir_.empty() ? "" : " with the state saved; continue with flowmatch train --resume " + run_dir_));
+    throw Stopped(stop_->requested() ? stop_->signal() : SIGTERM,
+                  std::string(stop_->requested() ? stop_->name() : "another rank's stop signal") +
+                      " received: stopped after step " + std::to_string(position_.step) +
+                      (run_dir_.empty() ? "" : " with the state saved in " + run_dir_));
   }
 }
 

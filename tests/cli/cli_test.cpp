@@ -354,6 +354,48 @@ TEST_F(Cli, StoppedRunsResumeToTheSameBytes) {
   }
 }
 
+// reflow and distill, stopped by SIGINT or SIGKILL at a random moment after their first pair batch
+// (in the pairs or in training), resume to the bytes of a run never stopped, and rerun from their
+// config.toml; SIGINT exits 130 with a hint that works.
+TEST_F(Cli, StoppedReflowAndDistillResumeToTheSameBytesAndRerunFromTheirConfig) {
+  Result base = flowmatch("train --data moons --steps 300 --width 64 --depth 1 --threads 1 --out " + path("base"));
+  ASSERT_EQ(base.exit_code, 0) << base.output;
+  std::random_device entropy;
+  for (std::string command : {"reflow", "distill --steps-out 2"}) {
+    const std::string name = command.substr(0, command.find(' '));
+    const std::string run = command + " " + path("base") + " --pairs 8000 --pair-batch 500 --steps 300 --checkpoint-every 40 " +
+                            "--threads 1 --out ";
+    auto start = std::chrono::steady_clock::now();
+    Result whole = flowmatch(run + path(name));
+    double whole_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_EQ(whole.exit_code, 0) << whole.output;
+    for (std::string signal : {"INT", "KILL"}) {
+      const std::string dir = path(name + "-" + signal);
+      double delay = std::uniform_real_distribution<double>(0.0, 0.6)(entropy) * whole_seconds;
+      // (A background job of sh starts with SIGINT ignored; flowmatch's own handler catches it.)
+      Result stopped = shell("(" + std::string(FLOWMATCH_BIN) + " " + run + dir + " & pid=$!; " +
+                             "while [ ! -e " + dir + "/pairs.safetensors ] && kill -0 $pid; do sleep 0.02; done; sleep " +
+                             std::to_string(delay) + "; kill -" + signal + " $pid; wait $pid)");
+      if (signal == "INT") {
+        ASSERT_EQ(stopped.exit_code, 130) << delay << " s after the first pairs\n" << stopped.output;
+        EXPECT_NE(stopped.output.find("; continue with flowmatch " + name + " --resume " + dir), std::string::npos) << stopped.output;
+      } else {
+        ASSERT_EQ(stopped.exit_code, 137) << delay << " s after the first pairs\n" << stopped.output;
+      }
+      Result resumed = flowmatch(name + " --resume " + dir + " --threads 1");
+      ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+      for (const char* file : {"/pairs.safetensors", "/model.safetensors"})
+        EXPECT_EQ(read_bytes(dir + file), read_bytes(path(name) + file)) << name << " SIG" << signal << " after " << delay << " s";
+    }
+    Result train_resume = flowmatch("train --resume " + path(name));
+    EXPECT_NE(train_resume.output.find("is a run of flowmatch " + name + ": continue it with flowmatch " + name + " --resume"),
+              std::string::npos) << train_resume.output;
+    Result rerun = flowmatch(name + " --config " + path(name + "/config.toml") + " --out " + path(name + "-rerun"));
+    ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+    EXPECT_EQ(read_bytes(path(name + "-rerun/model.safetensors")), read_bytes(path(name + "/model.safetensors")));
+  }
+}
+
 // One writer per run folder: a second train into a folder being written is refused and leaves the
 // first run's files as they were; sample says the folder is being written and which step its
 // weights are from; the lock of a killed run is taken over.

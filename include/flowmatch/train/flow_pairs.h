@@ -26,8 +26,12 @@ struct FlowPairs {
 // time with `solver`, showing progress on stderr. A context model needs `contexts` [M, C] in the
 // data's units: pair i is drawn given row i mod M, so n = M uses each context once. Throws Error for
 // contexts the model does not take (or missing ones), and if the flow produces non-finite values.
+// With a `progress_file`, the pairs made so far are kept there after every batch, and a file left by
+// a stopped run is continued (its z0 must be the ones drawn now: the same seed and options), so the
+// pairs come out as if never stopped; SIGINT or SIGTERM then stops between batches with Stopped.
 FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t n, const SolverOptions& solver,
-                          int64_t batch, at::Generator& gen, const at::Tensor& contexts = {});
+                          int64_t batch, at::Generator& gen, const at::Tensor& contexts = {},
+                          const std::string& progress_file = "");
 
 void save_flow_pairs(const std::string& path, const FlowPairs& pairs);  // atomically
 // Throws Error unless the file holds z0 and z1 of the same [N, D] shape (and a context [N, C] if
