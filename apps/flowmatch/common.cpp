@@ -47,8 +47,19 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options) {
   cmd->add_option("--rtol", options.rtol, "Relative tolerance of dopri5")->capture_default_str();
 }
 
-void require_npy_path(const std::string& path, const std::string& option) {
-  if (path.size() < 4 || path.compare(path.size() - 4, 4, ".npy") != 0) throw Error(option + " must name a .npy file");
+void require_file_type(const std::string& path, const std::string& option, const std::string& extension) {
+  if (path.size() < extension.size() || path.compare(path.size() - extension.size(), extension.size(), extension) != 0)
+    throw Error(option + " must name a " + extension + " file, got " + path);
+}
+
+void require_points_model(const VelocityModel& model, const std::string& name, const std::string& use) {
+  if (model.sample_shape().size() > 1)
+    throw Error(use + " is for points models; " + name +
+                " is an image model (draw from it with flowmatch sample, score its samples with flowmatch fd)");
+}
+
+void add_overwrite_flag(CLI::App* cmd, bool& overwrite) {
+  cmd->add_flag("--overwrite", overwrite, "Replace output files that exist (without it they are refused)");
 }
 
 void add_density_options(CLI::App* cmd, DensityArgs& args) {

@@ -30,8 +30,16 @@ void add_run_options(CLI::App* cmd, RunSettings& settings);
 // --solver, --steps, --atol, --rtol.
 void add_solver_options(CLI::App* cmd, SolverOptions& options);
 
-// Throws "<option> must name a .npy file" unless `path` ends in .npy.
-void require_npy_path(const std::string& path, const std::string& option);
+// Throws "<option> must name a <extension> file" unless `path` ends in `extension` (".npy", ".png").
+void require_file_type(const std::string& path, const std::string& option, const std::string& extension);
+
+// Throws "<use> is for points models; <name> is an image model (...)" for an image model, before
+// anything is written.
+void require_points_model(const VelocityModel& model, const std::string& name, const std::string& use);
+
+// --overwrite of a command that writes files: without it, an output that exists is refused
+// (check_writable_destination).
+void add_overwrite_flag(CLI::App* cmd, bool& overwrite);
 
 // --divergence, --probes, --probe and --float64: how `likelihood` and `sample --logp` compute
 // log-densities (their solver options are added with add_solver_options).

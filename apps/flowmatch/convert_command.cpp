@@ -37,8 +37,7 @@ void strip_wrapper_prefix(Safetensors& state, const std::string& path) {
 void run_convert(const ConvertArgs& a) {
   if (a.net.name.empty()) throw Error("--model is required: the network the state_dict belongs to (mlp, seed-mlp or unet)");
   if (std::filesystem::path(a.out).extension() != ".safetensors") throw Error("OUT must name a .safetensors file, got " + a.out);
-  if (std::filesystem::exists(a.out) && !a.overwrite) throw Error(a.out + " exists; give --overwrite to replace it");
-  check_writable_destination(a.out);
+  check_writable_destination(a.out, a.overwrite);
   bool unet = a.net.name == "unet";
   if (unet && a.image_shape.size() != 3) throw Error("--model unet needs --image-shape C,H,W");
   if (!unet && (!a.image_shape.empty() || a.classes != 0))

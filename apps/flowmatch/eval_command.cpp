@@ -21,7 +21,7 @@ namespace {
 struct EvalArgs {
   std::string samples, target, model, json;
   int64_t reference_n = 0, straightness_n = 2000, straightness_steps = 100, groups = 1;
-  bool c2st = false;
+  bool c2st = false, overwrite = false;
   RunSettings run;
 };
 
@@ -45,7 +45,7 @@ nlohmann::json grouped_c2st(const at::Tensor& samples, const std::string& target
 void run_eval(const EvalArgs& a) {
   if (a.samples.empty() && a.model.empty()) throw Error("give SAMPLES with --target, or --model for path straightness and curvature");
   if (!a.samples.empty() && a.target.empty()) throw Error("--target is required with SAMPLES: a built-in name or a points file");
-  if (!a.json.empty()) check_writable_destination(a.json);
+  if (!a.json.empty()) check_writable_destination(a.json, a.overwrite);
   if (a.straightness_n <= 0 || a.straightness_steps <= 0) throw Error("--straightness-n and --straightness-steps must be positive");
   at::Generator gen = start_run(a.run.seed, a.run.threads);
   nlohmann::json report;
@@ -61,6 +61,7 @@ void run_eval(const EvalArgs& a) {
   }
   if (!a.model.empty()) {
     TrainedModel trained = load_trained_model(resolve_model_path(a.model));
+    require_points_model(*trained.model, a.model, "eval --model (path straightness)");
     if (trained.model->context_dim() > 0) throw Error("--model measures an unconditional flow's paths; " + a.model + " takes a context");
     at::Tensor start = trained.usage.draw_start(a.straightness_n, trained.model->data_dim(), gen);
     report_path_geometry(report, *trained.model, start, a.straightness_steps);
@@ -87,6 +88,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--straightness-n", args->straightness_n, "Starting points for the straightness and curvature estimates")->capture_default_str();
   cmd->add_option("--straightness-steps", args->straightness_steps, "Euler steps along each path")->capture_default_str();
   cmd->add_option("--json", args->json, "Also write the report as JSON to this file");
+  add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
   cmd->callback([args] { run_eval(*args); });
 }

@@ -19,6 +19,7 @@ namespace flowmatch::cli {
 namespace {
 struct FdArgs {
   std::string samples, reference = "fashion-mnist:train", floor_set = "fashion-mnist:test", labels, classifier, json;
+  bool overwrite = false;
   RunSettings run;
 };
 
@@ -50,7 +51,7 @@ ImageSet read_judged_images(const std::string& source, const std::string& labels
 }
 
 void run_fd(const FdArgs& a) {
-  if (!a.json.empty()) check_writable_destination(a.json);
+  if (!a.json.empty()) check_writable_destination(a.json, a.overwrite);
   ImageSet samples = read_judged_images(a.samples, a.labels);
   at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
   std::string classifier_path = a.classifier.empty() ? default_fd_classifier_path() : a.classifier;
@@ -100,6 +101,7 @@ void add_fd_command(CLI::App& app) {
                   "The classifier's weights file; trained there (about two minutes) when missing (default: " +
                       default_fd_classifier_path() + ")");
   cmd->add_option("--json", args->json, "Also write the report to this JSON file");
+  add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
   cmd->callback([args] { run_fd(*args); });
 }

@@ -25,6 +25,7 @@ namespace flowmatch::cli {
 namespace {
 struct LikelihoodArgs {
   std::string model, data, out, png, json, context;
+  bool overwrite = false;
   int64_t n = 0, batch = 5000, grid = 100;
   DensityArgs density;
   RunSettings run;
@@ -37,11 +38,13 @@ void run_likelihood(const LikelihoodArgs& a) {
   if (a.n < 0) throw Error("--n must be non-negative, got " + std::to_string(a.n));
   if (a.batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
   if (a.grid < 8 || a.grid > 2048) throw Error("--grid must be between 8 and 2048, got " + std::to_string(a.grid));
-  if (!a.out.empty()) require_npy_path(a.out, "--out");
+  if (!a.out.empty()) require_file_type(a.out, "--out", ".npy");
+  if (!a.png.empty()) require_file_type(a.png, "--png", ".png");
   for (const auto& path : {a.out, a.png, a.json})
-    if (!path.empty()) check_writable_destination(path);
+    if (!path.empty()) check_writable_destination(path, a.overwrite);
 
   TrainedModel trained = load_trained_model(a.model, a.density.float64);
+  require_points_model(*trained.model, a.model, "likelihood");
   trained.usage.require_normal_start(a.model);
   std::shared_ptr<VelocityModel> model = trained.model;
   if (!a.png.empty() && model->data_dim() != 2)
@@ -134,6 +137,7 @@ void add_likelihood_command(CLI::App& app) {
   args->density.options.solver.method = "dopri5";
   add_solver_options(cmd, args->density.options.solver);
   add_density_options(cmd, args->density);
+  add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
   cmd->callback([args] { run_likelihood(*args); });
 }

@@ -87,6 +87,7 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   if (std::filesystem::weakly_canonical(a.out) == std::filesystem::weakly_canonical(a.model))
     throw Error("--out must be a new run folder, not the model's own " + a.model);
   auto [model, usage, trained_steps] = load_trained_model(model_path);
+  require_points_model(*model, a.model, cmd->get_name());
   if (model->takes_interval())
     throw Error(a.model + " is a MeanFlow model: it is already a one-step generator; reflow and distill take flows");
   std::optional<FlowPairs> reused;

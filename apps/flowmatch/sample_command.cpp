@@ -40,6 +40,7 @@ struct SampleArgs {
   int64_t n = 1000;
   std::string class_name;  // images: a class index or name; "" = every class
   double cfg = 1.0;
+  bool overwrite = false;
   // Unless given: 50 for images (larger batches are no faster, and 250 ran 5x slower here,
   // docs/design.md), 10000 for points.
   int64_t batch = 0;
@@ -79,7 +80,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
                       const SolverOptions& solver) {
   for (const char* option : {"--noise", "--trajectory", "--trajectory-png", "--logp", "--float64", "--context", "--context-values"})
     if (cmd->count(option)) throw Error(std::string(option) + " is for point models; this model makes images");
-  require_npy_path(a.out, "--out (images)");
+  require_file_type(a.out, "--out (images)", ".npy");
   int64_t batch = cmd->count("--batch") ? a.batch : 50;
   if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
   if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
@@ -87,7 +88,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
   if (!a.class_name.empty()) label = class_index(a.class_name, model, usage);
   if (cmd->count("--cfg") && model.classes() == 0) throw Error("--cfg needs a class-conditional model; this one is unconditional");
   std::string labels_path = labels_path_for(a.out);
-  if (model.classes() > 0) check_writable_destination(labels_path);
+  if (model.classes() > 0) check_writable_destination(labels_path, a.overwrite);
   at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
   ImageSamples samples = sample_images(model, a.n, label, a.cfg, solver, batch, gen);
   if (!torch::isfinite(samples.images).all().item<bool>())
@@ -100,7 +101,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
     report["cfg"] = a.cfg;
   }
   if (!a.png.empty()) {
-    draw_labelled_image_grid_png(a.png, samples.images, samples.labels, samples.columns, usage.class_names);
+    draw_image_grid_png(a.png, samples.images, samples.labels, usage.class_names, image_grid_title(solver, samples, a.cfg));
     report["png"] = a.png;
   }
   print_report(report);
@@ -184,7 +185,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model,
     write_npy(a.trajectory, torch::stack(last.states));
     write_npy(times_path(a.trajectory), torch::tensor(last.times, torch::kDouble));
   }
-  std::string label = solver.method + (solver.method == "dopri5" ? "" : ", " + std::to_string(solver.steps) + " steps");
+  std::string label = solver.describe();
   if (!a.png.empty()) {
     std::string title = request.contexts.defined()
                             ? "samples given " + std::to_string(groups) + " context(s)"
@@ -216,17 +217,19 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   if (a.out.empty()) throw Error("--out is required: a .npy or .csv file for the samples (.npy for images)");
   std::vector<std::string> outputs = {a.out};
   if (!a.trajectory.empty()) {
-    require_npy_path(a.trajectory, "--trajectory");
+    require_file_type(a.trajectory, "--trajectory", ".npy");
     outputs.push_back(a.trajectory);
     outputs.push_back(times_path(a.trajectory));
   }
   if (!a.trajectory_png.empty()) outputs.push_back(a.trajectory_png);
   if (!a.logp.empty()) {
-    require_npy_path(a.logp, "--logp");
+    require_file_type(a.logp, "--logp", ".npy");
     outputs.push_back(a.logp);
   }
   if (!a.png.empty()) outputs.push_back(a.png);
-  for (const auto& path : outputs) check_writable_destination(path);
+  for (const auto& [path, option] : {std::pair{a.png, "--png"}, std::pair{a.trajectory_png, "--trajectory-png"}})
+    if (!path.empty()) require_file_type(path, option, ".png");
+  for (const auto& path : outputs) check_writable_destination(path, a.overwrite);
   if (a.n <= 0) throw Error("--n must be positive, got " + std::to_string(a.n));
 
   TrainedModel trained = load_trained_model(a.model, a.density.float64);
@@ -268,6 +271,7 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--batch", args->batch, "Samples integrated together (default 50 images, 10000 points; --trajectory keeps them all in one)");
   add_solver_options(cmd, args->solver);
   add_density_options(cmd, args->density);
+  add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
   cmd->callback([args, cmd] { run_sample(*args, cmd); });
 }

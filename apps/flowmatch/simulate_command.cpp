@@ -18,7 +18,7 @@ namespace {
 struct SimulateArgs {
   std::string task, theta, x, observation, out;
   int64_t n = 0;
-  bool posterior = false;
+  bool posterior = false, overwrite = false;
   RunSettings run;
 };
 
@@ -30,7 +30,7 @@ void run_simulate(const SimulateArgs& a, CLI::App* cmd) {
     if (a.observation.empty() || a.out.empty())
       throw Error("--posterior needs --observation OBS.npy (one observation per row) and --out REF.npy");
     check_points_extension(a.out);
-    check_writable_destination(a.out);
+    check_writable_destination(a.out, a.overwrite);
     at::Tensor observations = read_points(a.observation);
     if (observations.size(1) != task->x_dim())
       throw Error(a.observation + " holds " + std::to_string(observations.size(1)) + "-D rows but " + task->name() +
@@ -46,7 +46,7 @@ void run_simulate(const SimulateArgs& a, CLI::App* cmd) {
   if (a.theta.empty() || a.x.empty()) throw Error("give --theta THETA.npy and --x X.npy to write the simulations to");
   for (const auto& path : {a.theta, a.x}) {
     check_points_extension(path);
-    check_writable_destination(path);
+    check_writable_destination(path, a.overwrite);
   }
   at::Generator gen = start_run(a.run.seed, a.run.threads);
   at::Tensor theta = task->prior(a.n, gen);
@@ -69,6 +69,7 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_flag("--posterior", args->posterior, "Draw from the exact posterior p(theta | x_o) instead");
   cmd->add_option("--observation", args->observation, "--posterior: the observations x_o, one per row");
   cmd->add_option("--out", args->out, "--posterior: where to write n samples per observation, grouped by observation");
+  add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
   cmd->callback([args, cmd] { run_simulate(*args, cmd); });
 }

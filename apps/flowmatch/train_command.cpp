@@ -35,10 +35,10 @@ void add_train_command(CLI::App& app) {
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(args->run.seed + 1);
     if (result.model->sample_shape().size() > 1) {  // images: a grid of 10 per class (or 100), midpoint, 20 NFE
       SolverOptions solver{"midpoint", 10};
-      int64_t n = 10 * std::max<int64_t>(result.model->classes(), 10);
+      int64_t n = result.model->classes() > 0 ? 10 * result.model->classes() : 100;
       ImageSamples samples = sample_images(*result.model, n, std::nullopt, 1.0, solver, 50, gen);
-      draw_labelled_image_grid_png(out + "/" + RunDir::kSamples, samples.images, samples.labels, samples.columns,
-                                   usage.class_names);
+      draw_image_grid_png(out + "/" + RunDir::kSamples, samples.images, samples.labels, usage.class_names,
+                          "step " + std::to_string(result.steps) + ": " + image_grid_title(solver, samples, 1.0));
       report["samples_png"] = out + "/" + RunDir::kSamples;
     } else if (result.model->context_dim() == 0) {  // a context model's paths depend on the context
       report_path_geometry(report, *result.model, usage.draw_start(2000, result.model->data_dim(), gen));

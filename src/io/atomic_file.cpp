@@ -93,11 +93,12 @@ std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
-void check_writable_destination(const std::string& path) {
+void check_writable_destination(const std::string& path, bool overwrite) {
   std::string folder = folder_of(path);
   if (!fs::is_directory(folder)) throw Error("cannot write " + path + ": folder " + folder + " does not exist");
   if (::access(folder.c_str(), W_OK) != 0) throw Error("cannot write " + path + ": folder " + folder + " is not writable");
   if (fs::is_directory(path)) throw Error("cannot write " + path + ": it is a folder");
+  if (!overwrite && fs::exists(path)) throw Error(path + " exists; pass --overwrite to replace it");
 }
 
 }  // namespace flowmatch

@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
+#include <sstream>
 #include <vector>
 
 #include "flowmatch/core/progress.h"
@@ -16,11 +16,9 @@ ImageSamples sample_images(VelocityModel& model, int64_t n, std::optional<int64_
   int64_t classes = model.classes();
   if (class_label) {
     samples.labels = torch::full({n}, *class_label, torch::kLong);
-  } else if (classes > 0) {
-    samples.columns = (n + classes - 1) / classes;
-    samples.labels = torch::arange(n, torch::kLong).div(samples.columns, "floor");
+  } else if (classes > 0) {  // ceil(n / K) of each class in turn
+    samples.labels = torch::arange(n, torch::kLong).div((n + classes - 1) / classes, "floor");
   }
-  if (samples.columns == 0) samples.columns = std::max<int64_t>(1, int64_t(std::ceil(std::sqrt(double(n)))));
   std::vector<int64_t> shape = model.sample_shape();
   shape.insert(shape.begin(), n);
   at::Tensor noise = torch::randn(shape, gen);
@@ -38,6 +36,12 @@ ImageSamples sample_images(VelocityModel& model, int64_t n, std::optional<int64_
   progress.finish();
   samples.images = torch::cat(parts);
   return samples;
+}
+
+std::string image_grid_title(const SolverOptions& sampler, const ImageSamples& samples, double cfg) {
+  std::ostringstream guidance;
+  if (samples.labels.defined()) guidance << ", cfg " << cfg;
+  return sampler.describe() + " (" + std::to_string(samples.nfe) + " NFE)" + guidance.str();
 }
 
 }  // namespace flowmatch

@@ -17,6 +17,10 @@ std::vector<std::string> solver_names() {
   return names;
 }
 
+std::string SolverOptions::describe() const {
+  return method + (method == "dopri5" ? "" : ", " + std::to_string(steps) + " step" + (steps == 1 ? "" : "s"));
+}
+
 void SolverOptions::validate() const {
   if (method != kAdaptive && !fixed_grid_tableau(method))
     throw Error("unknown solver '" + method + "' (choose " + join_names(solver_names()) + ")");

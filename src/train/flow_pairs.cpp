@@ -74,7 +74,7 @@ FlowPairs make_flow_pairs(VelocityModel& model, const ModelUsage& usage, int64_t
   pairs.z1 = torch::cat(ends);
   if (!torch::isfinite(pairs.z1).all().item<bool>())
     throw Error("the flow produced non-finite points: the model or the solver diverged");
-  pairs.sampler = solver.method + (solver.method == "dopri5" ? "" : ", " + std::to_string(solver.steps) + " steps");
+  pairs.sampler = solver.describe();
   return pairs;
 }
 

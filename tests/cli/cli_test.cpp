@@ -548,6 +548,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
   write("nan.csv", "1,2\n3,nan\n");
   write("broken.safetensors", "garbage");
   write("three.csv", "1,2,3\n4,5,6\n");
+  write("two.csv", "1,2\n3,4\n");
   write_npy(path("v.npy"), {3, 2}, std::vector<float>(6, 0.0f));
   std::vector<BadInput> cases = {
       {"train --data " + path("missing.npy") + " --out " + path("x"), "missing.npy", "x"},
@@ -606,12 +607,23 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"train --data moons --out " + path("x") + " --nproc 2 --dist-timeout 0", "--dist-timeout", "x"},
       {"train --data moons --out " + path("x") + " --nproc 2 --threads 1 --batch 7", "--batch 7 does not split into 2", "x"},
       {"train --resume " + path("x"), "has no training_state.safetensors to resume from", "x"},
+      {"sample " + run + " --out " + path("three.csv"), path("three.csv") + " exists; pass --overwrite to replace it", ""},
+      {"likelihood " + run + " --data moons --json " + path("three.csv"), "exists; pass --overwrite", ""},
+      {"simulate two-moons --n 5 --theta " + path("t.npy") + " --x " + path("v.npy"), "v.npy exists; pass --overwrite", "t.npy"},
+      {"eval " + path("two.csv") + " --target checkerboard --json " + path("three.csv"), "exists; pass --overwrite", ""},
+      {"sample " + run + " --out " + path("o.npy") + " --png " + path("o.jpg"), "--png must name a .png file, got", "o.npy"},
+      {"sample " + run + " --out " + path("o.npy") + " --trajectory-png " + path("t.jpg"), "--trajectory-png must name a .png",
+       "o.npy"},
+      {"likelihood " + run + " --data moons --png " + path("d.jpg"), "--png must name a .png file", "d.jpg"},
   };
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);
     EXPECT_NE(r.exit_code, 0) << c.args;
     expect_refused(c, r);
   }
+  EXPECT_EQ(read_bytes(path("three.csv")), "1,2,3\n4,5,6\n");  // refused, not replaced
+  EXPECT_EQ(flowmatch("sample " + run + " --n 3 --overwrite --out " + path("three.csv")).exit_code, 0);
+  EXPECT_NE(read_bytes(path("three.csv")), "1,2,3\n4,5,6\n");
   // Multi-process jobs set up wrongly through the environment, and one whose other rank never comes.
   const std::string job = "env RANK=1 WORLD_SIZE=2 LOCAL_WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 ";
   std::vector<BadInput> jobs = {
@@ -690,7 +702,7 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
   auto left_minus_right = [&](const std::string& cls, const std::string& cfg) {
     std::string out = path("class" + cls + "-cfg" + cfg + ".npy");
     Result sample = flowmatch("sample " + path("run") + " --class " + cls + " --cfg " + cfg +
-                              " --n 32 --solver midpoint --steps 8 --out " + out + " --png " + path("grid.png"));
+                              " --n 32 --solver midpoint --steps 8 --out " + out + " --png " + path("grid.png") + " --overwrite");
     EXPECT_EQ(sample.exit_code, 0) << sample.output;
     EXPECT_EQ(report_of(sample.output)["nfe"], "16");
     EXPECT_TRUE(fs::exists(path("class" + cls + "-cfg" + cfg + ".labels.npy")));
@@ -712,6 +724,11 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
       {"sample " + path("run") + " --trajectory " + path("t.npy") + " --out " + path("o.npy"), "--trajectory is for point models", "o.npy"},
       {"sample " + path("run") + " --batch 0 --out " + path("o.npy"), "--batch must be positive", "o.npy"},
       {"train --data " + path("halves-images.idx") + " --labels " + path("three.idx") + " --out " + path("x"), "three.idx", "x"},
+      // Image models in commands for points models: refused before anything is written.
+      {"reflow " + path("run") + " --out " + path("x"), "reflow is for points models; " + path("run") + " is an image model", "x"},
+      {"distill " + path("run") + " --steps-out 1 --out " + path("x"), "distill is for points models", "x"},
+      {"eval --model " + path("run"), "eval --model (path straightness) is for points models", ""},
+      {"likelihood " + path("run") + " --data moons --out " + path("l.npy"), "likelihood is for points models", "l.npy"},
   };
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);

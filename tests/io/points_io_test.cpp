@@ -102,8 +102,18 @@ TEST(PointsIo, RejectsBadFilesWithTheirNames) {
 TEST(PointsIo, AtomicWriteLeavesNothingOnFailure) {
   testing::TempDir dir;
   EXPECT_THROW(write_points(dir.file("no/such/folder/p.npy"), torch::zeros({2, 2})), Error);
-  EXPECT_THROW(check_writable_destination(dir.file("no/such/folder/p.npy")), Error);
+  EXPECT_THROW(check_writable_destination(dir.file("no/such/folder/p.npy"), true), Error);
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(PointsIo, AnOutputThatExistsIsReplacedOnlyWhenAsked) {
+  testing::TempDir dir;
+  const std::string path = dir.file("p.npy");
+  check_writable_destination(path, false);  // nothing there yet
+  write_points(path, torch::zeros({2, 2}));
+  EXPECT_EQ(testing::error_of([&] { check_writable_destination(path, false); }), path + " exists; pass --overwrite to replace it");
+  check_writable_destination(path, true);
+  EXPECT_NE(testing::error_of([&] { check_writable_destination(dir.path(), true); }).find("it is a folder"), std::string::npos);
 }
 
 // A points file written in pieces holds the bytes of the whole written at once, and appears only

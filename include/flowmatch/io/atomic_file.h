@@ -36,8 +36,9 @@ class AtomicFileWriter {
 // Reads a whole file; throws Error naming the path when it cannot be opened.
 std::string read_file(const std::string& path);
 
-// Throws Error naming `path` unless its folder exists and is writable: checked before long work
-// so that a bad --out fails at once rather than after training.
-void check_writable_destination(const std::string& path);
+// Throws Error naming `path` unless its folder exists and is writable, and (without `overwrite`)
+// nothing is there yet: checked before long work so that a bad --out fails at once rather than
+// after training, and no file is replaced unasked.
+void check_writable_destination(const std::string& path, bool overwrite);
 
 }  // namespace flowmatch

@@ -22,6 +22,8 @@ struct SolverOptions {
 
   // Throws Error for a method that is not an ODE solver, steps <= 0 or a non-positive tolerance.
   void validate() const;
+  // "rk4, 32 steps", or "dopri5" (its steps adapt): for reports and pictures.
+  std::string describe() const;
 };
 
 // Integrates dx/dt = v(x, t) from x(t0) = x0 to t1 with the chosen solver.
