@@ -77,6 +77,13 @@ void run_likelihood(const LikelihoodArgs& a) {
   result.log_density += trained.usage.log_density_shift();
   if (!torch::isfinite(result.log_density).all().item<bool>())
     throw Error("some log-densities are not finite: the model or the solver diverged; nothing was written");
+  if (result.stopped_by) {  // the finished batches are kept
+    const int64_t done = result.log_density.size(0);
+    if (!a.out.empty() && done > 0) write_npy(a.out, result.log_density);
+    throw Stopped(result.stopped_by, "stopped after " + std::to_string(done) + " of " + std::to_string(points.size(0)) +
+                                         " points" + (a.out.empty() || done == 0 ? "" : "; " + a.out + " holds the log-densities of the first " +
+                                                                                      std::to_string(done)));
+  }
   NllSummary nll = summarize_nll(result.log_density, points.size(1));
   nlohmann::json report = {{"data", a.data},
                            {"n", points.size(0)},
@@ -103,14 +110,13 @@ void run_likelihood(const LikelihoodArgs& a) {
   report["seconds"] = result.seconds;
   report["points_per_second"] = double(points.size(0)) / std::max(result.seconds, 1e-9);
 
-  at::Tensor density;  // everything is computed before anything is written
-  PlotBox box = square_bounds(points);
-  if (!a.png.empty()) density = density_on_grid(*model, box, a.grid, a.batch, options, gen);
-  if (!a.out.empty()) {
+  if (!a.out.empty()) {  // before the picture, which takes as long again
     write_npy(a.out, result.log_density);
     report["out"] = a.out;
   }
   if (!a.png.empty()) {
+    PlotBox box = square_bounds(points);
+    at::Tensor density = density_on_grid(*model, box, a.grid, a.batch, options, gen);
     draw_density_map_png(a.png, density, box,
                          "model density (" + options.describe_divergence() + ", " + options.solver.method + ")");
     report["png"] = a.png;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 
 namespace flowmatch {
@@ -33,7 +34,10 @@ std::string Progress::line(int64_t done, double value) const {
   for (int i = 0; i < kBar * done / std::max<int64_t>(total_, 1); ++i) bar[i] = '#';
   double r = rate();
   char value_text[64] = "";
-  if (!value_name_.empty()) std::snprintf(value_text, sizeof value_text, "  %s %.4f", value_name_.c_str(), value);
+  if (!value_name_.empty()) {
+    if (std::isnan(value)) std::snprintf(value_text, sizeof value_text, "  %s -", value_name_.c_str());  // none yet
+    else std::snprintf(value_text, sizeof value_text, "  %s %.4f", value_name_.c_str(), value);
+  }
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s %7ld/%ld [%s]%s  %.1f it/s  ETA %s", label_.c_str(), long(done), long(total_),
                 bar.c_str(), value_text, r, r > 0 ? clock_time(double(total_ - done) / r).c_str() : "?");
@@ -48,7 +52,8 @@ void Progress::update(int64_t done, double value) {
     if (now - last_draw_ < std::chrono::milliseconds(100) && done < total_) return;
     last_draw_ = now;
     std::fprintf(stderr, "\r%s\033[K", line(done, value).c_str());
-  } else if (done % log_every_ == 0 || done == total_) {
+  } else if (done / log_every_ > logged_ / log_every_ || (done == total_ && logged_ < total_)) {
+    logged_ = done;
     std::fprintf(stderr, "%s\n", line(done, value).c_str());
   }
 }

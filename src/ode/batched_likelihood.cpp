@@ -2,9 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <vector>
 
 #include "flowmatch/core/progress.h"
+#include "flowmatch/core/stop_signals.h"
 
 namespace flowmatch {
 
@@ -13,15 +15,27 @@ BatchedLogDensity log_likelihood_in_batches(VelocityModel& model, const at::Tens
                                             const std::string& label, const at::Tensor& context) {
   torch::NoGradGuard no_grad;
   const int64_t n = points.size(0);
-  Progress progress(label, n, batch, "nll", "points");
+  Progress progress(label, n, std::max<int64_t>(1, batch / 10), "nll", "points");
+  StopSignals stop;
   std::vector<at::Tensor> parts;
   BatchedLogDensity out;
   double nll_sum = 0;
+  struct Interrupted {};
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t end = std::min(start + batch, n);
+    LikelihoodOptions stepping = options;  // the line moves with the solver: start + (end - start) x its progress
+    stepping.on_progress = [&](double along) {
+      if (stop.requested()) throw Interrupted{};  // the batch in progress is dropped
+      progress.update(start + int64_t(double(end - start) * along), start > 0 ? nll_sum / double(start) : NAN);
+    };
     Guidance given;
     if (context.defined()) given.context = context.slice(0, start, end);
-    DensitySolution s = log_likelihood(model, points.slice(0, start, end), options, gen, given);
+    DensitySolution s;
+    try {
+      s = log_likelihood(model, points.slice(0, start, end), stepping, gen, given);
+    } catch (const Interrupted&) {
+      break;
+    }
     parts.push_back(s.log_density.to(torch::kDouble));
     out.nfe += s.path.nfe;
     nll_sum -= parts.back().sum().item<double>();
@@ -29,7 +43,8 @@ BatchedLogDensity log_likelihood_in_batches(VelocityModel& model, const at::Tens
   }
   progress.finish();
   out.seconds = progress.seconds();
-  out.log_density = torch::cat(parts);
+  out.log_density = parts.empty() ? torch::zeros({0}, torch::kDouble) : torch::cat(parts);
+  out.stopped_by = stop.signal();
   return out;
 }
 
@@ -40,7 +55,11 @@ at::Tensor density_on_grid(VelocityModel& model, const PlotBox& box, int64_t gri
   };
   std::vector<at::Tensor> yx = torch::meshgrid({centres(box.y_min, box.y_max), centres(box.x_min, box.x_max)}, "ij");
   at::Tensor lattice = torch::stack({yx[1].flatten(), yx[0].flatten()}, 1);
-  return log_likelihood_in_batches(model, lattice, options, batch, gen, "density").log_density.exp().reshape({grid, grid});
+  BatchedLogDensity density = log_likelihood_in_batches(model, lattice, options, batch, gen, "density");
+  if (density.stopped_by)
+    throw Stopped(density.stopped_by, "stopped after " + std::to_string(density.log_density.size(0)) + " of " +
+                                          std::to_string(lattice.size(0)) + " grid points of the density picture");
+  return density.log_density.exp().reshape({grid, grid});
 }
 
 }  // namespace flowmatch

@@ -248,6 +248,30 @@ TEST_F(Cli, LikelihoodImprovesWithTrainingAndWritesItsOutputs) {
 }
 
 // Each bad input: non-zero exit, a message naming the problem, and no output file.
+// A likelihood run stopped by SIGINT exits 130 at once, and --out keeps the log-densities of the
+// batches it finished: the first rows of an unstopped run's.
+TEST_F(Cli, StoppedLikelihoodKeepsItsFinishedBatches) {
+  std::string run = train("run", 100);
+  const std::string args = "likelihood " + run + " --data moons --n 1500 --batch 250 --threads 1 --out ";
+  auto start = std::chrono::steady_clock::now();
+  Result whole = flowmatch(args + path("whole.npy"));
+  double whole_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  Result stopped = shell("timeout --preserve-status -s INT " + std::to_string(0.6 * whole_seconds) + " " + FLOWMATCH_BIN +
+                         " " + args + path("part.npy"));
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.output;
+  ASSERT_NE(stopped.output.find("stopped after "), std::string::npos) << stopped.output;
+  if (!fs::exists(path("part.npy"))) {  // stopped in its first batch: nothing to keep, and nothing written
+    EXPECT_NE(stopped.output.find("stopped after 0 of 1500 points"), std::string::npos) << stopped.output;
+    return;
+  }
+  std::vector<double> part = read_npy_values<double>(path("part.npy")), all = read_npy_values<double>(path("whole.npy"));
+  EXPECT_EQ(part.size() % 250, 0u);
+  EXPECT_LT(part.size(), all.size());
+  EXPECT_NE(stopped.output.find("holds the log-densities of the first " + std::to_string(part.size())), std::string::npos);
+  EXPECT_TRUE(std::equal(part.begin(), part.end(), all.begin()));
+}
+
 // Straighter paths, by three routes, on 8gaussians: the ot coupling, reflow, and distillation.
 TEST_F(Cli, OtCouplingReflowAndDistillationStraightenPaths) {
   const std::string small = " --data 8gaussians --steps 400 --batch 256 --lr 2e-3 --width 128 --depth 2 --seed 1";
