@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <iostream>
 #include <memory>
 
 #include "commands.h"
@@ -55,6 +56,10 @@ void run_fd(const FdArgs& a) {
   ImageSet samples = read_judged_images(a.samples, a.labels);
   at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
   std::string classifier_path = a.classifier.empty() ? default_fd_classifier_path() : a.classifier;
+  if (!std::filesystem::exists(classifier_path))
+    std::cerr << "fd's first run trains its judge, a small Fashion-MNIST classifier (1500 steps: about 1.5 minutes on two "
+                 "idle cores, several times that on busy ones), and caches it at "
+              << classifier_path << "; later runs reuse it\n";
   FdJudge judge = load_or_train_fd_classifier(classifier_path);
   Judgement judged = judge_images(*judge.classifier, samples.images);
   at::Tensor reference = judge_images(*judge.classifier, load_image_source(a.reference, "", 28, 1).images).features;

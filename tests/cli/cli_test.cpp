@@ -768,6 +768,7 @@ TEST_F(Cli, FdSeparatesRealImagesFromNoise) {
   Result real = flowmatch("fd fashion-mnist:test --classifier " + classifier);
   ASSERT_EQ(real.exit_code, 0) << real.output;
   EXPECT_NE(real.output.find("fd classifier"), std::string::npos) << "the first run trains the classifier";
+  EXPECT_NE(real.output.find("fd's first run trains its judge"), std::string::npos) << "and says so before it starts";
   auto report = report_of(real.output);
   EXPECT_GT(std::stod(report.at("class_accuracy")), 0.85);
   EXPECT_EQ(report.at("class_accuracy"), report.at("classifier_test_accuracy"));
@@ -784,6 +785,7 @@ TEST_F(Cli, FdSeparatesRealImagesFromNoise) {
   Result judged = flowmatch("fd " + path("noise.npy") + " --classifier " + classifier + " --json " + path("fd.json"));
   ASSERT_EQ(judged.exit_code, 0) << judged.output;
   EXPECT_EQ(judged.output.find("fd classifier "), std::string::npos) << "the second run uses the cached classifier";
+  EXPECT_EQ(judged.output.find("first run trains"), std::string::npos);
   report = report_of(judged.output);
   EXPECT_GT(std::stod(report.at("fd")), 10 * std::stod(report.at("floor")));
   EXPECT_LT(std::stod(report.at("class_accuracy")), 0.4);
