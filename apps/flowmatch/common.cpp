@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -112,7 +113,7 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
       ->configurable(false);
   cmd->add_option("--resume", a.resume,
                   "Continue the stopped run in this folder exactly where its training state left it (its config.toml "
-                  "gives every option; only --threads may be given too)")
+                  "gives every option; only --threads, --nproc and --dist-timeout may be given too)")
       ->configurable(false);
   cmd->add_option("--data", a.training.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
                                     "swissroll, gaussian), a .npy/.csv file of points [N, D], or images: fashion-mnist, "
@@ -300,11 +301,14 @@ void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
 }  // namespace
 
 void apply_resumed_run(CLI::App* cmd, const std::string& run_dir, const std::string& state, const std::string& saved_when) {
+  std::vector<std::string> allowed;  // how the work runs, not what it computes
+  for (const char* name : {"--threads", "--nproc", "--dist-timeout"})
+    if (cmd->get_option_no_throw(name)) allowed.push_back(name);
   for (const CLI::Option* opt : all_options(cmd))
-    if (opt->count() > 0 && opt->get_name() != "--resume" && opt->get_name() != "--threads" &&
-        opt->get_name() != "--nproc" && opt->get_name() != "--dist-timeout")
-      throw Error("--resume takes every option from " + run_dir + "/" + RunDir::kConfig +
-                  "; only --threads, --nproc and --dist-timeout may be given with it, not " + opt->get_name());
+    if (opt->count() > 0 && opt->get_name() != "--resume" &&
+        std::find(allowed.begin(), allowed.end(), opt->get_name()) == allowed.end())
+      throw Error("--resume takes every option from " + run_dir + "/" + RunDir::kConfig + "; only " + join_names(allowed) +
+                  " may be given with it, not " + opt->get_name());
   std::ifstream config(run_dir + "/" + RunDir::kConfig);
   std::string header, written_by;
   std::getline(config, header);  // "# flowmatch reflow: resolved options; ..."

@@ -62,6 +62,10 @@ TrainingLoop::TrainingLoop(std::shared_ptr<VelocityModel> model, const TrainOpti
     if (position_.step > options.steps)
       throw Error(state_path_ + " is at step " + std::to_string(position_.step) + ", past the run's " +
                   std::to_string(options.steps) + " steps");
+    seconds_before_ = position_.seconds;
+    if (writer_)
+      std::cerr << "resuming at step " << position_.step << " of " << options.steps << " (" << int64_t(position_.seconds)
+                << " s of training behind it) from " << state_path_ << "\n";
   }
   int64_t shards = shard_count(options.shards, int64_t(saved_streams.size()), world, options.batch);
   if (writer_ && !saved_streams.empty() && shards > int64_t(saved_streams.size()))
@@ -120,7 +124,7 @@ void TrainingLoop::update(const at::Tensor& loss, int64_t step) {
 void TrainingLoop::end_step(int64_t step) {
   position_.loss_sum += loss_;
   ++position_.loss_count;
-  progress_->update(step + 1, loss_);
+  progress_->update(step + 1, position_.loss_sum / double(position_.loss_count));  // the log interval's mean, as metrics.jsonl
   bool last = step + 1 == options_.steps;
   if ((step + 1) % options_.log_every == 0 || last) {
     double mean_loss = position_.loss_sum / double(position_.loss_count);
@@ -130,7 +134,7 @@ void TrainingLoop::end_step(int64_t step) {
     if (metrics_) {
       nlohmann::json line = {{"step", step + 1},           {"loss", mean_loss},       {"lr", lr_},
                              {"grad_norm", grad_norm_},    {"it_per_s", progress_->rate()},
-                             {"elapsed_s", progress_->seconds()}};
+                             {"elapsed_s", elapsed_seconds()}};
       if (held_out_loss_) {
         line["validation_loss"] = held_out;
         line["best_step"] = position_.best_step;
@@ -188,6 +192,7 @@ void TrainingLoop::checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel>
   std::vector<at::Tensor> stream_states = streams_->gather_states(group_, "streams/" + std::to_string(steps_done));
   if (!writer_) return;
   if (!kept) kept = best_ ? best_ : weights_to_keep(model_, ema_.get());
+  position_.seconds = elapsed_seconds();
   save_model(run_dir_ + "/" + RunDir::kModel, *kept, with_step(options_.model_metadata, steps_done));
   save_training_state(state_path_, *model_, optimizer_, ema_.get(), stream_states, position_, best_.get());
 }

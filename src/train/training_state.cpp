@@ -43,7 +43,8 @@ void save_training_state(const std::string& path, torch::nn::Module& model, torc
   file.metadata = {{"flowmatch.training_state", "1"},
                    {"step", std::to_string(progress.step)},
                    {"loss_sum", exact(progress.loss_sum)},
-                   {"loss_count", std::to_string(progress.loss_count)}};
+                   {"loss_count", std::to_string(progress.loss_count)},
+                   {"seconds", exact(progress.seconds)}};
   if (best && progress.best_step > 0) {
     file.metadata["best_step"] = std::to_string(progress.best_step);
     file.metadata["validation_loss"] = exact(progress.validation_loss);
@@ -67,6 +68,7 @@ TrainingProgress load_training_state(const std::string& path, torch::nn::Module&
     progress.step = std::stoll(entry("step"));
     progress.loss_sum = std::strtod(entry("loss_sum").c_str(), nullptr);
     progress.loss_count = std::stoll(entry("loss_count"));
+    if (file.metadata.count("seconds")) progress.seconds = std::strtod(entry("seconds").c_str(), nullptr);  // older states lack it
     if (best && file.metadata.count("best_step")) {
       progress.best_step = std::stoll(entry("best_step"));
       progress.validation_loss = std::strtod(entry("validation_loss").c_str(), nullptr);

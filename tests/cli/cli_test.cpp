@@ -372,9 +372,17 @@ TEST_F(Cli, StoppedRunsResumeToTheSameBytes) {
     if (signal == "TERM") EXPECT_NE(stopped.output.find("SIGTERM received: stopped after step"), std::string::npos) << stopped.output;
     Result resumed = flowmatch("train --resume " + dir + " --threads 1");
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_NE(resumed.output.find("resuming at step "), std::string::npos) << resumed.output;
     EXPECT_EQ(read_bytes(dir + "/model.safetensors"), expected) << "SIG" << signal << " after " << delay << " s";
     std::string metrics = read_bytes(dir + "/metrics.jsonl");
     EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 6000 / 50);  // cut back to the state's step, then continued
+    std::istringstream lines(metrics);  // elapsed_s counts on across the stop
+    double previous = 0;
+    for (std::string line; std::getline(lines, line);) {
+      double elapsed = std::stod(line.substr(line.find("\"elapsed_s\":") + 12));
+      EXPECT_GE(elapsed, previous) << line;
+      previous = elapsed;
+    }
   }
 }
 

@@ -57,6 +57,8 @@ class TrainingLoop {
   void checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel> kept = nullptr);
   // The held-out loss of the current weights, keeping them when they are the best so far.
   double validate(int64_t steps_done);
+  // Training time so far, counting what the run had behind it when it resumed.
+  double elapsed_seconds() const { return seconds_before_ + progress_->seconds(); }
 
   std::shared_ptr<VelocityModel> model_;
   const TrainOptions& options_;
@@ -81,7 +83,7 @@ class TrainingLoop {
   std::function<double(VelocityModel&)> held_out_loss_;
   std::shared_ptr<VelocityModel> best_;  // the best-scored weights so far
   bool converged_ = false;
-  double wait_seconds_ = 0, interval_start_ = 0;
+  double wait_seconds_ = 0, interval_start_ = 0, seconds_before_ = 0;
 };
 
 }  // namespace flowmatch

@@ -21,6 +21,7 @@ struct TrainingProgress {
   int64_t best_step = 0;
   double validation_loss = 0;
   int64_t lines_since_best = 0;
+  double seconds = 0;  // training time up to `step`, over every process that ran it (metrics' elapsed_s)
 };
 
 // The whole state of a training run at a step boundary, so that a resumed run continues exactly as
