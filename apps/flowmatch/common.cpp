@@ -48,6 +48,16 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options) {
   cmd->add_option("--rtol", options.rtol, "Relative tolerance of dopri5")->capture_default_str();
 }
 
+void refuse_unused_solver_options(CLI::App* cmd, const SolverOptions& solver, const std::string& prefix) {
+  const bool adaptive = solver.method == "dopri5";
+  if (adaptive && cmd->count("--" + prefix + "steps"))
+    throw Error("--" + prefix + "steps is for fixed-grid solvers; dopri5 picks its own steps (set --" + prefix +
+                "atol and --" + prefix + "rtol instead)");
+  for (const std::string tolerance : {"atol", "rtol"})
+    if (!adaptive && cmd->count("--" + prefix + tolerance))
+      throw Error("--" + prefix + tolerance + " is for dopri5; " + solver.method + " takes --" + prefix + "steps");
+}
+
 void require_file_type(const std::string& path, const std::string& option, const std::string& extension) {
   if (path.size() < extension.size() || path.compare(path.size() - extension.size(), extension.size(), extension) != 0)
     throw Error(option + " must name a " + extension + " file, got " + path);

@@ -30,6 +30,11 @@ void add_run_options(CLI::App* cmd, RunSettings& settings);
 // --solver, --steps, --atol, --rtol.
 void add_solver_options(CLI::App* cmd, SolverOptions& options);
 
+// Throws Error for solver options that the chosen solver would ignore: --steps for dopri5, which
+// picks its own steps, and --atol or --rtol for a fixed-grid solver. `prefix` names a second solver's
+// options ("pair-": --pair-steps, ...).
+void refuse_unused_solver_options(CLI::App* cmd, const SolverOptions& solver, const std::string& prefix = "");
+
 // Throws "<option> must name a <extension> file" unless `path` ends in `extension` (".npy", ".png").
 void require_file_type(const std::string& path, const std::string& option, const std::string& extension);
 

@@ -31,9 +31,10 @@ struct LikelihoodArgs {
   RunSettings run;
 };
 
-void run_likelihood(const LikelihoodArgs& a) {
+void run_likelihood(const LikelihoodArgs& a, CLI::App* cmd) {
   LikelihoodOptions options = a.density.options;
   options.validate();
+  refuse_unused_solver_options(cmd, options.solver);
   if (a.data.empty()) throw Error("--data is required: a built-in distribution name or a .npy/.csv file of points");
   if (a.n < 0) throw Error("--n must be non-negative, got " + std::to_string(a.n));
   if (a.batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
@@ -145,7 +146,7 @@ void add_likelihood_command(CLI::App& app) {
   add_density_options(cmd, args->density);
   add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
-  cmd->callback([args] { run_likelihood(*args); });
+  cmd->callback([args, cmd] { run_likelihood(*args, cmd); });
 }
 
 }  // namespace flowmatch::cli

@@ -66,6 +66,7 @@ FlowPairs reuse_pairs(const std::string& path, const VelocityModel& model) {
 
 void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   const bool resuming = !parsed.resume.empty();
+  refuse_unused_solver_options(cmd, parsed.pair_solver, "pair-");  // the command line's (a config records every option)
   if (resuming)
     apply_resumed_run(cmd, parsed.resume, kPairsFile, "saved after every --pair-batch pairs");
   else if (!parsed.config.empty())

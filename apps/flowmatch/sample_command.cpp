@@ -244,6 +244,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
     if (!cmd->count("--steps")) solver.steps = usage.sampler->steps;
   }
   validate_sampler(solver);
+  refuse_unused_solver_options(cmd, solver);
   if (model->sample_shape().size() > 1) return run_image_sample(a, cmd, *model, usage, solver);
   run_points_sample(a, cmd, *model, usage, solver);
 }

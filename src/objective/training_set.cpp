@@ -43,8 +43,9 @@ TrainingSet make_training_pairs(const TrainingData& spec, at::Generator& gen) {
     set.pairs = std::make_unique<ImagePairs>(std::move(images), spec.data, spec.flip);
     return set;
   }
-  if (!spec.labels.empty() || spec.flip || spec.unconditional)
-    throw Error("--labels, --flip and --unconditional are for images; " + spec.data + " holds points");
+  if (!spec.labels.empty() || spec.flip || spec.unconditional || spec.image_size != TrainingData{}.image_size ||
+      spec.channels != TrainingData{}.channels)
+    throw Error("--labels, --flip, --unconditional, --image-size and --channels are for images; " + spec.data + " holds points");
   if (spec.has_context()) return make_context_pairs(spec, gen);
   std::unique_ptr<Coupling> coupling = make_coupling(spec.coupling);
   PointData data(spec.data, spec.data_n, gen);

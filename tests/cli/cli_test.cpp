@@ -285,7 +285,7 @@ TEST_F(Cli, OtCouplingReflowAndDistillationStraightenPaths) {
   };
   // Energy distance to 8gaussians of 2000 samples from a model's default sampler or `sampler`.
   auto energy = [&](const std::string& run, const std::string& sampler, const std::string& expect_nfe) {
-    auto s = report("sample " + run + " --n 2000 --out " + path("s.npy") + sampler);
+    auto s = report("sample " + run + " --n 2000 --overwrite --out " + path("s.npy") + sampler);
     EXPECT_EQ(s["nfe"], expect_nfe) << run;
     return std::stod(report("eval " + path("s.npy") + " --target 8gaussians")["energy_distance"]);
   };
@@ -564,7 +564,7 @@ TEST_F(Cli, ConvertsTorchSaveStateDictsAndRefusesCode) {
       {"convert " + goldens + "/mlp-checkpoint.pt " + path("o.safetensors") + " --model mlp", "--key", "o.safetensors"},
       {"convert " + path("text.pt") + " " + path("o.safetensors") + seed_options, "is not a torch.save file", "o.safetensors"},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.npy") + seed_options, "OUT must name a .safetensors file", "o.npy"},
-      {"convert " + goldens + "/seed-mlp.pt " + path("plain.safetensors") + seed_options, "give --overwrite", ""},
+      {"convert " + goldens + "/seed-mlp.pt " + path("plain.safetensors") + seed_options, "exists; pass --overwrite", ""},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors") + " --model unet", "needs --image-shape", "o.safetensors"},
   };
   for (const auto& c : cases) {
@@ -631,7 +631,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"reflow " + run + " --out " + path("x") + " --pairs-file " + path("broken.safetensors"), "not a valid safetensors", "x"},
       {"reflow " + run + " --out " + path("x") + " --pair-solver leapfrog", "unknown solver 'leapfrog'", "x"},
       {"reflow " + run + " --out " + path("x") + " --pairs 0", "--pairs and --pair-batch must be positive", "x"},
-      {"train --resume " + run + " --steps 5", "only --threads, --nproc and --dist-timeout may be given with it, not --steps", ""},
+      {"train --resume " + run + " --steps 5", "only --threads, --nproc or --dist-timeout may be given with it, not --steps", ""},
       {"train --data moons --out " + path("x") + " --shards 3", "--batch 512 does not split into 3 equal shards", "x"},
       {"train --data moons --out " + path("x") + " --shards 1 --nproc 2", "--shards 1 is fewer than the 2 processes", "x"},
       {"train --data moons --out " + path("x") + " --nproc 0", "--nproc", "x"},
@@ -647,6 +647,13 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"sample " + run + " --out " + path("o.npy") + " --trajectory-png " + path("t.jpg"), "--trajectory-png must name a .png",
        "o.npy"},
       {"likelihood " + run + " --data moons --png " + path("d.jpg"), "--png must name a .png file", "d.jpg"},
+      // Options that would do nothing are refused, not ignored.
+      {"sample " + run + " --solver dopri5 --steps 3 --out " + path("o.npy"), "--steps is for fixed-grid solvers; dopri5 picks",
+       "o.npy"},
+      {"likelihood " + run + " --data moons --solver rk4 --atol 1e-3 --out " + path("l.npy"), "--atol is for dopri5; rk4 takes",
+       "l.npy"},
+      {"reflow " + run + " --out " + path("x") + " --pair-solver dopri5 --pair-steps 8", "--pair-steps is for fixed-grid", "x"},
+      {"train --data moons --out " + path("x") + " --image-size 64", "--image-size and --channels are for images", "x"},
   };
   for (const auto& c : cases) {
     Result r = flowmatch(c.args);
