@@ -1,6 +1,7 @@
-// flowmatch eval [SAMPLES --target NAME|FILE [--c2st [--groups K]]] [--model MODEL|RUN_DIR] [--json FILE]
+// flowmatch eval [SAMPLES --target NAME|FILE [--c2st [--groups K]]] [--flow MODEL|RUN_DIR] [--json FILE]
 #include <torch/torch.h>
 
+#include <iostream>
 #include <memory>
 
 #include "commands.h"
@@ -19,7 +20,7 @@ namespace flowmatch::cli {
 
 namespace {
 struct EvalArgs {
-  std::string samples, target, model, json;
+  std::string samples, target, flow, json;
   int64_t reference_n = 0, straightness_n = 2000, straightness_steps = 100, groups = 1;
   bool c2st = false, overwrite = false;
   RunSettings run;
@@ -43,7 +44,7 @@ nlohmann::json grouped_c2st(const at::Tensor& samples, const std::string& target
 }
 
 void run_eval(const EvalArgs& a) {
-  if (a.samples.empty() && a.model.empty()) throw Error("give SAMPLES with --target, or --model for path straightness and curvature");
+  if (a.samples.empty() && a.flow.empty()) throw Error("give SAMPLES with --target, or --flow for path straightness and curvature");
   if (!a.samples.empty() && a.target.empty()) throw Error("--target is required with SAMPLES: a built-in name or a points file");
   if (!a.json.empty()) check_writable_destination(a.json, a.overwrite);
   if (a.straightness_n <= 0 || a.straightness_steps <= 0) throw Error("--straightness-n and --straightness-steps must be positive");
@@ -59,13 +60,13 @@ void run_eval(const EvalArgs& a) {
     }
     report["samples"] = a.samples;
   }
-  if (!a.model.empty()) {
-    TrainedModel trained = load_trained_model(resolve_model_path(a.model));
-    require_points_model(*trained.model, a.model, "eval --model (path straightness)");
-    if (trained.model->context_dim() > 0) throw Error("--model measures an unconditional flow's paths; " + a.model + " takes a context");
+  if (!a.flow.empty()) {
+    TrainedModel trained = load_trained_model(resolve_model_path(a.flow));
+    require_points_model(*trained.model, a.flow, "eval --flow (path straightness)");
+    if (trained.model->context_dim() > 0) throw Error("--flow measures an unconditional flow's paths; " + a.flow + " takes a context");
     at::Tensor start = trained.usage.draw_start(a.straightness_n, trained.model->data_dim(), gen);
     report_path_geometry(report, *trained.model, start, a.straightness_steps);
-    report["model"] = a.model;
+    report["model"] = a.flow;
   }
   print_report(report);
   if (!a.json.empty()) write_file_atomically(a.json, report.dump(2) + "\n");
@@ -84,13 +85,19 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--groups", args->groups,
                   "--c2st: both files hold this many equal blocks of rows (one per observation); score each block")
       ->capture_default_str();
-  cmd->add_option("--model", args->model, "Also report this model's path straightness S (Liu et al.) and curvature C (0 = straight)");
+  cmd->add_option("--flow", args->flow,
+                  "Also report this trained flow's path straightness S (Liu et al.) and curvature C (0 = straight)");
+  // The old spelling: elsewhere --model names an architecture (train, convert).
+  cmd->add_option("--model", args->flow, "The old spelling of --flow")->group("");
   cmd->add_option("--straightness-n", args->straightness_n, "Starting points for the straightness and curvature estimates")->capture_default_str();
   cmd->add_option("--straightness-steps", args->straightness_steps, "Euler steps along each path")->capture_default_str();
   cmd->add_option("--json", args->json, "Also write the report as JSON to this file");
   add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
-  cmd->callback([args] { run_eval(*args); });
+  cmd->callback([args, cmd] {
+    if (cmd->count("--model")) std::cerr << "note: eval --model is now spelled --flow (--model names an architecture elsewhere)\n";
+    run_eval(*args);
+  });
 }
 
 }  // namespace flowmatch::cli

@@ -23,6 +23,19 @@ std::vector<std::string> option_names(CLI::App* cmd) {
   return names;
 }
 
+// The option a near miss meant: the nearest name, or one that another command spells with a prefix
+// (demo's --sample-steps is sample's --steps; reflow's --pair-solver is sample's --solver), for
+// names of 4 letters or more.
+std::string suggestion(const std::string& given, const std::vector<std::string>& names) {
+  std::string nearest = did_you_mean(given, names);
+  if (!nearest.empty()) return nearest;
+  for (const std::string& name : names)
+    if (name.size() >= 6 && given.size() > name.size() && given.compare(given.size() - name.size() + 2, name.size() - 2, name, 2) == 0 &&
+        given[given.size() - name.size() + 1] == '-')
+      return "; did you mean " + name + "?";
+  return "";
+}
+
 // What was left over on the command line of `cmd`: an unknown command, an unknown option (near
 // misses named), or else a word nothing takes.
 std::string leftover_message(CLI::App& app, CLI::App* cmd) {
@@ -34,7 +47,7 @@ std::string leftover_message(CLI::App& app, CLI::App* cmd) {
   for (const std::string& word : left)
     if (word.size() > 1 && word[0] == '-') {
       std::string option = word.substr(0, word.find('='));
-      return where + " has no option " + option + did_you_mean(option, option_names(cmd)) + " (" + where + " --help lists them)";
+      return where + " has no option " + option + suggestion(option, option_names(cmd)) + " (" + where + " --help lists them)";
     }
   return "unexpected argument" + std::string(left.size() > 1 ? "s" : "") + " '" + CLI::detail::join(left, " ") + "' for " +
          where + " (" + where + " --help)";

@@ -146,7 +146,7 @@ TEST_F(Cli, TrainingRaisesTheOnCellFractionWellAboveUntrained) {
   for (std::string line; std::getline(metrics, line); ++lines) EXPECT_EQ(line.front(), '{');
   EXPECT_EQ(lines, 8);
 
-  Result straight = flowmatch("eval --model " + run + " --straightness-n 200 --straightness-steps 20");
+  Result straight = flowmatch("eval --flow " + run + " --straightness-n 200 --straightness-steps 20");
   ASSERT_EQ(straight.exit_code, 0) << straight.output;
   EXPECT_GT(std::stod(report_of(straight.output).at("straightness")), 0.0);
 }
@@ -281,7 +281,7 @@ TEST_F(Cli, OtCouplingReflowAndDistillationStraightenPaths) {
     return report_of(r.output);
   };
   auto straightness = [&](const std::string& run) {
-    return std::stod(report("eval --model " + run + " --straightness-n 1000 --straightness-steps 50")["straightness"]);
+    return std::stod(report("eval --flow " + run + " --straightness-n 1000 --straightness-steps 50")["straightness"]);
   };
   // Energy distance to 8gaussians of 2000 samples from a model's default sampler or `sampler`.
   auto energy = [&](const std::string& run, const std::string& sampler, const std::string& expect_nfe) {
@@ -340,7 +340,7 @@ TEST_F(Cli, MeanFlowJumpsFromItsSourceInOneEvaluation) {
   EXPECT_LT(jump, 0.15);  // measured 0.082
   EXPECT_LT(jump, 0.2 * one_euler_step) << "jump " << jump << ", one Euler step " << one_euler_step;  // measured 1.40
   EXPECT_LT(jump, 0.5 * energy_to(path("mf.npy"), "moons")) << "the jump should land nearer 8gaussians than moons";
-  Result paths = flowmatch("eval --model " + path("mf") + " --straightness-n 500");
+  Result paths = flowmatch("eval --flow " + path("mf") + " --straightness-n 500");
   ASSERT_EQ(paths.exit_code, 0) << paths.output;
   EXPECT_NE(report_of(paths.output).count("curvature"), 0u) << paths.output;
   // Log-densities need a flow from N(0, I), and reflow takes flows, not one-step models.
@@ -689,6 +689,8 @@ TEST_F(Cli, ParseErrorsAreOneErrorLineWithASuggestionAndStatus2) {
       {"train --stpes 10", "error: flowmatch train has no option --stpes; did you mean --steps?"},
       {"train --data moons --standardise", "did you mean --standardize?"},
       {"sample run --sed=4", "error: flowmatch sample has no option --sed; did you mean --seed?"},
+      {"sample run --sample-steps 8", "error: flowmatch sample has no option --sample-steps; did you mean --steps?"},
+      {"likelihood run --pair-solver rk4", "did you mean --solver?"},
       {"train --frobnicate", "error: flowmatch train has no option --frobnicate (flowmatch train --help lists them)"},
       {"trian --data moons", "error: unknown command 'trian'; did you mean train? (choose train, sample,"},
       {"", "error: a command is required: train, sample,"},
@@ -766,7 +768,7 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
       // Image models in commands for points models: refused before anything is written.
       {"reflow " + path("run") + " --out " + path("x"), "reflow is for points models; " + path("run") + " is an image model", "x"},
       {"distill " + path("run") + " --steps-out 1 --out " + path("x"), "distill is for points models", "x"},
-      {"eval --model " + path("run"), "eval --model (path straightness) is for points models", ""},
+      {"eval --model " + path("run"), "eval --flow (path straightness) is for points models", ""},
       {"likelihood " + path("run") + " --data moons --out " + path("l.npy"), "likelihood is for points models", "l.npy"},
   };
   for (const auto& c : cases) {
