@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     series.push_back(line);
   }
   flowmatch::draw_line_chart_png(out + "/straight-" + task + ".png", series,
-                                 "energy distance to " + target + " against NFE (" + task + ")", "NFE", true, true);
+                                 "energy distance to " + target + " against NFE (" + task + ")", "NFE",
+                                 "energy distance (log scale)", true, true);
   return 0;
 }

@@ -13,6 +13,7 @@ namespace flowmatch {
 
 namespace {
 constexpr int kSize = 640, kMarginLeft = 70, kMarginTop = 50, kMarginRight = 20, kMarginBottom = 50;
+constexpr int kColourBarWidth = 110;  // added on the right of density pictures: the bar and its labels
 const Color kInk = {0.1f, 0.1f, 0.1f};
 
 // The coordinates drawn: the first two, or (x, 0) for 1-D points.
@@ -38,12 +39,24 @@ std::string format_tick(double v) {
   return buf;
 }
 
-Canvas make_canvas(const PlotBox& box, const std::string& title) {
-  Canvas canvas(kSize, kSize);
+Canvas make_canvas(const PlotBox& box, const std::string& title, int extra_width = 0) {
+  Canvas canvas(kSize + extra_width, kSize);
   canvas.set_plot_area(kMarginLeft, kMarginTop, kSize - kMarginRight, kSize - kMarginBottom);
   canvas.set_world(box.x_min, box.x_max, box.y_min, box.y_max);
-  int scale = Canvas::text_width(title, 2) <= kSize - kMarginLeft - kMarginRight ? 2 : 1;  // long titles in small type
-  canvas.text(kMarginLeft, 15, title, kInk, scale);
+  // A long title goes on two lines at the break nearest its middle; only one longer still is set small.
+  const int room = kSize + extra_width - kMarginLeft - kMarginRight;
+  size_t cut = std::string::npos;
+  for (size_t i = title.find(' '); i != std::string::npos; i = title.find(' ', i + 1))
+    if (cut == std::string::npos || std::abs(int(i) - int(title.size() / 2)) < std::abs(int(cut) - int(title.size() / 2))) cut = i;
+  if (Canvas::text_width(title) <= room) {
+    canvas.text(kMarginLeft, 15, title, kInk);
+  } else if (cut != std::string::npos && Canvas::text_width(title.substr(0, cut)) <= room &&
+             Canvas::text_width(title.substr(cut + 1)) <= room) {
+    canvas.text(kMarginLeft, 2, title.substr(0, cut), kInk);
+    canvas.text(kMarginLeft, 18, title.substr(cut + 1), kInk);
+  } else {
+    canvas.text(kMarginLeft, 15, title, kInk, 1);
+  }
   return canvas;
 }
 
@@ -73,7 +86,8 @@ void draw_frame(Canvas& c, const PlotBox& box, bool log_x, bool log_y) {
     double px = c.to_px(v);
     c.line(px, b, px, b + 6, kInk);
     std::string label = format_tick(log_x ? std::pow(10.0, v) : v);
-    c.text(int(px) - Canvas::text_width(label) / 2, int(b) + 10, label, kInk);
+    int width = Canvas::text_width(label);  // centred under its tick, but never past the canvas's edge
+    c.text(std::min(int(px) - width / 2, c.width() - width - 2), int(b) + 10, label, kInk);
   }
   for (double v : axis_ticks(box.y_min, box.y_max, log_y)) {
     double py = c.to_py(v);
@@ -101,6 +115,23 @@ Color colour_map(double v) {
   return out;
 }
 
+// The colour scale beside a density picture: the bar from 0 (bottom) to `top_value`, shaded as the
+// picture is (colour_map of sqrt(value / top_value)), with ticks at values (f^2 top_value) so they
+// fall evenly on the bar, and `label` (what the colours count) above it.
+void draw_colour_bar(Canvas& canvas, double top_value, const std::string& label) {
+  const int left = kSize + 10, right = left + 18, top = kMarginTop, bottom = kSize - kMarginBottom;
+  for (int py = top; py < bottom; ++py)
+    for (int px = left; px < right; ++px) canvas.pixel(px, py) = colour_map(double(bottom - 1 - py) / double(bottom - 1 - top));
+  for (double f : {0.0, 0.25, 0.5, 0.75, 1.0}) {
+    int py = int(bottom - 1 - f * (bottom - 1 - top));
+    canvas.line(right, py, right + 5, py, kInk);
+    char value[32];
+    std::snprintf(value, sizeof value, "%.3g", f * f * top_value);
+    canvas.text(right + 8, py - 6, value, kInk);
+  }
+  canvas.text(kSize + 4, top - 18, label, kInk, Canvas::text_width(label) > kColourBarWidth - 8 ? 1 : 2);
+}
+
 // Fills the plot area with a grid of values in [0, 1] [rows, cols], row 0 at the bottom.
 void paint_grid(Canvas& canvas, const at::Tensor& shade) {
   at::Tensor values = shade.to(torch::kDouble).contiguous();
@@ -125,27 +156,40 @@ PlotBox square_bounds(const at::Tensor& points) {
   return {cx - half, cx + half, cy - half, cy + half};
 }
 
+PlotBox enclosing_square(const at::Tensor& points) {
+  at::Tensor xy = first_two(points);
+  at::Tensor lo = std::get<0>(xy.min(0)), hi = std::get<0>(xy.max(0));
+  double x0 = lo[0].item<double>(), x1 = hi[0].item<double>(), y0 = lo[1].item<double>(), y1 = hi[1].item<double>();
+  double half = std::max({x1 - x0, y1 - y0, 1e-6}) * 0.525;
+  double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  return {cx - half, cx + half, cy - half, cy + half};
+}
+
 void draw_density_png(const std::string& path, const at::Tensor& points, const std::string& title) {
   at::Tensor xy = first_two(points);
   PlotBox box = square_bounds(xy);
-  Canvas canvas = make_canvas(box, titled(title, points));
+  Canvas canvas = make_canvas(box, titled(title, points), kColourBarWidth);
   // Bins grow with N (about 2 points per bin on average over the box), between 32 and 256.
   int64_t bins = std::clamp<int64_t>(int64_t(std::sqrt(double(xy.size(0)) / 2)), 32, 256);
   at::Tensor ix = ((xy.select(1, 0) - box.x_min) / (box.x_max - box.x_min) * bins).floor().to(torch::kLong);
   at::Tensor iy = ((xy.select(1, 1) - box.y_min) / (box.y_max - box.y_min) * bins).floor().to(torch::kLong);
   at::Tensor inside = (ix >= 0) & (ix < bins) & (iy >= 0) & (iy < bins);
   at::Tensor counts = torch::bincount((iy * bins + ix).masked_select(inside), {}, bins * bins).to(torch::kDouble);
-  paint_grid(canvas, (counts / counts.max().clamp_min(1)).sqrt().reshape({bins, bins}));
+  const double most = counts.max().clamp_min(1).item<double>();
+  paint_grid(canvas, (counts / most).sqrt().reshape({bins, bins}));
   draw_frame(canvas, box, false, false);
+  draw_colour_bar(canvas, most, "samples per bin");
   canvas.save_png(path);
 }
 
 void draw_density_map_png(const std::string& path, const at::Tensor& density, const PlotBox& box, const std::string& title) {
   if (density.dim() != 2 || density.numel() == 0) throw Error("a density map needs a non-empty [rows, cols] grid");
   at::Tensor d = density.to(torch::kDouble).nan_to_num(0.0, 0.0, 0.0).clamp_min(0);
-  Canvas canvas = make_canvas(box, title);
-  paint_grid(canvas, (d / d.max().clamp_min(1e-300)).sqrt());
+  Canvas canvas = make_canvas(box, title, kColourBarWidth);
+  const double most = d.max().clamp_min(1e-300).item<double>();
+  paint_grid(canvas, (d / most).sqrt());
   draw_frame(canvas, box, false, false);
+  draw_colour_bar(canvas, most, "p(x), not log p");
   canvas.save_png(path);
 }
 
@@ -154,7 +198,7 @@ void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor
   if (states_in.size() < 2) throw Error("a trajectory figure needs at least two states");
   std::vector<at::Tensor> states;
   for (const auto& s : states_in) states.push_back(first_two(s.slice(0, 0, max_paths)));
-  PlotBox box = square_bounds(torch::cat({states.front(), states.back()}, 0));
+  PlotBox box = enclosing_square(torch::cat(states, 0));  // every path whole, however far out
   Canvas canvas = make_canvas(box, titled(title, states_in.front()));
   const Color path_colour = {0.45f, 0.5f, 0.15f}, start_colour = {0, 0, 0}, end_colour = {0.1f, 0.3f, 0.85f};
   int64_t n = states.front().size(0);
@@ -175,11 +219,20 @@ void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor
   dots(states.front(), start_colour);
   dots(states.back(), end_colour);
   draw_frame(canvas, box, false, false);
+  const int legend_y = kSize - 24;  // under the axis labels: what the marks are
+  canvas.fill_rect(kMarginLeft, legend_y + 4, kMarginLeft + 6, legend_y + 10, start_colour);
+  canvas.text(kMarginLeft + 10, legend_y, "start (t = 0)", kInk);
+  int x = kMarginLeft + 30 + Canvas::text_width("start (t = 0)");
+  canvas.fill_rect(x, legend_y + 4, x + 6, legend_y + 10, end_colour);
+  canvas.text(x + 10, legend_y, "end (t = 1)", kInk);
+  x += 30 + Canvas::text_width("end (t = 1)");
+  canvas.line(x, legend_y + 7, x + 18, legend_y + 7, path_colour);
+  canvas.text(x + 24, legend_y, "path", kInk);
   canvas.save_png(path);
 }
 
 void draw_line_chart_png(const std::string& path, const std::vector<LineSeries>& series, const std::string& title,
-                         const std::string& x_label, bool log_x, bool log_y) {
+                         const std::string& x_label, const std::string& y_label, bool log_x, bool log_y) {
   static const Color palette[] = {{0.1f, 0.25f, 0.7f},  {0.85f, 0.35f, 0.1f}, {0.15f, 0.6f, 0.2f},
                                   {0.7f, 0.15f, 0.55f}, {0.45f, 0.45f, 0.45f}, {0.0f, 0.65f, 0.75f}};
   auto world = [](double v, bool log) { return log ? std::log10(v) : v; };
@@ -222,6 +275,7 @@ void draw_line_chart_png(const std::string& path, const std::vector<LineSeries>&
   }
   draw_frame(canvas, box, log_x, log_y);
   canvas.text(kSize / 2 - Canvas::text_width(x_label) / 2, kSize - 22, x_label, kInk);
+  canvas.text(4, kMarginTop - 14, y_label, kInk, 1);  // above the y axis
   canvas.save_png(path);
 }
 
@@ -230,7 +284,7 @@ void draw_loss_curve_png(const std::string& path, const std::vector<double>& ste
   if (steps.empty() || steps.size() != losses.size()) throw Error("a loss curve needs matching, non-empty steps and losses");
   std::vector<double> floored;
   for (double l : losses) floored.push_back(std::max(l, 1e-12));
-  draw_line_chart_png(path, {{"", steps, floored}}, title, "step", false, true);
+  draw_line_chart_png(path, {{"", steps, floored}}, title, "step", "loss, the mean of each log interval (log scale)", false, true);
 }
 
 }  // namespace flowmatch
