@@ -558,9 +558,11 @@ TEST_F(Cli, ConvertsTorchSaveStateDictsAndRefusesCode) {
       {"convert " + goldens + "/refused.pt " + path("o.safetensors") + seed_options, "asks for 'posix.system'", "o.safetensors"},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors"), "--model is required", "o.safetensors"},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors") + " --model seed-mlp",
-       "tensor 'in_projection.weight' has shape [32, 2] but the model needs [512, 2]", "o.safetensors"},
+       "15 of the model's 16 tensors do not fit: 'in_projection.weight' is [32, 2] where the model has [512, 2]; "
+       "'in_projection.bias' is [32] where the model has [512]; 't_projection.weight' is [32, 32]", "o.safetensors"},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors") + " --model mlp --width 32",
-       "tensor 'in_projection.weight' has shape [32, 2] but the model needs [32, 130]", "o.safetensors"},
+       "'in_projection.weight' is [32, 2] where the model has [32, 130]; 't_projection.weight' is [32, 32] where the model "
+       "has [32, 128]; 'blocks.0.ff1.weight' is missing", "o.safetensors"},
       {"convert " + goldens + "/mlp-checkpoint.pt " + path("o.safetensors") + " --model mlp", "--key", "o.safetensors"},
       {"convert " + path("text.pt") + " " + path("o.safetensors") + seed_options, "is not a torch.save file", "o.safetensors"},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.npy") + seed_options, "OUT must name a .safetensors file", "o.npy"},
