@@ -87,7 +87,7 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   std::string model_path = resolve_model_path(a.model);
   if (std::filesystem::weakly_canonical(a.out) == std::filesystem::weakly_canonical(a.model))
     throw Error("--out must be a new run folder, not the model's own " + a.model);
-  auto [model, usage, trained_steps] = load_trained_model(model_path);
+  auto [model, usage, trained_step] = load_trained_model(model_path);
   require_points_model(*model, a.model, cmd->get_name());
   if (model->takes_interval())
     throw Error(a.model + " is a MeanFlow model: it is already a one-step generator; reflow and distill take flows");
@@ -111,7 +111,8 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   const std::string pairs_path = a.out + "/" + kPairsFile;
   options.resume = resuming && std::filesystem::exists(a.out + "/" + RunDir::kTrainingState);
   if (!reused && !options.resume)
-    std::cerr << "drawing " << a.pairs << " pairs from " << usage.describe_source() << " with the flow of " << a.model << "\n";
+    std::cerr << "drawing " << a.pairs << " pairs from " << usage.describe_source() << " with the flow of " << a.model
+              << (trained_step > 0 ? " (its weights of step " + std::to_string(trained_step) + ")" : "") << "\n";
   // The pairs file grows batch by batch, so a stopped run continues its pairs where they stopped;
   // drawn again, the same starting points leave the generator as an unstopped run left it.
   FlowPairs pairs = reused ? *reused : resumable(cmd, a.out, [&] {
