@@ -34,7 +34,26 @@ void strip_wrapper_prefix(Safetensors& state, const std::string& path) {
   }
 }
 
-void run_convert(const ConvertArgs& a) {
+// A points model's sizes as its state_dict shows them (seed-mlp and mlp name their tensors alike):
+// in_projection [width, ...], t_projection [width, time_dim], out_projection [data_dim, width],
+// blocks.K.*, and mlp's fourier_basis [data_dim, features]. Each fills an option the command line
+// left unset, so that converting needs only --model.
+void read_sizes_from_shapes(const Safetensors& state, ConvertArgs& a, CLI::App* cmd) {
+  auto rows = [&](const std::string& name, int64_t dim) { return state.has(name) ? state.at(name).size(dim) : 0; };
+  int64_t blocks = 0;
+  for (const auto& [name, tensor] : state.tensors)
+    if (name.rfind("blocks.", 0) == 0) blocks = std::max<int64_t>(blocks, std::atoll(name.c_str() + 7) + 1);
+  std::vector<std::pair<const char*, int64_t*>> read = {{"--width", &a.net.width}, {"--time-dim", &a.net.time_dim},
+                                                        {"--depth", &a.net.depth}, {"--data-dim", &a.data_dim}};
+  std::vector<int64_t> shown = {rows("in_projection.weight", 0), rows("t_projection.weight", 1), blocks,
+                                rows("out_projection.weight", 0)};
+  for (size_t i = 0; i < read.size(); ++i)
+    if (!cmd->count(read[i].first) && shown[i] > 0) *read[i].second = shown[i];
+  if (a.net.name == "mlp" && !cmd->count("--fourier-features") && state.has("fourier_basis"))
+    a.net.fourier_features = rows("fourier_basis", 1);
+}
+
+void run_convert(ConvertArgs& a, CLI::App* cmd) {
   if (a.net.name.empty()) throw Error("--model is required: the network the state_dict belongs to (mlp, seed-mlp or unet)");
   if (std::filesystem::path(a.out).extension() != ".safetensors") throw Error("OUT must name a .safetensors file, got " + a.out);
   check_writable_destination(a.out, a.overwrite);
@@ -42,10 +61,11 @@ void run_convert(const ConvertArgs& a) {
   if (unet && a.image_shape.size() != 3) throw Error("--model unet needs --image-shape C,H,W");
   if (!unet && (!a.image_shape.empty() || a.classes != 0))
     throw Error("--image-shape and --classes are for --model unet; points models take --data-dim");
-  if (a.data_dim < 1) throw Error("--data-dim must be positive, got " + std::to_string(a.data_dim));
-  auto model = make_model(a.net.config(unet ? a.image_shape : std::vector<int64_t>{a.data_dim}, a.classes, 0, false));
   Safetensors state = read_torch_state_dict(a.in, a.key);
   strip_wrapper_prefix(state, a.in);
+  if (!unet) read_sizes_from_shapes(state, a, cmd);
+  if (a.data_dim < 1) throw Error("--data-dim must be positive, got " + std::to_string(a.data_dim));
+  auto model = make_model(a.net.config(unet ? a.image_shape : std::vector<int64_t>{a.data_dim}, a.classes, 0, false));
   load_module_weights(*model, state, a.in);
   save_model(a.out, *model, {{"flowmatch.converted_from", std::filesystem::path(a.in).filename().string()}});
   print_report({{"model", a.out}, {"config", model->config().dump()}, {"tensors", state.tensors.size()},
@@ -69,7 +89,7 @@ void add_convert_command(CLI::App& app) {
       ->delimiter(',')->expected(3);
   shape->add_option("--classes", args->classes, "unet: the number of classes it is conditioned on (0 = unconditional)")
       ->capture_default_str();
-  cmd->callback([args] { run_convert(*args); });
+  cmd->callback([args, cmd] { run_convert(*args, cmd); });
 }
 
 }  // namespace flowmatch::cli
