@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
     for (const auto& build : m.builds) seconds += run(bin, replace_all(build, "{R}", dir) + common).seconds;
     total_seconds[m.name] = seconds;
     nlohmann::json entry = {{"seconds", seconds}, {"sampler", m.sampler}};
-    Report geometry = run(bin, "eval --model " + folder + " --threads " + threads);
+    Report geometry = run(bin, "eval --flow " + folder + " --threads " + threads);
     entry["straightness"] = std::stod(geometry.values["straightness"]);
     entry["curvature"] = std::stod(geometry.values["curvature"]);
     for (int nfe : nfes) {
