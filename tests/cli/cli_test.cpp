@@ -1,7 +1,6 @@
 // End-to-end runs of the flowmatch binary: quality moves the right way on a tiny budget, and bad
 // input fails with a clear message, a non-zero exit and no output file.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,25 +15,14 @@
 #include <thread>
 #include <tuple>
 
+#include "cli/run_command.h"
+
 namespace {
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-// Runs a shell command, capturing stdout and stderr.
-Result shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-Result flowmatch(const std::string& args) { return shell(std::string(FLOWMATCH_BIN) + " " + args); }
+using cli_test::flowmatch;
+using cli_test::Result;
+using cli_test::shell;
 
 std::string read_bytes(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
