@@ -256,6 +256,14 @@ std::vector<CLI::Option*> all_options(CLI::App* cmd) {
   return options;
 }
 
+std::vector<std::string> long_option_names(CLI::App* cmd, const std::string& prefix, bool configurable_only) {
+  std::vector<std::string> names;
+  for (const CLI::Option* opt : all_options(cmd))
+    if (opt->get_configurable() || !configurable_only)
+      for (const std::string& name : opt->get_lnames()) names.push_back(prefix + name);
+  return names;
+}
+
 // CLI11 reads config files for the top-level app only, so a subcommand's --config is applied here.
 void apply_config_file(CLI::App* cmd, const std::string& path) {
   std::vector<CLI::ConfigItem> items;
@@ -269,13 +277,9 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
     if (item.inputs.size() == 1 && item.inputs[0].empty()) continue;  // written for an unset option: keep its default
     CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
     if (!opt) opt = cmd->get_option_no_throw(item.name);  // a positional argument (reflow's model)
-    if (!opt || !opt->get_configurable()) {
-      std::vector<std::string> names;
-      for (const CLI::Option* known : all_options(cmd))
-        if (known->get_configurable())
-          for (const std::string& name : known->get_lnames()) names.push_back(name);
-      throw Error(path + ": unknown option '" + item.fullname() + "'" + did_you_mean(item.fullname(), names));
-    }
+    if (!opt || !opt->get_configurable())
+      throw Error(path + ": unknown option '" + item.fullname() + "'" +
+                  did_you_mean(item.fullname(), long_option_names(cmd, "", true)));
     if (opt->count() > 0) continue;
     opt->add_result(item.inputs);
     opt->run_callback();

@@ -120,6 +120,9 @@ void run_local_processes(int processes);
 
 // The options of `cmd`, those in its option groups included.
 std::vector<CLI::Option*> all_options(CLI::App* cmd);
+// The long names of cmd's options, its option groups' included, each after `prefix`; with
+// configurable_only, only those a config file may set.
+std::vector<std::string> long_option_names(CLI::App* cmd, const std::string& prefix, bool configurable_only = false);
 
 // Applies `cmd`'s --config file, if one was given: every key sets its option unless the command
 // line already did.

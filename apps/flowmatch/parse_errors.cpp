@@ -16,13 +16,6 @@ std::vector<std::string> command_names(CLI::App& app) {
   return names;
 }
 
-std::vector<std::string> option_names(CLI::App* cmd) {
-  std::vector<std::string> names;
-  for (const CLI::Option* opt : all_options(cmd))
-    for (const std::string& name : opt->get_lnames()) names.push_back("--" + name);
-  return names;
-}
-
 // The option a near miss meant: the nearest name, or one that another command spells with a prefix
 // (demo's --sample-steps is sample's --steps; reflow's --pair-solver is sample's --solver), for
 // names of 4 letters or more.
@@ -47,7 +40,7 @@ std::string leftover_message(CLI::App& app, CLI::App* cmd) {
   for (const std::string& word : left)
     if (word.size() > 1 && word[0] == '-') {
       std::string option = word.substr(0, word.find('='));
-      return where + " has no option " + option + suggestion(option, option_names(cmd)) + " (" + where + " --help lists them)";
+      return where + " has no option " + option + suggestion(option, long_option_names(cmd, "--")) + " (" + where + " --help lists them)";
     }
   return "unexpected argument" + std::string(left.size() > 1 ? "s" : "") + " '" + CLI::detail::join(left, " ") + "' for " +
          where + " (" + where + " --help)";
