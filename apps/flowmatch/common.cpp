@@ -28,6 +28,7 @@
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
 #include "flowmatch/train/training_run.h"
+#include "flowmatch/train/training_state.h"
 
 namespace flowmatch::cli {
 
@@ -372,6 +373,18 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
     throw Error("--objective " + a.options.objective.name + " needs --model mlp (it adds the interval input " +
                 a.options.objective.name + " needs)");
   WorldInfo world = world_from_environment();
+  if (resuming) {  // a run that has ended (every step taken, or stopped on its held-out loss) has nothing to resume
+    TrainingProgress saved = read_training_progress(a.out + "/" + RunDir::kTrainingState);
+    bool stopped_early = saved.best_step > 0 && saved.lines_since_best >= a.options.patience;
+    if (saved.step >= a.options.steps || stopped_early) {
+      if (world.rank == 0)
+        std::cerr << "note: " << a.out << " finished at step " << saved.step
+                  << (stopped_early ? " (stopped early: its held-out loss had stopped improving)"
+                                    : " of " + std::to_string(a.options.steps))
+                  << "; nothing to resume, and its files are left as they are\n";
+      return {};
+    }
+  }
   if (!resuming) shard_count(a.options.shards, 0, world.world_size, a.options.batch);  // before anything is written
   RunSettings run = a.run;  // the processes on one machine share its cores
   if (run.threads == 0) run.threads = std::max(1, int(std::thread::hardware_concurrency()) / world.local_world_size);

@@ -92,7 +92,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& args);
 // Validates everything, loads the data, creates the run folder, writes config.toml (the resolved
 // options of `cmd`), trains, and draws loss.png. Prints where things went. In a multi-process job
 // (world_info.h), it joins the other ranks first, and only rank 0 writes or prints; the others
-// return an empty result. Returns the trained weights with how they are meant to be used (what
+// return an empty result, as does `--resume` of a run that has already ended (with a note, touching
+// nothing). Returns the trained weights with how they are meant to be used (what
 // model.safetensors' metadata says).
 struct TrainingRun {
   TrainResult result;

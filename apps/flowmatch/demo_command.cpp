@@ -26,6 +26,7 @@ struct DemoArgs {
 void run_demo(DemoArgs& a, CLI::App* cmd) {
   validate_sampler(a.solver);
   TrainingRun run = run_training(a.train, cmd);  // holds the folder while the demo writes it
+  if (!run.result.model) return;  // --resume of a demo whose training had ended
   const TrainResult& trained = run.result;
   const std::string& dir = a.train.out;
   VelocityModel& model = *trained.model;

@@ -19,7 +19,7 @@ void add_train_command(CLI::App& app) {
   cmd->callback([args, cmd] {
     if (args->nproc > 1) return run_local_processes(args->nproc);
     auto [result, usage, lock] = run_training(*args, cmd);  // the folder stays locked while samples.png is drawn
-    if (!result.model) return;  // a rank other than 0 of a multi-process job: rank 0 reports
+    if (!result.model) return;  // a rank other than 0 of a multi-process job (rank 0 reports), or a run that had ended
     const std::string& out = args->resume.empty() ? args->out : args->resume;
     nlohmann::json report = {{"model", out + "/" + RunDir::kModel},
                              {"config", out + "/" + RunDir::kConfig},

@@ -20,6 +20,31 @@ std::string exact(double v) {
 
 // Seed stream k's name in the file: "generator" for the first (as files with one stream have it).
 std::string generator_name(size_t k) { return k == 0 ? "generator" : "generator." + std::to_string(k); }
+
+// The progress in a training state's metadata; the best-weights fields only when asked for.
+TrainingProgress progress_of(const Safetensors& file, const std::string& path, bool with_best) {
+  auto entry = [&](const std::string& key) {
+    auto it = file.metadata.find(key);
+    if (it == file.metadata.end()) throw Error(path + ": not a training state (no " + key + " in __metadata__)");
+    return it->second;
+  };
+  entry("flowmatch.training_state");
+  TrainingProgress progress;
+  try {
+    progress.step = std::stoll(entry("step"));
+    progress.loss_sum = std::strtod(entry("loss_sum").c_str(), nullptr);
+    progress.loss_count = std::stoll(entry("loss_count"));
+    if (file.metadata.count("seconds")) progress.seconds = std::strtod(entry("seconds").c_str(), nullptr);  // older states lack it
+    if (with_best && file.metadata.count("best_step")) {
+      progress.best_step = std::stoll(entry("best_step"));
+      progress.validation_loss = std::strtod(entry("validation_loss").c_str(), nullptr);
+      progress.lines_since_best = std::stoll(entry("lines_since_best"));
+    }
+  } catch (const std::logic_error&) {
+    throw Error(path + ": malformed progress in __metadata__");
+  }
+  return progress;
+}
 }  // namespace
 
 void save_training_state(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
@@ -53,30 +78,13 @@ void save_training_state(const std::string& path, torch::nn::Module& model, torc
   write_safetensors(path, file);
 }
 
+TrainingProgress read_training_progress(const std::string& path) { return progress_of(read_safetensors(path), path, true); }
+
 TrainingProgress load_training_state(const std::string& path, torch::nn::Module& model,
                                      torch::optim::Optimizer& optimizer, Ema* ema,
                                      std::vector<at::Tensor>& generator_states, torch::nn::Module* best) {
   Safetensors file = read_safetensors(path);
-  auto entry = [&](const std::string& key) {
-    auto it = file.metadata.find(key);
-    if (it == file.metadata.end()) throw Error(path + ": not a training state (no " + key + " in __metadata__)");
-    return it->second;
-  };
-  entry("flowmatch.training_state");
-  TrainingProgress progress;
-  try {
-    progress.step = std::stoll(entry("step"));
-    progress.loss_sum = std::strtod(entry("loss_sum").c_str(), nullptr);
-    progress.loss_count = std::stoll(entry("loss_count"));
-    if (file.metadata.count("seconds")) progress.seconds = std::strtod(entry("seconds").c_str(), nullptr);  // older states lack it
-    if (best && file.metadata.count("best_step")) {
-      progress.best_step = std::stoll(entry("best_step"));
-      progress.validation_loss = std::strtod(entry("validation_loss").c_str(), nullptr);
-      progress.lines_since_best = std::stoll(entry("lines_since_best"));
-    }
-  } catch (const std::logic_error&) {
-    throw Error(path + ": malformed progress in __metadata__");
-  }
+  TrainingProgress progress = progress_of(file, path, best != nullptr);
   at::Tensor fresh = at::make_generator<at::CPUGeneratorImpl>().get_state();
   generator_states.clear();
   for (std::string name = generator_name(0); file.has(name); name = generator_name(generator_states.size())) {

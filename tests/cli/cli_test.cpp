@@ -373,6 +373,13 @@ TEST_F(Cli, StoppedRunsResumeToTheSameBytes) {
       previous = elapsed;
     }
   }
+  // A run that has taken all its steps has nothing to resume: it says so and leaves its files alone.
+  auto written = fs::last_write_time(path("whole/model.safetensors"));
+  Result again = flowmatch("train --resume " + path("whole") + " --threads 1");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("finished at step 6000 of 6000; nothing to resume"), std::string::npos) << again.output;
+  EXPECT_EQ(fs::last_write_time(path("whole/model.safetensors")), written);
+  EXPECT_EQ(read_bytes(path("whole/model.safetensors")), expected);
 }
 
 // reflow and distill, stopped by SIGINT or SIGKILL at a random moment after their first pair batch
