@@ -2,10 +2,12 @@
 // flowmatch CLI (their recipes live there, not here), then scores each at NFE 1, 2, 4, 8, 16, 32
 // and 100 on 5000 samples, and reports path straightness and curvature and the training time.
 //
-//   straight_paths FLOWMATCH_BIN OUT_DIR TASK [--threads N]
+//   straight_paths FLOWMATCH_BIN OUT_DIR TASK [--threads N] [--redraw]
 //   TASK: checkerboard (from N(0, I)) or moons-8gaussians (data-to-data)
 //
 // Writes OUT_DIR/TASK/results.json, a Markdown table on stdout and OUT_DIR/straight-TASK.png.
+// --redraw builds and scores nothing: it prints the table and draws the chart from an existing
+// OUT_DIR/TASK/results.json (after a change to the chart, say).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -59,16 +61,59 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+const std::vector<int> kNfes = {1, 2, 4, 8, 16, 32, 100};
+
+// Builds and scores every method, saving OUT_DIR/TASK/results.json after each.
+nlohmann::json measure(const std::vector<Method>& methods, const std::string& bin, const std::string& dir,
+                       const std::string& data, const std::string& target, const std::string& threads) {
+  std::filesystem::create_directories(dir);
+  std::string common = " --threads " + threads + " --overwrite";
+  nlohmann::json results = nlohmann::json::object();
+  std::map<std::string, double> total_seconds;
+  for (const auto& m : methods) {
+    std::string folder = dir + "/" + m.folder;
+    double seconds = m.after.empty() ? 0.0 : total_seconds[m.after];
+    for (const auto& build : m.builds) seconds += run(bin, replace_all(build, "{R}", dir) + common).seconds;
+    total_seconds[m.name] = seconds;
+    nlohmann::json entry = {{"seconds", seconds}, {"sampler", m.sampler}};
+    Report geometry = run(bin, "eval --flow " + folder + " --threads " + threads);
+    entry["straightness"] = std::stod(geometry.values["straightness"]);
+    entry["curvature"] = std::stod(geometry.values["curvature"]);
+    for (int nfe : kNfes) {
+      std::string samples = folder + "/samples-" + std::to_string(nfe) + ".npy";
+      run(bin, "sample " + folder + " --n 5000 --seed 7 --solver " + m.sampler + " --steps " + std::to_string(nfe) +
+                   " --out " + samples + " --threads " + threads + " --overwrite");
+      Report score = run(bin, "eval " + samples + " --target " + target + " --seed 8 --threads " + threads);
+      nlohmann::json at = {{"energy_distance", std::stod(score.values["energy_distance"])}};
+      if (score.values.count("on_cell_fraction")) at["on_cell_fraction"] = std::stod(score.values["on_cell_fraction"]);
+      entry["nfe"][std::to_string(nfe)] = at;
+    }
+    results[m.name] = entry;
+    std::ofstream(dir + "/results.json") << results.dump(2) << "\n";
+  }
+  return results;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::cerr << "usage: straight_paths FLOWMATCH_BIN OUT_DIR checkerboard|moons-8gaussians [--threads N]\n";
+    std::cerr << "usage: straight_paths FLOWMATCH_BIN OUT_DIR checkerboard|moons-8gaussians [--threads N] [--redraw]\n";
     return 2;
   }
   std::string bin = argv[1], out = argv[2], task = argv[3];
-  std::string threads = argc >= 6 && std::string(argv[4]) == "--threads" ? argv[5] : "0";
-  std::string data, from;
+  std::string threads = "0";
+  bool redraw = false;
+  for (int i = 4; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--threads" && i + 1 < argc) threads = argv[++i];
+    else if (arg == "--redraw") redraw = true;
+    else {
+      std::cerr << "unknown argument " << arg << "\n";
+      return 2;
+    }
+  }
+  std::string data;
   if (task == "checkerboard") {
     data = "--data checkerboard";
   } else if (task == "moons-8gaussians") {
@@ -79,8 +124,6 @@ int main(int argc, char** argv) {
   }
   std::string target = task == "checkerboard" ? "checkerboard" : "8gaussians";
   std::string dir = out + "/" + task;
-  std::filesystem::create_directories(dir);
-  std::string common = " --threads " + threads + " --overwrite";
 
   const std::vector<Method> methods = {
       {"independent", "independent", {"train " + data + " --out {R}/independent"}, "euler", ""},
@@ -94,36 +137,22 @@ int main(int argc, char** argv) {
       {"meanflow (ot coupling)", "meanflow", {"train " + data + " --objective meanflow --coupling ot --out {R}/meanflow"},
        "jump", ""},
   };
-  const std::vector<int> nfes = {1, 2, 4, 8, 16, 32, 100};
-  nlohmann::json results = nlohmann::json::object();
-  std::map<std::string, double> total_seconds;
-  for (const auto& m : methods) {
-    std::string folder = dir + "/" + m.folder;
-    double seconds = m.after.empty() ? 0.0 : total_seconds[m.after];
-    for (const auto& build : m.builds) seconds += run(bin, replace_all(build, "{R}", dir) + common).seconds;
-    total_seconds[m.name] = seconds;
-    nlohmann::json entry = {{"seconds", seconds}, {"sampler", m.sampler}};
-    Report geometry = run(bin, "eval --flow " + folder + " --threads " + threads);
-    entry["straightness"] = std::stod(geometry.values["straightness"]);
-    entry["curvature"] = std::stod(geometry.values["curvature"]);
-    for (int nfe : nfes) {
-      std::string samples = folder + "/samples-" + std::to_string(nfe) + ".npy";
-      run(bin, "sample " + folder + " --n 5000 --seed 7 --solver " + m.sampler + " --steps " + std::to_string(nfe) +
-                   " --out " + samples + " --threads " + threads);
-      Report score = run(bin, "eval " + samples + " --target " + target + " --seed 8 --threads " + threads);
-      nlohmann::json at = {{"energy_distance", std::stod(score.values["energy_distance"])}};
-      if (score.values.count("on_cell_fraction")) at["on_cell_fraction"] = std::stod(score.values["on_cell_fraction"]);
-      entry["nfe"][std::to_string(nfe)] = at;
+  nlohmann::json results;
+  if (redraw) {
+    std::ifstream saved(dir + "/results.json");
+    if (!saved) {
+      std::cerr << "no " << dir << "/results.json to redraw from\n";
+      return 1;
     }
-    results[m.name] = entry;
-    std::ofstream(dir + "/results.json") << results.dump(2) << "\n";
+    results = nlohmann::json::parse(saved);
+  } else {
+    results = measure(methods, bin, dir, data, target, threads);
   }
-
   // The table: one row per method, energy distance (and on-cell fraction) at each NFE.
   std::cout << "| " << task << " | train s | S | C |";
-  for (int nfe : nfes) std::cout << " NFE " << nfe << " |";
+  for (int nfe : kNfes) std::cout << " NFE " << nfe << " |";
   std::cout << "\n|---|---|---|---|";
-  for (size_t i = 0; i < nfes.size(); ++i) std::cout << "---|";
+  for (size_t i = 0; i < kNfes.size(); ++i) std::cout << "---|";
   std::cout << "\n";
   std::vector<flowmatch::LineSeries> series;
   for (const auto& m : methods) {
@@ -133,7 +162,7 @@ int main(int argc, char** argv) {
                   e["straightness"].get<double>(), e["curvature"].get<double>());
     std::cout << head;
     flowmatch::LineSeries line{m.name, {}, {}};
-    for (int nfe : nfes) {
+    for (int nfe : kNfes) {
       const auto& at = e["nfe"][std::to_string(nfe)];
       char cell[64];
       if (at.contains("on_cell_fraction"))

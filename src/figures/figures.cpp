@@ -39,6 +39,21 @@ std::string format_tick(double v) {
   return buf;
 }
 
+// The same value in e-notation with nothing to spare (0.0005 -> "5e-4", 25000 -> "2.5e4"), for a
+// label that would not fit beside the y axis.
+std::string compact_tick(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2e", v);
+  std::string text = buf;
+  size_t e = text.find('e');
+  std::string mantissa = text.substr(0, e), exponent = text.substr(e + 1);
+  mantissa.erase(mantissa.find_last_not_of('0') + 1);
+  if (mantissa.back() == '.') mantissa.pop_back();
+  std::string sign = exponent[0] == '-' ? "-" : "";
+  exponent.erase(0, exponent.find_first_not_of("+-0"));
+  return mantissa + "e" + sign + (exponent.empty() ? "0" : exponent);
+}
+
 Canvas make_canvas(const PlotBox& box, const std::string& title, int extra_width = 0) {
   Canvas canvas(kSize + extra_width, kSize);
   canvas.set_plot_area(kMarginLeft, kMarginTop, kSize - kMarginRight, kSize - kMarginBottom);
@@ -92,7 +107,9 @@ void draw_frame(Canvas& c, const PlotBox& box, bool log_x, bool log_y) {
   for (double v : axis_ticks(box.y_min, box.y_max, log_y)) {
     double py = c.to_py(v);
     c.line(l - 6, py, l, py, kInk);
-    std::string label = format_tick(log_y ? std::pow(10.0, v) : v);
+    double value = log_y ? std::pow(10.0, v) : v;
+    std::string label = format_tick(value);
+    if (Canvas::text_width(label) > int(l) - 12) label = compact_tick(value);
     c.text(int(l) - 10 - Canvas::text_width(label), int(py) - 6, label, kInk);
   }
 }
