@@ -34,7 +34,7 @@ void save_training_state(const std::string& path, torch::nn::Module& model, torc
                          Ema* ema, const std::vector<at::Tensor>& generator_states, const TrainingProgress& progress,
                          torch::nn::Module* best = nullptr);
 
-// The progress a state was saved at (its metadata only), to see whether a run has steps left.
+// The progress a state was saved at, read from its metadata, to see whether a run has steps left.
 TrainingProgress read_training_progress(const std::string& path);
 
 // Restores a state into objects built as for the original run (same model config and options),
