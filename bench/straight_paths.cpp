@@ -145,6 +145,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     results = nlohmann::json::parse(saved);
+    for (const auto& m : methods)
+      if (!results.contains(m.name)) {  // a run stopped part-way
+        std::cerr << dir << "/results.json has no results for " << m.name << "\n";
+        return 1;
+      }
   } else {
     results = measure(methods, bin, dir, data, target, threads);
   }
