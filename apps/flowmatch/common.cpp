@@ -373,18 +373,7 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
     throw Error("--objective " + a.options.objective.name + " needs --model mlp (it adds the interval input " +
                 a.options.objective.name + " needs)");
   WorldInfo world = world_from_environment();
-  if (resuming) {  // a run that has ended (every step taken, or stopped on its held-out loss) has nothing to resume
-    TrainingProgress saved = read_training_progress(a.out + "/" + RunDir::kTrainingState);
-    bool stopped_early = saved.best_step > 0 && saved.lines_since_best >= a.options.patience;
-    if (saved.step >= a.options.steps || stopped_early) {
-      if (world.rank == 0)
-        std::cerr << "note: " << a.out << " finished at step " << saved.step
-                  << (stopped_early ? " (stopped early: its held-out loss had stopped improving)"
-                                    : " of " + std::to_string(a.options.steps))
-                  << "; nothing to resume, and its files are left as they are\n";
-      return {};
-    }
-  }
+  if (resuming && resumed_run_has_ended(a.out, a.options, world.rank)) return {};
   if (!resuming) shard_count(a.options.shards, 0, world.world_size, a.options.batch);  // before anything is written
   RunSettings run = a.run;  // the processes on one machine share its cores
   if (run.threads == 0) run.threads = std::max(1, int(std::thread::hardware_concurrency()) / world.local_world_size);
@@ -422,6 +411,20 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
     }
     return {train_into_run_dir(model, pairs, options, gen, a.out, group.get()), usage, lock};
   });
+}
+
+bool resumed_run_has_ended(const std::string& run_dir, const TrainOptions& options, int rank) {
+  const std::string state = run_dir + "/" + RunDir::kTrainingState;
+  if (!std::filesystem::exists(state)) return false;  // stopped before training began
+  TrainingProgress saved = read_training_progress(state);
+  bool stopped_early = saved.best_step > 0 && saved.lines_since_best >= options.patience;
+  if (saved.step < options.steps && !stopped_early) return false;
+  if (rank == 0)
+    std::cerr << "note: " << run_dir << " finished at step " << saved.step
+              << (stopped_early ? " (stopped early: its held-out loss had stopped improving)"
+                                : " of " + std::to_string(options.steps))
+              << "; nothing to resume, and its files are left as they are\n";
+  return true;
 }
 
 RunDirLock create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite) {

@@ -132,6 +132,9 @@ void apply_config_file(CLI::App* cmd, const std::string& path);
 // option given (but --threads, --nproc and --dist-timeout), as it would change the run, and when
 // the folder lacks the `state` file it resumes from (saved as `saved_when` says).
 void apply_resumed_run(CLI::App* cmd, const std::string& run_dir, const std::string& state, const std::string& saved_when);
+// --resume of a run that has ended (every step of `options` taken, or stopped early on its held-out
+// loss): says so on stderr (from rank 0) and returns true, so the caller leaves its files alone.
+bool resumed_run_has_ended(const std::string& run_dir, const TrainOptions& options, int rank = 0);
 // Creates and locks the run folder and writes config.toml: the resolved options of `cmd`.
 RunDirLock create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite);
 // Adds "straightness" and "curvature" (straightness.h) of the model's paths from `start` to `report`.

@@ -84,6 +84,7 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
     options.objective.time_sampler.grid_points = a.steps_out;
   }
   options.validate();
+  if (resuming && resumed_run_has_ended(a.out, options)) return;
   std::string model_path = resolve_model_path(a.model);
   if (std::filesystem::weakly_canonical(a.out) == std::filesystem::weakly_canonical(a.model))
     throw Error("--out must be a new run folder, not the model's own " + a.model);

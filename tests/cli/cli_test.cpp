@@ -416,6 +416,11 @@ TEST_F(Cli, StoppedReflowAndDistillResumeToTheSameBytesAndRerunFromTheirConfig) 
       for (const char* file : {"/pairs.safetensors", "/model.safetensors"})
         EXPECT_EQ(read_bytes(dir + file), read_bytes(path(name) + file)) << name << " SIG" << signal << " after " << delay << " s";
     }
+    const std::string model_bytes = read_bytes(path(name + "/model.safetensors"));
+    Result finished = flowmatch(name + " --resume " + path(name) + " --threads 1");  // nothing left to do
+    EXPECT_EQ(finished.exit_code, 0) << finished.output;
+    EXPECT_NE(finished.output.find("finished at step 250 of 250; nothing to resume"), std::string::npos) << finished.output;
+    EXPECT_EQ(read_bytes(path(name + "/model.safetensors")), model_bytes);
     Result train_resume = flowmatch("train --resume " + path(name));
     EXPECT_NE(train_resume.output.find("is a run of flowmatch " + name + ": continue it with flowmatch " + name + " --resume"),
               std::string::npos) << train_resume.output;
