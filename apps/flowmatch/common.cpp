@@ -165,7 +165,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
                       "Stop when the held-out loss has not improved for this many log lines")
       ->capture_default_str();
   cmd->add_flag("--standardize", a.training.standardize,
-                "Points files: z-score x for training (sampling and likelihoods undo it)");
+                "Points files: z-score x for training (sampling and likelihoods undo it); on by default with a "
+                "context, where --standardize=false keeps x as given");
   // A flag that is off by default: config.toml records it as false, which reads back as off. (A flag
   // on by default is recorded as false too, so --resume and reruns would turn it off.)
   context->add_flag("--raw-context", a.training.raw_context,
@@ -356,8 +357,13 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   // Images: the CPU recipe of docs/images.md (6000 steps of 64 at lr 1e-3: under 30 minutes on 2 cores).
   if (!resuming && is_image_source(given.training.data)) apply_defaults(cmd, {{"--steps", "6000"}, {"--batch", "64"}, {"--lr", "1e-3"}});
   // A context: a fixed, often small set (10^3 .. 10^5 simulations), so at most 10 000 steps of 256,
-  // stopped early on the held-out loss, with a width-128 mlp (docs/conditional.md).
-  if (!resuming && given.training.has_context()) apply_defaults(cmd, {{"--steps", "10000"}, {"--batch", "256"}, {"--width", "128"}});
+  // stopped early on the held-out loss, with a width-128 mlp; x is z-scored, and the mlp's Fourier
+  // frequencies are low (std 0.1 per std of x), which keeps a small set from being memorised
+  // (docs/conditional.md has the measurements).
+  if (!resuming && given.training.has_context()) {
+    apply_defaults(cmd, {{"--steps", "10000"}, {"--batch", "256"}, {"--width", "128"}, {"--standardize", "true"}});
+    if (given.net.name.empty() || given.net.name == "mlp") apply_defaults(cmd, {{"--fourier-scale", "0.1"}});
+  }
   TrainArgs a = given;  // now with the config file's options
   if (resuming) {
     a.out = given.resume;

@@ -889,19 +889,26 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   for (size_t i = 0; i < 150; ++i) gap += std::abs(sampled_lp[i] - scored_lp[i]) / 150;
   EXPECT_LT(gap, 0.05);
 
-  // --standardize: x = 1000 + 2 c + noise is learnt as z-scores and sampled back in x's units.
+  // With a context, x is z-scored by default: x = 1000 + 2 c + noise is learnt as z-scores and
+  // sampled back in x's units. --standardize=false keeps x as given, which 60 steps cannot reach.
   std::string offset_rows;
   std::istringstream lines(x_rows);
   for (std::string line; std::getline(lines, line);) offset_rows += std::to_string(1000 + std::stof(line)) + "\n";
   write("x1000.csv", offset_rows);
-  Result standardized = flowmatch("train --data " + path("x1000.csv") + " --context " + path("c.csv") + " --standardize --out " +
-                                  path("std") + small);
-  ASSERT_EQ(standardized.exit_code, 0) << standardized.output;
-  Result far = flowmatch("sample " + path("std") + " --context-values 0 --n 200 --out " + path("far.npy"));
-  ASSERT_EQ(far.exit_code, 0) << far.output;
-  double far_mean = 0;
-  for (float x : read_npy_floats(path("far.npy"))) far_mean += x / 200.0;
-  EXPECT_NEAR(far_mean, 1000.0, 5.0);  // z-scores alone would sit near 0
+  auto mean_sample_at_zero = [&](const std::string& options, const std::string& name) {
+    Result trained = flowmatch("train --data " + path("x1000.csv") + " --context " + path("c.csv") + options + " --out " +
+                               path(name) + small);
+    EXPECT_EQ(trained.exit_code, 0) << trained.output;
+    Result sampled = flowmatch("sample " + path(name) + " --context-values 0 --n 200 --out " + path(name + ".npy"));
+    EXPECT_EQ(sampled.exit_code, 0) << sampled.output;
+    double mean = 0;
+    for (float x : read_npy_floats(path(name + ".npy"))) mean += x / 200.0;
+    return mean;
+  };
+  EXPECT_NEAR(mean_sample_at_zero("", "std"), 1000.0, 5.0);  // z-scores alone would sit near 0
+  EXPECT_NE(read_bytes(path("std/config.toml")).find("standardize=true"), std::string::npos);
+  EXPECT_LT(mean_sample_at_zero(" --standardize=false", "raw"), 500.0);
+  EXPECT_NE(read_bytes(path("raw/config.toml")).find("standardize=false"), std::string::npos);
 
   // reflow and distill draw their pairs given the training contexts, and keep them in pairs.safetensors.
   std::string rectify = " --steps 30 --log-every 10 --seed 1";
