@@ -3,14 +3,17 @@ steps/s, achieved GEMM FLOP rate as a share of the machine's fp32 GEMM ceiling (
 run), peak memory, and Euler sampling time. Each measurement runs flowmatch and the twin as fresh
 processes, alternating which goes first, REPEATS times; the table shows medians, and the median of
 each round's flowmatch/PyTorch ratio. PyTorch runs twice: as is, and with glibc's malloc set as
-flowmatch sets its own (PyTorch+), which separates the allocator's share of the difference.
+flowmatch sets its own and OpenBLAS's kernels as flowmatch picks them (PyTorch+), which separates
+the allocator's and the kernels' share of the difference.
 Needs python3-torch (scripts/install-deps.sh --bench).
     /usr/bin/python3 bench/speed.py build/flowmatch [--repeats 3]
 """
 import argparse
 import json
 import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 
@@ -80,8 +83,21 @@ def flowmatch_train(binary, folder, recipe, batch, steps):
     return steps / report_value(out, "train_seconds"), rss
 
 
+# The OpenBLAS kernels flowmatch runs: where OpenBLAS does not know the CPU it falls back to SSE3
+# kernels, and flowmatch restarts itself with AVX2 or AVX-512 ones (src/core/blas_kernels.cpp).
+# PyTorch+ and the GEMM ceiling get the same, through OPENBLAS_CORETYPE.
+BLAS_CORE = {}
+
+
+def read_blas_core(binary):
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"OpenBLAS kernels: (\w+)", out)
+    if match:
+        BLAS_CORE["OPENBLAS_CORETYPE"] = match.group(1)
+
+
 def twin_environment(tuned):
-    return {"GLIBC_TUNABLES": KEEP_FREED_MEMORY} if tuned else {}
+    return {"GLIBC_TUNABLES": KEEP_FREED_MEMORY, **BLAS_CORE} if tuned else {}
 
 
 def twin_train(recipe, batch, steps, tuned=False):
@@ -118,13 +134,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     binary = os.path.abspath(args.flowmatch)
+    read_blas_core(binary)
     ceiling = []
     rows = {label: {"fm": [], "pt": [], "tuned": [], "fm_rss": [], "pt_rss": [], "tuned_rss": []} for label, *_ in TRAINING}
     sampling = {"fm": [], "pt": [], "tuned": []}
     with tempfile.TemporaryDirectory() as folder:
         for repeat in range(args.repeats):
             flowmatch_first = repeat % 2 == 0
-            out, _ = run_measured([sys.executable, TWIN, "gemm"])
+            out, _ = run_measured([sys.executable, TWIN, "gemm"], BLAS_CORE)
             ceiling.append(json.loads(out))
             for label, recipe, batch, steps in TRAINING:
                 jobs = [("fm", lambda: flowmatch_train(binary, folder, recipe, batch, steps)),

@@ -7,17 +7,20 @@
 #include "commands.h"
 #include "common.h"
 #include "parse_errors.h"
+#include "flowmatch/core/blas_kernels.h"
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/stop_signals.h"
 
 int main(int argc, char** argv) {
+  flowmatch::use_best_blas_kernels(argv);  // before anything: it may start the program again
   // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
   // disk, instead of SIGXFSZ killing the process halfway through a file.
   std::signal(SIGXFSZ, SIG_IGN);
   flowmatch::cli::command_line().assign(argv, argv + argc);
   CLI::App app{"flowmatch: flow-matching generative models in C++"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "flowmatch " FLOWMATCH_VERSION);
+  std::string blas = flowmatch::blas_core();
+  app.set_version_flag("--version", std::string("flowmatch " FLOWMATCH_VERSION) + (blas.empty() ? "" : " (OpenBLAS kernels: " + blas + ")"));
   flowmatch::cli::add_train_command(app);
   flowmatch::cli::add_sample_command(app);
   flowmatch::cli::add_eval_command(app);

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -726,6 +727,13 @@ TEST_F(Cli, ParseErrorsAreOneErrorLineWithASuggestionAndStatus2) {
   Result version = flowmatch("--version");
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.output.rfind("flowmatch ", 0), 0u) << version.output;
+#if defined(__x86_64__) && defined(__GNUC__)
+  // OpenBLAS falls back to SSE3 kernels on CPUs it does not know; flowmatch restarts itself with
+  // kernels the CPU can run (core/blas_kernels.h), which --version names.
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && version.output.find("OpenBLAS") != std::string::npos)
+    EXPECT_TRUE(std::regex_search(version.output, std::regex("kernels: (Haswell|Zen|SkylakeX|Cooperlake|SapphireRapids)")))
+        << version.output;
+#endif
   EXPECT_EQ(flowmatch("train --help").exit_code, 0);
 }
 
