@@ -24,6 +24,7 @@
 #include "flowmatch/io/npy.h"
 #include "flowmatch/io/points_file.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/model/native_mlp.h"
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
@@ -44,6 +45,7 @@ struct SampleArgs {
   // Unless given: 50 for images (larger batches are no faster, and 250 ran 5x slower here,
   // docs/design.md), 10000 for points.
   int64_t batch = 0;
+  std::string engine = "auto";
   SolverOptions solver;
   DensityArgs density;
   RunSettings run;
@@ -109,8 +111,9 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
 
 // A points model, with or without a context: the samples go to --out (and their log-densities to
 // --logp) batch by batch as they are drawn, so a set larger than memory is drawn in bounded memory.
-void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, const ModelUsage& usage,
+void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<VelocityModel>& model_ptr, const ModelUsage& usage,
                        SolverOptions solver) {
+  VelocityModel& model = *model_ptr;
   check_points_extension(a.out);
   PointSampling request;
   request.n = a.n;
@@ -159,7 +162,11 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model,
   const double bytes_per_value = ends_with(a.out, ".csv") ? 16 : 4;  // about "-0.123456789," in text
   require_disk_space(a.out, bytes_per_value * double(total) * double(dim) + (a.logp.empty() ? 0 : 8.0 * double(total)), what);
 
-  at::Generator gen = start_run(a.run.seed, a.run.threads);
+  // The native engine has no autograd: --logp's divergence stays on LibTorch (auto picks it there).
+  if (!a.logp.empty() && a.engine == "native") throw Error("--logp needs --engine torch (or auto): the native engine has no autograd yet");
+  bool native = a.logp.empty() && runs_natively(model, a.engine);
+  at::Generator gen = start_run(a.run.seed, a.run.threads, native ? Workload::NativeKernels : Workload::MatrixProducts);
+  std::shared_ptr<VelocityModel> engine = native ? on_engine(model_ptr, "native", a.run.threads) : model_ptr;
   PointsWriter samples(a.out, total, dim);
   std::optional<NpyWriter> logp;
   if (!a.logp.empty()) logp.emplace(a.logp, at::kDouble, std::vector<int64_t>{total});
@@ -168,7 +175,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model,
   Solution last;  // the last batch's path: the only one with --trajectory
   NllAccumulator nll;
   auto solve_start = std::chrono::steady_clock::now();
-  sample_points(model, usage, request, solver, gen, [&](const SampleBatch& batch) {
+  sample_points(*engine, usage, request, solver, gen, [&](const SampleBatch& batch) {
     samples.append(batch.path.x);
     if (logp) {
       logp->append(batch.log_density);
@@ -194,7 +201,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model,
   }
   if (!a.trajectory_png.empty()) draw_trajectories_png(a.trajectory_png, last.states, "trajectories (" + label + ")");
   nlohmann::json report = {{"samples", a.out}, {"n", total}, {"solver", solver.method}, {"nfe", last.nfe},
-                           {"sample_seconds", solve_seconds.count()}};
+                           {"sample_seconds", solve_seconds.count()}, {"engine", native ? "native" : "torch"}};
   if (request.contexts.defined()) {
     report["contexts"] = groups;
     report["n_per_context"] = request.n;
@@ -245,8 +252,11 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   }
   validate_sampler(solver);
   refuse_unused_solver_options(cmd, solver);
-  if (model->sample_shape().size() > 1) return run_image_sample(a, cmd, *model, usage, solver);
-  run_points_sample(a, cmd, *model, usage, solver);
+  if (model->sample_shape().size() > 1) {
+    runs_natively(*model, a.engine);  // says that --engine native is for points models
+    return run_image_sample(a, cmd, *model, usage, solver);
+  }
+  run_points_sample(a, cmd, model, usage, solver);
 }
 }  // namespace
 
@@ -270,6 +280,9 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--cfg", args->cfg, "Class or context models: classifier-free guidance weight w, v = v_uncond + w (v_cond - v_uncond)")
       ->capture_default_str();
   cmd->add_option("--batch", args->batch, "Samples integrated together (default 50 images, 10000 points; --trajectory keeps them all in one)");
+  cmd->add_option("--engine", args->engine,
+                  "Points models: native (hand-written kernels for seed-mlp and mlp), torch (LibTorch), or auto (native where it runs)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "native", "torch"}));
   add_solver_options(cmd, args->solver);
   add_density_options(cmd, args->density);
   add_overwrite_flag(cmd, args->overwrite);

@@ -6,6 +6,7 @@ namespace flowmatch {
 enum class Workload {
   MatrixProducts,  // MLPs: GEMMs through OpenBLAS
   Convolutions,    // image models: oneDNN convolutions in LibTorch's own OpenMP pool
+  NativeKernels,   // the native MLP engine (model/native_mlp.h): OpenMP threads that each call the BLAS
 };
 
 // Uses `threads` compute threads (0 = one per core). When LibTorch's BLAS is OpenBLAS, its
@@ -14,7 +15,9 @@ enum class Workload {
 // - MatrixProducts: OpenBLAS gets them (measured here: batch 512 trains at 15 it/s with both at
 //   2 threads, 39 it/s with OpenBLAS at 2 and OpenMP at 1);
 // - Convolutions: OpenMP gets them (the default unet, batch 64: 1.9 it/s with OpenBLAS at 2 and
-//   OpenMP at 1, 3.3 it/s the other way round).
+//   OpenMP at 1, 3.3 it/s the other way round);
+// - NativeKernels: OpenMP gets them too, and each of its threads calls a single-threaded BLAS on
+//   its own rows.
 // Returns the thread count used.
 int set_compute_threads(int threads, Workload workload = Workload::MatrixProducts);
 
