@@ -39,6 +39,12 @@ void add_run_options(CLI::App* cmd, RunSettings& settings) {
       ->check(CLI::Range(0, 4096));
 }
 
+void add_engine_option(CLI::App* cmd, std::string& engine) {
+  cmd->add_option("--engine", engine,
+                  "Points models: native (hand-written kernels for seed-mlp and mlp), torch (LibTorch), or auto (native where it runs)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "native", "torch"}));
+}
+
 void add_solver_options(CLI::App* cmd, SolverOptions& options) {
   cmd->add_option("--solver", options.method,
                   "Sampler: " + join_names(sampler_names()) + " (dopri5 adapts its steps; jump is for MeanFlow models; "

@@ -27,6 +27,9 @@ struct RunSettings {
 };
 void add_run_options(CLI::App* cmd, RunSettings& settings);
 
+// --engine: auto, native or torch (model/native_mlp.h: on_engine).
+void add_engine_option(CLI::App* cmd, std::string& engine);
+
 // --solver, --steps, --atol, --rtol.
 void add_solver_options(CLI::App* cmd, SolverOptions& options);
 

@@ -16,6 +16,7 @@
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
 #include "flowmatch/io/points_file.h"
+#include "flowmatch/model/native_mlp.h"
 #include "flowmatch/ode/batched_likelihood.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/train/run_dir.h"
@@ -25,6 +26,7 @@ namespace flowmatch::cli {
 namespace {
 struct LikelihoodArgs {
   std::string model, data, out, png, json, context;
+  std::string engine = "auto";
   bool overwrite = false;
   int64_t n = 0, batch = 5000, grid = 100;
   DensityArgs density;
@@ -50,7 +52,9 @@ void run_likelihood(const LikelihoodArgs& a, CLI::App* cmd) {
   std::shared_ptr<VelocityModel> model = trained.model;
   if (!a.png.empty() && model->data_dim() != 2)
     throw Error("--png draws 2-D densities; this model is " + std::to_string(model->data_dim()) + "-D");
-  at::Generator gen = start_run(a.run.seed, a.run.threads);
+  bool native = runs_natively(*model, a.engine);
+  at::Generator gen = start_run(a.run.seed, a.run.threads, native ? Workload::NativeKernels : Workload::MatrixProducts);
+  if (native) model = on_engine(model, "native", a.run.threads);
   PointData data(a.data, 0, gen);
   // Fresh draws from a built-in (10 000 unless --n), all rows of a file (or --n of them).
   int64_t n = a.n > 0 ? a.n : (data.is_finite() ? std::numeric_limits<int64_t>::max() : 10000);
@@ -91,7 +95,8 @@ void run_likelihood(const LikelihoodArgs& a, CLI::App* cmd) {
                            {"nll_nats", nll.nats},
                            {"nll_se", nll.nats_se},
                            {"bits_per_dim", nll.bits_per_dim},
-                           {"bits_per_dim_se", nll.bits_per_dim_se}};
+                           {"bits_per_dim_se", nll.bits_per_dim_se},
+                           {"engine", native ? "native" : "torch"}};
   std::optional<at::Tensor> truth;
   if (is_toy_distribution(a.data)) truth = toy_log_density(a.data, points);
   if (truth) {
@@ -145,6 +150,7 @@ void add_likelihood_command(CLI::App& app) {
   add_solver_options(cmd, args->density.options.solver);
   add_density_options(cmd, args->density);
   add_overwrite_flag(cmd, args->overwrite);
+  add_engine_option(cmd, args->engine);
   add_run_options(cmd, args->run);
   cmd->callback([args, cmd] { run_likelihood(*args, cmd); });
 }

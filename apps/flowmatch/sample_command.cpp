@@ -162,9 +162,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr
   const double bytes_per_value = ends_with(a.out, ".csv") ? 16 : 4;  // about "-0.123456789," in text
   require_disk_space(a.out, bytes_per_value * double(total) * double(dim) + (a.logp.empty() ? 0 : 8.0 * double(total)), what);
 
-  // The native engine has no autograd: --logp's divergence stays on LibTorch (auto picks it there).
-  if (!a.logp.empty() && a.engine == "native") throw Error("--logp needs --engine torch (or auto): the native engine has no autograd yet");
-  bool native = a.logp.empty() && runs_natively(model, a.engine);
+  bool native = runs_natively(model, a.engine);
   at::Generator gen = start_run(a.run.seed, a.run.threads, native ? Workload::NativeKernels : Workload::MatrixProducts);
   std::shared_ptr<VelocityModel> engine = native ? on_engine(model_ptr, "native", a.run.threads) : model_ptr;
   PointsWriter samples(a.out, total, dim);
@@ -280,9 +278,7 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--cfg", args->cfg, "Class or context models: classifier-free guidance weight w, v = v_uncond + w (v_cond - v_uncond)")
       ->capture_default_str();
   cmd->add_option("--batch", args->batch, "Samples integrated together (default 50 images, 10000 points; --trajectory keeps them all in one)");
-  cmd->add_option("--engine", args->engine,
-                  "Points models: native (hand-written kernels for seed-mlp and mlp), torch (LibTorch), or auto (native where it runs)")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "native", "torch"}));
+  add_engine_option(cmd, args->engine);
   add_solver_options(cmd, args->solver);
   add_density_options(cmd, args->density);
   add_overwrite_flag(cmd, args->overwrite);

@@ -233,9 +233,11 @@ void NativeMLP::Engine::forward_rows(int64_t r, int64_t n, int64_t w, float* v) 
   native::add_bias_and_activate(vr, out.b(), n, D, Activation::Identity, vr);
 }
 
-// From dh = dL/dh_0: the input stage's weight gradients into G, the context embedding's, and dL/dx.
+// From dh = dL/dh_0: the input stage's weight gradients into G, the context embedding's (none when G
+// is null), and dL/dx.
 void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, float* G, float* dx) {
   auto weight_grad = [&](const Layer& layer, const float* dy, const float* input) {
+    if (!G) return;  // the input gradient alone
     native::linear_weight_grad(dy, input, n, layer.out, layer.in, G + layer.grad);
     native::bias_grad(dy, n, layer.out, G + layer.grad + layer.out * layer.in);
   };
@@ -243,7 +245,7 @@ void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, 
   weight_grad(in, dh, f);
   weight_grad(time, dh, at(off.T, time_dim, r));
   if (interval) weight_grad(interval_time, dh, at(off.T2, time_dim, r));
-  if (C > 0) {  // add: de = dh; film: de = dea silu'(e)
+  if (C > 0 && G) {  // the context embedding's weights (no gradient for the context itself): add: de = dh; film: de = dea silu'(e)
     const float* de = dh;
     if (film) {
       native::activation_grad(at(off.e, W, r), at(off.dea, W, r), n * W, Activation::SiLU, at(off.de, W, r));
@@ -263,10 +265,11 @@ void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, 
   native::fourier_features_grad(f, df, n, D, fourier_basis.data_ptr<float>(), F, at(off.dphase, F, r), dxr);
 }
 
-// Rows r .. r + n - 1 of a kept forward pass: weight gradients into the part's scratch G, and dL/dx
-// into dx unless it is null.
+// Rows r .. r + n - 1 of a kept forward pass: weight gradients into the part's scratch G unless it is
+// null, and dL/dx into dx unless it is null.
 void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, float* G, float* dx) {
   auto weight_grad = [&](const Layer& layer, const float* dy, const float* input) {
+    if (!G) return;  // the input gradient alone
     native::linear_weight_grad(dy, input, n, layer.out, layer.in, G + layer.grad);
     native::bias_grad(dy, n, layer.out, G + layer.grad + layer.out * layer.in);
   };
@@ -384,10 +387,38 @@ NativeMLP::NativeMLP(std::shared_ptr<VelocityModel> model, int threads) : model_
 
 NativeMLP::~NativeMLP() = default;
 
+// v = NativeMLP(x) as a node of LibTorch's autograd graph, whose backward is the native input
+// gradient (a vector-Jacobian product), for likelihoods' divergences.
+// Only x is a tensor argument (autograd records each one's metadata, and some of the others may be
+// undefined).
+struct NativeInputGradient : torch::autograd::Function<NativeInputGradient> {
+  struct Rest {
+    const at::Tensor &s, &t;
+    const Condition& given;
+  };
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, NativeMLP* model,
+                                                const Rest& rest) {
+    at::Tensor v = model->run(x, rest.s, rest.t, rest.given, true);
+    ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
+    ctx->saved_data["pass"] = int64_t(model->kept_passes_);
+    return {v};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto* model = reinterpret_cast<NativeMLP*>(ctx->saved_data["model"].toInt());
+    if (at::GradMode::is_enabled())
+      throw Error("the native engine's input gradient cannot itself be differentiated: use --engine torch");
+    if (uint64_t(ctx->saved_data["pass"].toInt()) != model->kept_passes_)
+      throw Error("the native engine keeps one forward pass for backward, and another one ran since");
+    return {model->backward(grads[0], true, false), {}, {}};
+  }
+};
+
 at::Tensor NativeMLP::run(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t, const Condition& given, bool keep) {
   Engine& e = *engine_;
   if (given.labels.defined()) return VelocityModel::forward_class(x, t, given.labels);  // says it takes no classes
   if (given.context.defined() && e.C == 0) return VelocityModel::forward_context(x, t, given.context, given.dropped);
+  if (!keep && at::GradMode::is_enabled() && x.requires_grad())
+    return NativeInputGradient::apply(x, this, NativeInputGradient::Rest{s, t, given})[0];
   int64_t rows = x.dim() == 2 ? x.size(0) : -1;
   if (rows < 0 || x.size(1) != e.D || t.dim() != 1 || t.size(0) != rows || (s.defined() && s.sizes() != t.sizes()))
     throw Error("the model takes x [B, " + std::to_string(e.D) + "] and t [B], got " + c10::str(x.sizes()) + " and " +
@@ -405,6 +436,7 @@ at::Tensor NativeMLP::run(const at::Tensor& x, const at::Tensor& s, const at::Te
   at::Tensor v = at::empty({rows, e.D}, at::kFloat);
   float* vp = v.data_ptr<float>();
   if (keep) {  // one share of rows per thread, its activations kept in place for backward
+    ++kept_passes_;
     e.parts = native::row_parts(rows, e.threads, kMinRowsPerPart);
     e.plan(rows, true);
     native::split_rows(rows, e.parts, [&](int, int64_t begin, int64_t end) { e.forward_rows(begin, end - begin, begin, vp); });
@@ -422,19 +454,20 @@ at::Tensor NativeMLP::training_forward(const at::Tensor& x, const at::Tensor& s,
   return run(x, s, t, given, true);
 }
 
-at::Tensor NativeMLP::backward(const at::Tensor& dv, bool input_grad) {
+at::Tensor NativeMLP::backward(const at::Tensor& dv, bool input_grad, bool weight_grads) {
   Engine& e = *engine_;
   if (!e.kept || !e.x.defined()) throw Error("NativeMLP::backward needs a training_forward first");
   int64_t rows = e.x.size(0);
   at::Tensor grad_v = dv.to(at::kFloat).contiguous();
   if (grad_v.sizes() != e.x.sizes()) throw Error("dL/dv must have the shape of v, " + c10::str(e.x.sizes()));
   at::Tensor dx = input_grad ? at::empty({rows, e.D}, at::kFloat) : at::Tensor();
-  e.grad_scratch.resize(size_t(e.parts * e.grad_size));
+  if (weight_grads) e.grad_scratch.resize(size_t(e.parts * e.grad_size));
   const float* dvp = grad_v.data_ptr<float>();
   float* dxp = input_grad ? dx.data_ptr<float>() : nullptr;
   native::split_rows(rows, e.parts, [&](int part, int64_t begin, int64_t end) {
-    e.backward_rows(begin, end - begin, dvp, e.grad_scratch.data() + part * e.grad_size, dxp);
+    e.backward_rows(begin, end - begin, dvp, weight_grads ? e.grad_scratch.data() + part * e.grad_size : nullptr, dxp);
   });
+  if (!weight_grads) return dx;
   // Each part's weight gradients, summed into .grad().
   at::NoGradGuard no_grad;
   for (Engine::Layer* l : e.layers)
@@ -472,9 +505,13 @@ double NativeMLP::floats_per_row() const { return model_->floats_per_row(); }
 bool runs_natively(const VelocityModel& model, const std::string& engine) {
   if (engine != "auto" && engine != "native" && engine != "torch")
     throw Error("unknown engine '" + engine + "' (choose auto, native or torch)");
-  if (engine == "native" && !NativeMLP::runs(model))
-    throw Error("--engine native runs float32 seed-mlp and mlp models; this is a " +
-                model.config().value("name", std::string("model")) + ": use --engine torch or auto");
+  if (engine == "native" && !NativeMLP::runs(model)) {
+    auto parameters = model.parameters();
+    bool float64 = !parameters.empty() && parameters.front().scalar_type() == at::kDouble;
+    throw Error("--engine native runs seed-mlp and mlp models in float32; this is a " +
+                model.config().value("name", std::string("model")) + (float64 ? " in float64 (--float64)" : "") +
+                ": use --engine torch or auto");
+  }
   return engine != "torch" && NativeMLP::runs(model);
 }
 

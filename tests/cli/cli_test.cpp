@@ -235,6 +235,32 @@ TEST_F(Cli, LikelihoodImprovesWithTrainingAndWritesItsOutputs) {
   ASSERT_EQ(sample.exit_code, 0) << sample.output;
   EXPECT_NEAR(std::stod(report_of(sample.output).at("nll_nats")), 1.855, 0.3);
   EXPECT_EQ(fs::file_size(path("s.logp.npy")), 128u + 400 * 8);
+
+  // The native engine (auto's choice for this mlp) and LibTorch's agree, in samples and in
+  // log-densities (whose divergence the native engine's input gradient gives).
+  std::map<std::string, std::vector<double>> samples, densities;
+  for (std::string engine : {"native", "torch"}) {
+    Result drawn = flowmatch("sample " + path("trained") + " --n 300 --solver rk4 --steps 10 --seed 4 --engine " + engine +
+                             " --out " + path(engine + ".npy"));
+    ASSERT_EQ(drawn.exit_code, 0) << drawn.output;
+    EXPECT_EQ(report_of(drawn.output).at("engine"), engine);
+    Result scored = flowmatch("likelihood " + path("trained") + " --data gaussian --n 200 --solver rk4 --steps 10 --seed 4 --engine " +
+                              engine + " --out " + path(engine + ".logp.npy"));
+    ASSERT_EQ(scored.exit_code, 0) << scored.output;
+    EXPECT_EQ(report_of(scored.output).at("engine"), engine);
+    for (float value : read_npy_floats(path(engine + ".npy"))) samples[engine].push_back(value);
+    densities[engine] = read_npy_values<double>(path(engine + ".logp.npy"));
+  }
+  for (auto* values : {&samples, &densities}) {
+    auto& native = (*values)["native"];
+    auto& torch = (*values)["torch"];
+    ASSERT_EQ(native.size(), torch.size());
+    for (size_t i = 0; i < native.size(); ++i) EXPECT_NEAR(native[i], torch[i], 1e-4 * (1 + std::abs(torch[i]))) << i;
+  }
+  EXPECT_EQ(report_of(flowmatch("sample " + path("trained") + " --n 10 --out " + path("x.npy")).output).at("engine"), "native");
+  Result doubled = flowmatch("likelihood " + path("trained") + " --data gaussian --n 10 --float64 --engine native");
+  EXPECT_EQ(doubled.exit_code, 1);
+  EXPECT_NE(doubled.output.find("in float64 (--float64): use --engine torch or auto"), std::string::npos) << doubled.output;
 }
 
 // Each bad input: non-zero exit, a message naming the problem, and no output file.

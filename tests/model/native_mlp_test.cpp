@@ -8,6 +8,7 @@
 #include "flowmatch/core/threads.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/model/native_mlp.h"
+#include "flowmatch/ode/divergence.h"
 #include "test_util.h"
 
 namespace flowmatch {
@@ -118,6 +119,28 @@ TEST_P(NativeMLPParity, ForwardAndGradientsMatchLibTorch) {
     native.backward(g, false);
     for (const auto& p : model->named_parameters())
       EXPECT_LT(relative_difference(p.value().grad(), 2 * expected_grads[p.key()]), kTolerance) << p.key();
+    // Through autograd, to x alone: the divergence of a likelihood, exactly (D vector-Jacobian products).
+    {
+      at::Tensor xr = in.x.clone().requires_grad_(true), xn = in.x.clone().requires_grad_(true);
+      at::Tensor expected_div = exact_divergence(reference_forward(*model, in, xr), xr, false);
+      at::Tensor vn = model->takes_interval() ? native.forward_average(xn, in.s, in.t, in.given)
+                                              : native.forward_given(xn, in.t, in.given);
+      EXPECT_LT(relative_difference(exact_divergence(vn, xn, false), expected_div), kTolerance);
+      auto message_of = [](const std::function<void()>& f) -> std::string {
+        try {
+          f();
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+        return "";
+      };
+      EXPECT_NE(message_of([&] { torch::autograd::grad({vn}, {xn}, {g}, true, /*create_graph=*/true); })
+                    .find("cannot itself be differentiated"),
+                std::string::npos);
+      native.forward_given(xn * 2, in.t, in.given);  // a second pass overwrites the first's activations
+      EXPECT_NE(message_of([&] { torch::autograd::grad({vn}, {xn}, {g}, true); }).find("another one ran since"),
+                std::string::npos);
+    }
   }
   set_compute_threads(0);
 }

@@ -13,7 +13,10 @@ namespace flowmatch {
 //   input gradient (likelihoods' vector-Jacobian products) and adding the weight gradients to the
 //   parameters' .grad() as autograd would.
 // The module stays the reference implementation: tests/model/native_mlp_test.cpp holds the two to
-// 1e-5. Autograd does not see through this model; use the module for that (MeanFlow's JVP).
+// 1e-5. Autograd sees through its velocities to x when x requires a gradient (likelihoods'
+// vector-Jacobian products), once: the input gradient cannot itself be differentiated, and the
+// weights get no gradient that way (use the module for those, and for MeanFlow's JVP).
+struct NativeInputGradient;
 class NativeMLP : public VelocityModel {
  public:
   // Whether NativeMLP runs `model`: a float32 seed-mlp or mlp.
@@ -39,13 +42,16 @@ class NativeMLP : public VelocityModel {
 
   // The training pair: v(x, t | given) (for an interval model u(x, s, t | given); s undefined
   // otherwise), keeping the activations; then, from dL/dv [B, D], adds dL/dW to each parameter's
-  // .grad() (created as zeros where undefined) and returns dL/dx with `input_grad` (else undefined).
+  // .grad() (created as zeros where undefined) unless `weight_grads` is false, and returns dL/dx with
+  // `input_grad` (else undefined). backward may run several times on one forward pass.
   at::Tensor training_forward(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t, const Condition& given);
-  at::Tensor backward(const at::Tensor& dv, bool input_grad);
+  at::Tensor backward(const at::Tensor& dv, bool input_grad, bool weight_grads = true);
 
  private:
+  friend struct NativeInputGradient;
   struct Engine;
   at::Tensor run(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t, const Condition& given, bool keep);
+  uint64_t kept_passes_ = 0;  // training_forward calls so far: a backward checks that its pass is the last
 
   std::shared_ptr<VelocityModel> model_;
   std::unique_ptr<Engine> engine_;
