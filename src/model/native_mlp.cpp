@@ -77,6 +77,12 @@ struct NativeMLP::Engine {
   void sum_input_biases(bool keep);
   void input_stage(int64_t r, int64_t n, int64_t w);
   void input_stage_grad(int64_t n, int64_t r, const float* dh, float* G, float* dx);
+  // dW = dy^T input and db = the column sums of dy [n, out] into G (none when G is null).
+  static void layer_grad(const Layer& layer, const float* dy, const float* input, int64_t n, float* G) {
+    if (!G) return;
+    native::linear_weight_grad(dy, input, n, layer.out, layer.in, G + layer.grad);
+    native::bias_grad(dy, n, layer.out, G + layer.grad + layer.out * layer.in);
+  }
   void backward_rows(int64_t r, int64_t n, const float* dv, float* G, float* dx);
 };
 
@@ -236,11 +242,7 @@ void NativeMLP::Engine::forward_rows(int64_t r, int64_t n, int64_t w, float* v) 
 // From dh = dL/dh_0: the input stage's weight gradients into G, the context embedding's (none when G
 // is null), and dL/dx.
 void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, float* G, float* dx) {
-  auto weight_grad = [&](const Layer& layer, const float* dy, const float* input) {
-    if (!G) return;  // the input gradient alone
-    native::linear_weight_grad(dy, input, n, layer.out, layer.in, G + layer.grad);
-    native::bias_grad(dy, n, layer.out, G + layer.grad + layer.out * layer.in);
-  };
+  auto weight_grad = [&](const Layer& layer, const float* dy, const float* input) { layer_grad(layer, dy, input, n, G); };
   const float* f = F > 0 ? at(off.f, D + 2 * F, r) : x.data_ptr<float>() + r * D;
   weight_grad(in, dh, f);
   weight_grad(time, dh, at(off.T, time_dim, r));
@@ -268,11 +270,7 @@ void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, 
 // Rows r .. r + n - 1 of a kept forward pass: weight gradients into the part's scratch G unless it is
 // null, and dL/dx into dx unless it is null.
 void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, float* G, float* dx) {
-  auto weight_grad = [&](const Layer& layer, const float* dy, const float* input) {
-    if (!G) return;  // the input gradient alone
-    native::linear_weight_grad(dy, input, n, layer.out, layer.in, G + layer.grad);
-    native::bias_grad(dy, n, layer.out, G + layer.grad + layer.out * layer.in);
-  };
+  auto weight_grad = [&](const Layer& layer, const float* dy, const float* input) { layer_grad(layer, dy, input, n, G); };
   auto h = [&](int64_t i) { return at(off.h + i * W, W, r); };
   const float* dvr = dv + r * D;
   float *dh = at(off.dh, W, r), *da = at(off.da, W, r);
