@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   int calls = argc >= 4 && std::string(argv[2]) == "--calls" ? std::atoi(argv[3]) : 2000;
+  if (calls < 10) {
+    std::cerr << "--calls takes a count of at least 10\n";
+    return 2;
+  }
   flowmatch::set_compute_threads(1, flowmatch::Workload::NativeKernels);  // one point: one core
   std::shared_ptr<flowmatch::VelocityModel> module = flowmatch::load_trained_model(argv[1]).model;
   module->eval();

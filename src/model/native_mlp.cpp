@@ -398,14 +398,14 @@ struct NativeInputGradient : torch::autograd::Function<NativeInputGradient> {
                                                 const Rest& rest) {
     at::Tensor v = model->run(x, rest.s, rest.t, rest.given, true);
     ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
-    ctx->saved_data["pass"] = int64_t(model->kept_passes_);
+    ctx->saved_data["pass"] = int64_t(model->passes_);
     return {v};
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     auto* model = reinterpret_cast<NativeMLP*>(ctx->saved_data["model"].toInt());
     if (at::GradMode::is_enabled())
       throw Error("the native engine's input gradient cannot itself be differentiated: use --engine torch");
-    if (uint64_t(ctx->saved_data["pass"].toInt()) != model->kept_passes_)
+    if (uint64_t(ctx->saved_data["pass"].toInt()) != model->passes_)
       throw Error("the native engine keeps one forward pass for backward, and another one ran since");
     return {model->backward(grads[0], true, false), {}, {}};
   }
@@ -430,11 +430,11 @@ at::Tensor NativeMLP::run(const at::Tensor& x, const at::Tensor& s, const at::Te
   e.s = e.interval ? floats(s.defined() ? s : t) : at::Tensor();  // v(x, t) = u(x, t, t)
   e.context = floats(given.context);
   e.dropped = given.dropped.defined() ? given.dropped.to(at::kBool).contiguous() : at::Tensor();
+  ++passes_;  // every pass reuses the activations' memory
   e.sum_input_biases(keep);
   at::Tensor v = at::empty({rows, e.D}, at::kFloat);
   float* vp = v.data_ptr<float>();
   if (keep) {  // one share of rows per thread, its activations kept in place for backward
-    ++kept_passes_;
     e.parts = native::row_parts(rows, e.threads, kMinRowsPerPart);
     e.plan(rows, true);
     native::split_rows(rows, e.parts, [&](int, int64_t begin, int64_t end) { e.forward_rows(begin, end - begin, begin, vp); });

@@ -140,6 +140,13 @@ TEST_P(NativeMLPParity, ForwardAndGradientsMatchLibTorch) {
       native.forward_given(xn * 2, in.t, in.given);  // a second pass overwrites the first's activations
       EXPECT_NE(message_of([&] { torch::autograd::grad({vn}, {xn}, {g}, true); }).find("another one ran since"),
                 std::string::npos);
+      at::Tensor vk = native.forward_given(xn, in.t, in.given);
+      {
+        torch::NoGradGuard sampling;  // so does a sampling pass, which keeps nothing
+        native.forward_given(in.x, in.t, in.given);
+      }
+      EXPECT_NE(message_of([&] { torch::autograd::grad({vk}, {xn}, {g}, true); }).find("another one ran since"),
+                std::string::npos);
     }
   }
   set_compute_threads(0);

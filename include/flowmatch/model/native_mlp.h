@@ -51,7 +51,7 @@ class NativeMLP : public VelocityModel {
   friend struct NativeInputGradient;
   struct Engine;
   at::Tensor run(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t, const Condition& given, bool keep);
-  uint64_t kept_passes_ = 0;  // training_forward calls so far: a backward checks that its pass is the last
+  uint64_t passes_ = 0;  // passes so far: an autograd backward checks that its own pass is the last
 
   std::shared_ptr<VelocityModel> model_;
   std::unique_ptr<Engine> engine_;

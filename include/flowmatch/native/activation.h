@@ -5,13 +5,13 @@
 namespace flowmatch::native {
 
 // The element-wise activations of the MLPs, and their derivatives, vectorised (AVX2 where the CPU
-// has it, chosen at run time). Their exponential is a polynomial within 2 ulp of exp, so results
-// agree with LibTorch's to about 1e-7 relative.
+// has it, chosen at run time). Their exponential is a polynomial within 2 ulp of exp (its argument
+// clamped to [-80, 80]), so results agree with LibTorch's to about 1e-7 relative.
 enum class Activation {
   Identity,
   ReLU,  // max(z, 0)
   SiLU,  // z sigma(z) = z / (1 + exp(-z))
-  GELU,  // z Phi(z) = z (1 + erf(z / sqrt 2)) / 2, LibTorch's exact form
+  GELU,  // z Phi(z), LibTorch's exact form, computed as z erfc(-z / sqrt 2) / 2 (no cancellation for z << 0)
 };
 // "silu", "relu", "gelu" or "identity"; throws Error for another name.
 Activation activation_named(const std::string& name);
