@@ -5,8 +5,9 @@ processes, alternating which goes first, REPEATS times; the table shows medians,
 each round's flowmatch/PyTorch ratio. PyTorch runs twice: as is, and with glibc's malloc set as
 flowmatch sets its own and OpenBLAS's kernels as flowmatch picks them (PyTorch+), which separates
 the allocator's and the kernels' share of the difference.
+flowmatch runs on the engine --engine names (auto: native for these MLPs; torch: LibTorch).
 Needs python3-torch (scripts/install-deps.sh --bench).
-    /usr/bin/python3 bench/speed.py build/flowmatch [--repeats 3]
+    /usr/bin/python3 bench/speed.py build/flowmatch [--repeats 3] [--engine auto|native|torch]
 """
 import argparse
 import json
@@ -78,8 +79,8 @@ def flowmatch_train(binary, folder, recipe, batch, steps):
     run_dir = os.path.join(folder, "run")
     options = SEED_RECIPE if recipe == "seed" else DEFAULT_RECIPE
     out, rss = run_measured([binary, "train", "--data", "checkerboard", "--out", run_dir, "--overwrite", "--batch",
-                             str(batch), "--steps", str(steps), "--log-every", str(steps), "--checkpoint-every", "0"]
-                            + options)
+                             str(batch), "--steps", str(steps), "--log-every", str(steps), "--checkpoint-every", "0",
+                             "--engine", ENGINE[0]] + options)
     return steps / report_value(out, "train_seconds"), rss
 
 
@@ -87,6 +88,7 @@ def flowmatch_train(binary, folder, recipe, batch, steps):
 # kernels, and flowmatch restarts itself with AVX2 or AVX-512 ones (src/core/blas_kernels.cpp).
 # PyTorch+ and the GEMM ceiling get the same, through OPENBLAS_CORETYPE.
 BLAS_CORE = {}
+ENGINE = ["auto"]  # flowmatch's --engine
 
 
 def read_blas_core(binary):
@@ -113,7 +115,7 @@ def flowmatch_sample(binary, folder, n, steps):
                       "--checkpoint-every", "0"] + SEED_RECIPE)
         os.rename(os.path.join(folder, "seed", "model.safetensors"), weights)
     out, _ = run_measured([binary, "sample", weights, "--n", str(n), "--solver", "euler", "--steps", str(steps), "--out",
-                           os.path.join(folder, "samples.npy")])
+                           os.path.join(folder, "samples.npy"), "--overwrite", "--engine", ENGINE[0]])
     return report_value(out, "sample_seconds")
 
 
@@ -132,7 +134,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("flowmatch")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engine", default="auto", choices=["auto", "native", "torch"])
     args = parser.parse_args()
+    ENGINE[0] = args.engine
     binary = os.path.abspath(args.flowmatch)
     read_blas_core(binary)
     ceiling = []
@@ -167,7 +171,8 @@ def main():
           "(median of %d runs):" % (peak, args.repeats))
     for shape in ceiling[0]["rates"]:
         print("  %s: %.1f GFLOP/s" % (shape, median(c["rates"][shape] for c in ceiling)))
-    print("Training and sampling: medians of %d runs each, flowmatch and PyTorch alternating.\n" % args.repeats)
+    print("Training and sampling: medians of %d runs each, flowmatch (--engine %s) and PyTorch alternating.\n" % (
+        args.repeats, args.engine))
     print("PyTorch+: the twin with GLIBC_TUNABLES=%s, the malloc settings flowmatch gives itself.\n" % KEEP_FREED_MEMORY)
     print("| training | flowmatch steps/s | PyTorch steps/s | ratio (paired) | PyTorch+ steps/s | ratio to PyTorch+ "
           "| GFLOP/s, % of ceiling: flowmatch / PyTorch / PyTorch+ | peak RSS MB: flowmatch / PyTorch / PyTorch+ |")

@@ -13,6 +13,7 @@
 #include "flowmatch/core/memory_budget.h"
 #include "flowmatch/core/nearest_name.h"
 #include "flowmatch/core/registry.h"
+#include "flowmatch/core/threads.h"
 #include "flowmatch/data/image_set.h"
 #include "flowmatch/dist/local_launcher.h"
 #include "flowmatch/dist/seed_streams.h"
@@ -27,6 +28,7 @@
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
+#include "flowmatch/train/trainer.h"
 #include "flowmatch/train/training_run.h"
 #include "flowmatch/train/training_state.h"
 
@@ -118,6 +120,7 @@ void add_optimisation_options(CLI::App* cmd, TrainOptions& o) {
   optim->add_option("--beta2", o.beta2, "AdamW beta2")->capture_default_str();
   optim->add_option("--grad-clip", o.grad_clip, "Clip the global gradient norm to this (0 = off)")->capture_default_str();
   optim->add_option("--ema", o.ema, "EMA decay of the weights kept for sampling (0 = off)")->capture_default_str();
+  add_engine_option(optim, o.engine);
   auto* logging = cmd->add_option_group("Logging");
   logging->add_option("--log-every", o.log_every, "Steps between metrics.jsonl lines")->capture_default_str();
   logging->add_option("--checkpoint-every", o.checkpoint_every,
@@ -322,6 +325,13 @@ void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
 }
 }  // namespace
 
+void resolve_training_engine(CLI::App* cmd, TrainOptions& options, const VelocityModel& model) {
+  options.engine = training_engine(model, options);
+  CLI::Option* opt = cmd->get_option("--engine");
+  opt->clear();
+  opt->add_result(options.engine);
+}
+
 void apply_resumed_run(CLI::App* cmd, const std::string& run_dir, const std::string& state, const std::string& saved_when) {
   std::vector<std::string> allowed;  // how the work runs, not what it computes
   for (const char* name : {"--threads", "--nproc", "--dist-timeout"})
@@ -409,6 +419,8 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   usage.sampler = objective->sampler();
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();
+  resolve_training_engine(cmd, options, *model);
+  if (options.engine == "native") set_compute_threads(run.threads, Workload::NativeKernels);
   std::shared_ptr<RunDirLock> lock;
   if (world.rank == 0) {
     if (!resuming) record_resolved_model(cmd, config);

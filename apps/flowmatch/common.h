@@ -103,6 +103,10 @@ struct TrainingRun {
   ModelUsage usage;
   std::shared_ptr<RunDirLock> lock;  // rank 0 holds the run folder until this goes
 };
+// Resolves options.engine for `model` (trainer.h: training_engine) and records it on `cmd`, so that
+// config.toml says which engine trains the run, and --resume trains it on the same one.
+void resolve_training_engine(CLI::App* cmd, TrainOptions& options, const VelocityModel& model);
+
 TrainingRun run_training(const TrainArgs& args, CLI::App* cmd);
 
 // Runs `work` (training, drawing pairs) into the run folder `out`; a stop by signal (Stopped) then

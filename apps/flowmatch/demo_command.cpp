@@ -11,6 +11,7 @@
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/points_file.h"
 #include "flowmatch/metrics/evaluation.h"
+#include "flowmatch/model/native_mlp.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/run_dir.h"
 
@@ -29,7 +30,8 @@ void run_demo(DemoArgs& a, CLI::App* cmd) {
   if (!run.result.model) return;  // --resume of a demo whose training had ended
   const TrainResult& trained = run.result;
   const std::string& dir = a.train.out;
-  VelocityModel& model = *trained.model;
+  std::shared_ptr<VelocityModel> on_its_engine = on_engine(trained.model, trained.engine, a.train.run.threads);
+  VelocityModel& model = *on_its_engine;  // sampled on the engine that trained it
 
   // Samples for the scores, and a larger set for a sharp density picture.
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(a.train.run.seed + 1);

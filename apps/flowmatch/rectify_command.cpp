@@ -21,6 +21,7 @@
 #include "common.h"
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/registry.h"
+#include "flowmatch/core/threads.h"
 #include "flowmatch/data/conditional_data.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/train/flow_pairs.h"
@@ -106,6 +107,7 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   } else if (!a.context.empty()) {
     throw Error(a.model + " takes no context: --context is for models trained with one");
   }
+  resolve_training_engine(cmd, options, *model);
   at::Generator gen = start_run(a.run.seed, a.run.threads);
   StopSignals stop;  // from here to the end: a signal between the pairs and training stops at the first step
   RunDirLock lock = resuming ? RunDirLock(a.out) : create_run_dir(cmd, a.out, a.overwrite);
@@ -130,6 +132,7 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   }
   options.model_metadata = next.to_metadata();
   model->train();
+  if (options.engine == "native") set_compute_threads(a.run.threads, Workload::NativeKernels);
   std::string description = std::to_string(pairs.z0.size(0)) + " pairs of " + a.model + " (" + pairs.sampler + ")";
   TrainResult result = resumable(cmd, a.out, [&] {
     return train_into_run_dir(model, FixedPairs(pairs.z0, pairs.z1, description, pairs.context), options, gen, a.out);

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/figures/image_grid.h"
+#include "flowmatch/model/native_mlp.h"
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
@@ -41,7 +42,8 @@ void add_train_command(CLI::App& app) {
                           "step " + std::to_string(result.steps) + ": " + image_grid_title(solver, samples, 1.0));
       report["samples_png"] = out + "/" + RunDir::kSamples;
     } else if (result.model->context_dim() == 0) {  // a context model's paths depend on the context
-      report_path_geometry(report, *result.model, usage.draw_start(2000, result.model->data_dim(), gen));
+      report_path_geometry(report, *on_engine(result.model, result.engine, args->run.threads),
+                           usage.draw_start(2000, result.model->data_dim(), gen));
     }
     print_report(report);
   });

@@ -65,6 +65,9 @@ void GradientBuckets::start_ready_buckets() {
 }
 
 void GradientBuckets::finish() {
+  // Gradients written into .grad() outside autograd (the native engine's backward) join now.
+  for (size_t i = 0; i < parameters_.size(); ++i)
+    if (!slots_[i].filled && parameters_[i].grad().defined()) add_gradient(i, parameters_[i].grad());
   for (auto& bucket : buckets_) bucket.pending = 0;
   start_ready_buckets();
   for (auto& bucket : buckets_) bucket.wait();

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include "flowmatch/core/error.h"
@@ -20,6 +21,7 @@ namespace {
 
 constexpr int64_t kTile = 128;          // sampling: rows per tile, whose activations stay in cache
 constexpr int64_t kMinRowsPerPart = 8;  // fewer rows than this per thread: fewer threads
+constexpr int64_t kMinValuesPerPart = int64_t(1) << 14;  // summing the parts' gradients: fewer per thread, fewer threads
 
 void add_rows(const float* a, int64_t n, float* y) {  // y += a
   for (int64_t i = 0; i < n; ++i) y[i] += a[i];
@@ -348,13 +350,21 @@ NativeMLP::NativeMLP(std::shared_ptr<VelocityModel> model, int threads) : model_
   e.threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
 
   auto parameters = model_->named_parameters();
+  std::map<std::string, int64_t> flat_offset;  // where each parameter's gradient goes, in parameters() order
+  int64_t total = 0;
+  for (const auto& item : parameters) {
+    flat_offset[item.key()] = total;
+    total += item.value().numel();
+  }
   auto layer = [&](const std::string& name) {
     Engine::Layer l;
     l.weight = parameters[name + ".weight"];
     l.bias = parameters[name + ".bias"];
     l.out = l.weight.size(0);
     l.in = l.weight.size(1);
-    l.grad = e.grad_size;
+    l.grad = flat_offset.at(name + ".weight");
+    if (flat_offset.at(name + ".bias") != l.grad + l.weight.numel())
+      throw Error("the native engine expects " + name + ".bias right after " + name + ".weight");
     e.grad_size += l.weight.numel() + l.bias.numel();
     return l;
   };
@@ -381,21 +391,26 @@ NativeMLP::NativeMLP(std::shared_ptr<VelocityModel> model, int threads) : model_
   for (auto* list : {&e.ff1, &e.ff2, &e.film_layers})
     for (Engine::Layer& l : *list) e.layers.push_back(&l);
   if (e.F > 0) e.fourier_basis = model_->named_buffers()["fourier_basis"];
+  if (e.grad_size != total)
+    throw Error("the native engine computes " + std::to_string(e.grad_size) + " of this " + c["name"].get<std::string>() + "'s " +
+                std::to_string(total) + " parameters");
+  anchor_ = torch::zeros({}, torch::requires_grad());
 }
 
 NativeMLP::~NativeMLP() = default;
 
-// v = NativeMLP(x) as a node of LibTorch's autograd graph, whose backward is the native input
-// gradient (a vector-Jacobian product), for likelihoods' divergences.
-// Only x is a tensor argument (autograd records each one's metadata, and some of the others may be
-// undefined).
-struct NativeInputGradient : torch::autograd::Function<NativeInputGradient> {
+// v = NativeMLP(x) as a node of LibTorch's autograd graph, whose backward is the native one, doing
+// what the graph task asks: dL/dx when x's gradient is wanted (likelihoods' vector-Jacobian
+// products, torch::autograd::grad), and dL/dW added to the parameters' .grad() when every leaf's is
+// (loss.backward(), a training step). Only tensor arguments are recorded: x, and `anchor`, a scalar
+// leaf that requires a gradient and stands for the weights (its own gradient is always none).
+struct NativePass : torch::autograd::Function<NativePass> {
   struct Rest {
     const at::Tensor &s, &t;
     const Condition& given;
   };
-  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, NativeMLP* model,
-                                                const Rest& rest) {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                                                const at::Tensor& /*anchor*/, NativeMLP* model, const Rest& rest) {
     at::Tensor v = model->run(x, rest.s, rest.t, rest.given, true);
     ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
     ctx->saved_data["pass"] = int64_t(model->passes_);
@@ -404,10 +419,11 @@ struct NativeInputGradient : torch::autograd::Function<NativeInputGradient> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     auto* model = reinterpret_cast<NativeMLP*>(ctx->saved_data["model"].toInt());
     if (at::GradMode::is_enabled())
-      throw Error("the native engine's input gradient cannot itself be differentiated: use --engine torch");
+      throw Error("the native engine's gradients cannot themselves be differentiated: use --engine torch");
     if (uint64_t(ctx->saved_data["pass"].toInt()) != model->passes_)
       throw Error("the native engine keeps one forward pass for backward, and another one ran since");
-    return {model->backward(grads[0], true, false), {}, {}};
+    at::Tensor dx = model->backward(grads[0], ctx->needs_input_grad(0), ctx->needs_input_grad(1));
+    return {dx, {}, {}, {}};
   }
 };
 
@@ -415,8 +431,8 @@ at::Tensor NativeMLP::run(const at::Tensor& x, const at::Tensor& s, const at::Te
   Engine& e = *engine_;
   if (given.labels.defined()) return VelocityModel::forward_class(x, t, given.labels);  // says it takes no classes
   if (given.context.defined() && e.C == 0) return VelocityModel::forward_context(x, t, given.context, given.dropped);
-  if (!keep && at::GradMode::is_enabled() && x.requires_grad())
-    return NativeInputGradient::apply(x, this, NativeInputGradient::Rest{s, t, given})[0];
+  if (!keep && at::GradMode::is_enabled() && (x.requires_grad() || e.in.weight.requires_grad()))
+    return NativePass::apply(x, anchor_, this, NativePass::Rest{s, t, given})[0];
   int64_t rows = x.dim() == 2 ? x.size(0) : -1;
   if (rows < 0 || x.size(1) != e.D || t.dim() != 1 || t.size(0) != rows || (s.defined() && s.sizes() != t.sizes()))
     throw Error("the model takes x [B, " + std::to_string(e.D) + "] and t [B], got " + c10::str(x.sizes()) + " and " +
@@ -466,15 +482,28 @@ at::Tensor NativeMLP::backward(const at::Tensor& dv, bool input_grad, bool weigh
     e.backward_rows(begin, end - begin, dvp, weight_grads ? e.grad_scratch.data() + part * e.grad_size : nullptr, dxp);
   });
   if (!weight_grads) return dx;
-  // Each part's weight gradients, summed into .grad().
+  // Each part's weight gradients added into .grad(), the scratch's range split across the threads.
+  struct Target {
+    int64_t offset, n;  // in a part's scratch
+    float* grad;
+  };
+  std::vector<Target> targets;
   at::NoGradGuard no_grad;
   for (Engine::Layer* l : e.layers)
     for (at::Tensor* p : {&l->weight, &l->bias}) {
-      if (!p->mutable_grad().defined()) p->mutable_grad() = torch::zeros_like(*p);
-      int64_t offset = l->grad + (p == &l->bias ? l->weight.numel() : 0);
-      for (int part = 0; part < e.parts; ++part)
-        p->mutable_grad().add_(torch::from_blob(e.grad_scratch.data() + part * e.grad_size + offset, p->sizes()));
+      at::Tensor& g = p->mutable_grad();
+      if (!g.defined()) g = torch::zeros_like(*p);
+      if (!g.is_contiguous()) g = g.contiguous();
+      targets.push_back({l->grad + (p == &l->bias ? l->weight.numel() : 0), p->numel(), g.data_ptr<float>()});
     }
+  const float* scratch = e.grad_scratch.data();
+  native::split_rows(e.grad_size, native::row_parts(e.grad_size, e.threads, kMinValuesPerPart), [&](int, int64_t begin, int64_t end) {
+    for (const Target& target : targets) {
+      int64_t from = std::max(begin, target.offset), to = std::min(end, target.offset + target.n);
+      for (int part = 0; to > from && part < e.parts; ++part)
+        add_rows(scratch + part * e.grad_size + from, to - from, target.grad + (from - target.offset));
+    }
+  });
   return dx;
 }
 

@@ -8,6 +8,7 @@
 #include "flowmatch/core/error.h"
 #include "flowmatch/dist/seed_streams.h"
 #include "flowmatch/model/module_weights.h"
+#include "flowmatch/model/native_mlp.h"
 #include "flowmatch/train/training_loop.h"
 
 namespace flowmatch {
@@ -101,6 +102,15 @@ std::optional<StepRows> validation_rows(const TrainingPairs& pairs, const Object
 }
 }  // namespace
 
+std::string training_engine(const VelocityModel& model, const TrainOptions& options) {
+  bool jvp = make_objective(options.objective)->needs_interval();
+  if (options.engine == "native" && jvp)
+    throw Error("--engine native cannot train with " + options.objective.name +
+                ", whose loss takes a Jacobian-vector product through the network: use --engine torch or auto");
+  if (options.engine == "torch" || jvp) return "torch";
+  return runs_natively(model, options.engine) ? "native" : "torch";
+}
+
 double training_memory_bytes(const VelocityModel& model, int64_t batch) {
   double parameters = double(parameter_count(model));
   return 4.0 * (5 * parameters + 2 * double(batch) * model.floats_per_row());
@@ -124,6 +134,8 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   if (objective->needs_interval() && !model->takes_interval())
     throw Error("the " + options.objective.name + " objective needs a model with an interval input (mlp with interval = true)");
   RowSource rows_from{pairs, *objective, options, model->classes()};
+  options.engine = training_engine(*model, options);
+  std::shared_ptr<VelocityModel> velocity = on_engine(model, options.engine, at::get_num_threads());  // what the loss calls
 
   TrainingLoop loop(model, options, gen, run_dir, group);  // AdamW, EMA, ranks, checkpoints, logs, signals
   if (std::optional<StepRows> held_out = validation_rows(pairs, *objective))
@@ -133,11 +145,13 @@ TrainResult train_flow(std::shared_ptr<VelocityModel> model, const TrainingPairs
   for (int64_t step = loop.first_step(); step < options.steps && !loop.converged(); ++step) {
     loop.begin_step(step);                                                              // the learning rate
     StepRows rows = draw_step(rows_from, options.batch, loop.streams());                // (x0, x1), labels, t
-    at::Tensor loss = objective->loss(*model, rows.pairs, rows.condition, rows.times);  // e.g. |v(x_t, t) - u_t|^2
+    at::Tensor loss = objective->loss(*velocity, rows.pairs, rows.condition, rows.times);  // e.g. |v(x_t, t) - u_t|^2
     loop.update(loss, step);                                                            // backward, clip, AdamW, EMA
     loop.end_step(step);                                                                // log, validate, checkpoint, stop
   }
-  return loop.finish();
+  TrainResult result = loop.finish();
+  result.engine = options.engine;
+  return result;
 }
 
 }  // namespace flowmatch

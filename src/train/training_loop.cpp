@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -67,6 +68,10 @@ TrainingLoop::TrainingLoop(std::shared_ptr<VelocityModel> model, const TrainOpti
       std::cerr << "resuming at step " << position_.step << " of " << options.steps << " (" << int64_t(position_.seconds)
                 << " s of training behind it) from " << state_path_ << "\n";
   }
+  if (options.engine == "native") {  // AdamW, clipping and the EMA in one pass over flat buffers
+    fused_.emplace(model_->parameters(), options, ema_.get(), at::get_num_threads());
+    fused_->load_from(optimizer_);
+  }
   int64_t shards = shard_count(options.shards, int64_t(saved_streams.size()), world, options.batch);
   if (writer_ && !saved_streams.empty() && shards > int64_t(saved_streams.size()))
     std::cerr << "resuming on " << world << " processes a run drawn as " << saved_streams.size() << " shard(s): "
@@ -101,7 +106,7 @@ void TrainingLoop::begin_step(int64_t step) {
 
 void TrainingLoop::update(const at::Tensor& loss, int64_t step) {
   if (buckets_) buckets_->begin(share_);  // which clears the gradients
-  else optimizer_.zero_grad();
+  else if (!fused_) optimizer_.zero_grad();  // the fused optimizer leaves them zeroed
   loss.backward();
   loss_ = loss.item<double>();
   stopping_ = stop_->requested();
@@ -114,9 +119,15 @@ void TrainingLoop::update(const at::Tensor& loss, int64_t step) {
     stopping_ = agreed[0][1].item<double>() > 0;
     wait_seconds_ += progress_->seconds() - waiting_since;
   }
-  grad_norm_ = options_.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip) : 0.0;
+  bool clipping = options_.grad_clip > 0;
+  if (fused_) grad_norm_ = clipping ? fused_->gradient_norm() : 0.0;
+  else grad_norm_ = clipping ? torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip) : 0.0;
   if (!std::isfinite(loss_) || !std::isfinite(grad_norm_))
     throw Error("training diverged at step " + std::to_string(step + 1) + " (non-finite loss or gradient); try a lower --lr");
+  if (fused_) {
+    double scale = clipping ? std::min(1.0, options_.grad_clip / (grad_norm_ + 1e-6)) : 1.0;  // clip_grad_norm_'s
+    return fused_->step(lr_, scale, step);
+  }
   optimizer_.step();
   if (ema_) ema_->update(step);
 }
@@ -194,6 +205,7 @@ void TrainingLoop::checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel>
   if (!kept) kept = best_ ? best_ : weights_to_keep(model_, ema_.get());
   position_.seconds = elapsed_seconds();
   save_model(run_dir_ + "/" + RunDir::kModel, *kept, with_step(options_.model_metadata, steps_done));
+  if (fused_) fused_->save_to(optimizer_);  // the file keeps AdamW's state as LibTorch's AdamW keeps it
   save_training_state(state_path_, *model_, optimizer_, ema_.get(), stream_states, position_, best_.get());
 }
 

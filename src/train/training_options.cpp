@@ -19,6 +19,8 @@ void TrainOptions::validate() const {
   if (log_every <= 0) throw Error("--log-every must be positive");
   if (checkpoint_every < 0) throw Error("--checkpoint-every must be >= 0");
   if (shards < 0) throw Error("--shards must be >= 0");
+  if (engine != "auto" && engine != "native" && engine != "torch")
+    throw Error("unknown engine '" + engine + "' (choose auto, native or torch)");
 }
 
 }  // namespace flowmatch

@@ -1,7 +1,7 @@
 // The native engine against the LibTorch modules it mirrors: forward passes, input gradients and
-// weight gradients of every MLP variant agree to 1e-5 relative (the norm of the difference over the
-// norm of LibTorch's; measured: at most 8e-7), on one thread and with the rows split across two, in
-// tiles and in one piece.
+// weight gradients (called directly and through autograd) of every MLP variant agree to 1e-5
+// relative (the norm of the difference over the norm of LibTorch's; measured: at most 8e-7), on one
+// thread and with the rows split across two, in tiles and in one piece.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -9,42 +9,18 @@
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/model/native_mlp.h"
 #include "flowmatch/ode/divergence.h"
+#include "mlp_variants.h"
+#include "relative_difference.h"
 #include "test_util.h"
 
 namespace flowmatch {
 namespace {
 
+using testing::mlp_variants;
+using testing::MlpVariant;
+using testing::relative_difference;
+
 constexpr double kTolerance = 1e-5;
-
-double relative_difference(const at::Tensor& native, const at::Tensor& reference) {
-  return (native - reference).norm().item<double>() / std::max(reference.norm().item<double>(), 1e-30);
-}
-
-struct Variant {
-  std::string label;
-  nlohmann::json config;
-  bool dropped_rows = false;  // a context model with some rows' context dropped (guidance training)
-};
-
-std::vector<Variant> variants() {
-  nlohmann::json mlp = {{"name", "mlp"}, {"data_dim", 3}, {"width", 32}, {"depth", 2}, {"time_dim", 16}};
-  nlohmann::json seed = {{"name", "seed-mlp"}, {"data_dim", 3}, {"width", 32}, {"depth", 3}, {"time_dim", 16}};
-  auto with = [](nlohmann::json base, const nlohmann::json& changes) {
-    base.update(changes);
-    return base;
-  };
-  return {
-      {"seed-mlp", seed},
-      {"seed-mlp with a context", with(seed, {{"context_dim", 4}}), true},
-      {"mlp", mlp},
-      {"mlp relu without Fourier features", with(mlp, {{"activation", "relu"}, {"fourier_features", 0}})},
-      {"mlp gelu", with(mlp, {{"activation", "gelu"}, {"fourier_features", 5}})},
-      {"mlp with an added context", with(mlp, {{"context_dim", 4}}), true},
-      {"mlp with a FiLM context", with(mlp, {{"context_dim", 4}, {"context_mode", "film"}, {"depth", 3}}), true},
-      {"mlp with an interval input", with(mlp, {{"interval", true}})},
-      {"mlp with an interval input and a context", with(mlp, {{"interval", true}, {"context_dim", 2}})},
-  };
-}
 
 // Inputs for `rows` rows of a model; s (interval models) below t.
 struct Inputs {
@@ -74,7 +50,7 @@ class NativeMLPParity : public ::testing::TestWithParam<int> {};
 TEST_P(NativeMLPParity, ForwardAndGradientsMatchLibTorch) {
   int threads = GetParam();
   set_compute_threads(threads, Workload::NativeKernels);
-  for (const Variant& variant : variants()) {
+  for (const MlpVariant& variant : mlp_variants()) {
     SCOPED_TRACE(variant.label + ", " + std::to_string(threads) + " thread(s)");
     torch::manual_seed(7);
     auto model = make_model(variant.config);
@@ -87,11 +63,8 @@ TEST_P(NativeMLPParity, ForwardAndGradientsMatchLibTorch) {
         in.t.fill_(0.625);
         if (in.s.defined()) in.s.fill_(0.25);
       }
-      at::Tensor expected;
-      {
-        torch::NoGradGuard no_grad;
-        expected = reference_forward(*model, in, in.x);
-      }
+      torch::NoGradGuard no_grad;  // as the samplers run it: in tiles, keeping nothing for backward
+      at::Tensor expected = reference_forward(*model, in, in.x);
       at::Tensor got = model->takes_interval() ? native.forward_average(in.x, in.s, in.t, in.given)
                                                : native.forward_given(in.x, in.t, in.given);
       EXPECT_LT(relative_difference(got, expected), kTolerance) << rows << " rows" << (one_time ? ", one time" : "");
@@ -119,13 +92,25 @@ TEST_P(NativeMLPParity, ForwardAndGradientsMatchLibTorch) {
     native.backward(g, false);
     for (const auto& p : model->named_parameters())
       EXPECT_LT(relative_difference(p.value().grad(), 2 * expected_grads[p.key()]), kTolerance) << p.key();
-    // Through autograd, to x alone: the divergence of a likelihood, exactly (D vector-Jacobian products).
+    // Through autograd, as a training step runs it: loss.backward() adds dL/dW to .grad().
+    for (auto& p : model->parameters()) p.mutable_grad() = at::Tensor();
+    at::Tensor vt = model->takes_interval() ? native.forward_average(in.x, in.s, in.t, in.given)
+                                            : native.forward_given(in.x, in.t, in.given);
+    EXPECT_TRUE(vt.requires_grad());
+    (vt * g).sum().backward();
+    for (const auto& p : model->named_parameters())
+      EXPECT_LT(relative_difference(p.value().grad(), expected_grads[p.key()]), kTolerance) << p.key();
+    // Through autograd, to x alone: the divergence of a likelihood, exactly (D vector-Jacobian products),
+    // leaving the weights' .grad() as it was.
     {
+      std::vector<at::Tensor> grads_before;
+      for (const auto& p : model->parameters()) grads_before.push_back(p.grad().clone());
       at::Tensor xr = in.x.clone().requires_grad_(true), xn = in.x.clone().requires_grad_(true);
       at::Tensor expected_div = exact_divergence(reference_forward(*model, in, xr), xr, false);
       at::Tensor vn = model->takes_interval() ? native.forward_average(xn, in.s, in.t, in.given)
                                               : native.forward_given(xn, in.t, in.given);
       EXPECT_LT(relative_difference(exact_divergence(vn, xn, false), expected_div), kTolerance);
+      for (size_t i = 0; i < grads_before.size(); ++i) EXPECT_TRUE(torch::equal(model->parameters()[i].grad(), grads_before[i]));
       auto message_of = [](const std::function<void()>& f) -> std::string {
         try {
           f();
@@ -135,7 +120,7 @@ TEST_P(NativeMLPParity, ForwardAndGradientsMatchLibTorch) {
         return "";
       };
       EXPECT_NE(message_of([&] { torch::autograd::grad({vn}, {xn}, {g}, true, /*create_graph=*/true); })
-                    .find("cannot itself be differentiated"),
+                    .find("cannot themselves be differentiated"),
                 std::string::npos);
       native.forward_given(xn * 2, in.t, in.given);  // a second pass overwrites the first's activations
       EXPECT_NE(message_of([&] { torch::autograd::grad({vn}, {xn}, {g}, true); }).find("another one ran since"),

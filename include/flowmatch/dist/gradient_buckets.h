@@ -27,8 +27,10 @@ class GradientBuckets {
 
   // Before backward: this rank's gradients count with weight `share` (its rows / all rows).
   void begin(double share);
-  // After backward: starts any bucket still waiting (parameters backward did not reach add zeros),
-  // waits for all, and makes each parameter's .grad a view of its summed gradient.
+  // After backward: adds the gradients that reached .grad() without autograd's hooks (the native
+  // engine writes them directly, with no overlap), starts any bucket still waiting (parameters
+  // backward did not reach add zeros), waits for all, and makes each parameter's .grad a view of
+  // its summed gradient.
   void finish();
 
   size_t bucket_count() const { return buckets_.size(); }

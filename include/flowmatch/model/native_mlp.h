@@ -13,10 +13,11 @@ namespace flowmatch {
 //   input gradient (likelihoods' vector-Jacobian products) and adding the weight gradients to the
 //   parameters' .grad() as autograd would.
 // The module stays the reference implementation: tests/model/native_mlp_test.cpp holds the two to
-// 1e-5. Autograd sees through its velocities to x when x requires a gradient (likelihoods'
-// vector-Jacobian products), once: the input gradient cannot itself be differentiated, and the
-// weights get no gradient that way (use the module for those, and for MeanFlow's JVP).
-struct NativeInputGradient;
+// 1e-5. Under autograd its velocities are a node whose backward is the native one: dL/dx when x's
+// gradient is asked for (likelihoods' vector-Jacobian products) and dL/dW added to the parameters'
+// .grad() when loss.backward() asks for every leaf's (a training step). That backward cannot itself
+// be differentiated (use the module for that, and for MeanFlow's JVP).
+struct NativePass;
 class NativeMLP : public VelocityModel {
  public:
   // Whether NativeMLP runs `model`: a float32 seed-mlp or mlp.
@@ -43,15 +44,18 @@ class NativeMLP : public VelocityModel {
   // The training pair: v(x, t | given) (for an interval model u(x, s, t | given); s undefined
   // otherwise), keeping the activations; then, from dL/dv [B, D], adds dL/dW to each parameter's
   // .grad() (created as zeros where undefined) unless `weight_grads` is false, and returns dL/dx with
-  // `input_grad` (else undefined). backward may run several times on one forward pass.
+  // `input_grad` (else undefined). backward may run several times on one forward pass. The weight
+  // gradients lie in the order of the module's parameters(), so that gradients kept in one flat
+  // buffer in that order (train/fused_adamw.h) are summed into in one sweep.
   at::Tensor training_forward(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t, const Condition& given);
   at::Tensor backward(const at::Tensor& dv, bool input_grad, bool weight_grads = true);
 
  private:
-  friend struct NativeInputGradient;
+  friend struct NativePass;
   struct Engine;
   at::Tensor run(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t, const Condition& given, bool keep);
   uint64_t passes_ = 0;  // passes so far: an autograd backward checks that its own pass is the last
+  at::Tensor anchor_;    // NativePass's scalar that requires a gradient
 
   std::shared_ptr<VelocityModel> model_;
   std::unique_ptr<Engine> engine_;

@@ -15,6 +15,7 @@
 #include "flowmatch/dist/seed_streams.h"
 #include "flowmatch/model/velocity_model.h"
 #include "flowmatch/train/ema.h"
+#include "flowmatch/train/fused_adamw.h"
 #include "flowmatch/train/metrics_log.h"
 #include "flowmatch/train/training_options.h"
 #include "flowmatch/train/training_state.h"
@@ -22,7 +23,8 @@
 namespace flowmatch {
 
 // Everything of a training run but its objective (trainer.cpp holds the few lines that are the
-// objective's): AdamW with its learning-rate schedule, clipping and EMA; the seed streams this
+// objective's): AdamW with its learning-rate schedule, clipping and EMA (LibTorch's, or with
+// options.engine "native" the fused pass of fused_adamw.h); the seed streams this
 // rank draws from; the gradients and loss agreed between the ranks; metrics.jsonl; checkpoints
 // and resuming; stop signals; progress. One step is
 //   begin_step, (draw the rows and compute the loss from streams()), update(loss), end_step.
@@ -65,8 +67,9 @@ class TrainingLoop {
   std::string run_dir_, state_path_;
   ProcessGroup* group_;
   bool writer_;  // rank 0 alone writes logs and checkpoints
-  torch::optim::AdamW optimizer_;
+  torch::optim::AdamW optimizer_;  // with the native engine, only the vessel of fused_'s state in the files
   std::unique_ptr<Ema> ema_;
+  std::optional<FusedAdamW> fused_;  // the native engine's optimizer
   TrainResult result_;
   TrainingProgress position_;  // the next step, the loss of the log interval so far, the best held-out score
   std::optional<SeedStreams> streams_;

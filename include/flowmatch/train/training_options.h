@@ -27,6 +27,9 @@ struct TrainOptions {
   int64_t checkpoint_every = 1000;  // also save weights and training state every N steps; 0 = only at the end
   bool resume = false;              // continue from run_dir's training state, exactly
   int64_t shards = 0;               // the batch is drawn as this many seed streams (seed_streams.h); 0 = one per process
+  // auto, native or torch: what computes the steps (trainer.h: training_engine). The native engine
+  // runs on LibTorch's thread count (core/threads.h: Workload::NativeKernels).
+  std::string engine = "auto";
   std::map<std::string, std::string> model_metadata;  // stored in every weights file written
 
   void validate() const;  // throws Error naming the bad option
@@ -39,6 +42,7 @@ struct TrainResult {
   int64_t steps = 0;               // steps done: fewer than asked when the held-out loss stopped improving
   int64_t best_step = 0;           // with held-out rows: the step whose weights were kept
   double validation_loss = 0;      // and their held-out loss
+  std::string engine;              // the engine that trained: native or torch
 };
 
 }  // namespace flowmatch
