@@ -109,14 +109,34 @@ def twin_train(recipe, batch, steps, tuned=False):
 
 
 def flowmatch_sample(binary, folder, n, steps):
-    weights = os.path.join(folder, "seed-mlp.safetensors")
-    if not os.path.exists(weights):  # untrained weights sample as fast as trained ones
-        run_measured([binary, "train", "--data", "checkerboard", "--out", os.path.join(folder, "seed"), "--steps", "1",
-                      "--checkpoint-every", "0"] + SEED_RECIPE)
-        os.rename(os.path.join(folder, "seed", "model.safetensors"), weights)
+    weights = untrained_weights(binary, folder, "seed")
     out, _ = run_measured([binary, "sample", weights, "--n", str(n), "--solver", "euler", "--steps", str(steps), "--out",
                            os.path.join(folder, "samples.npy"), "--overwrite", "--engine", ENGINE[0]])
     return report_value(out, "sample_seconds")
+
+
+def untrained_weights(binary, folder, recipe):
+    """A model of the recipe after one training step (untrained weights sample as fast as trained ones)."""
+    weights = os.path.join(folder, "%s.safetensors" % recipe)
+    if not os.path.exists(weights):
+        run_dir = os.path.join(folder, recipe + "-run")
+        run_measured([binary, "train", "--data", "checkerboard", "--out", run_dir, "--steps", "1", "--checkpoint-every",
+                      "0"] + (SEED_RECIPE if recipe == "seed" else DEFAULT_RECIPE))
+        os.rename(os.path.join(run_dir, "model.safetensors"), weights)
+    return weights
+
+
+def flowmatch_latency(binary, folder, recipe, calls):
+    """bench/velocity_latency, built beside flowmatch: {"native": {"1": us, "16": us}, "torch": {...}}."""
+    tool = os.path.join(os.path.dirname(binary), "bench", "velocity_latency")
+    out, _ = run_measured([tool, untrained_weights(binary, folder, recipe), "--calls", str(calls)])
+    return json.loads(out)
+
+
+def twin_latency(recipe, calls, tuned=False):
+    out, _ = run_measured([sys.executable, TWIN, "latency", "--recipe", recipe, "--calls", str(calls)],
+                          twin_environment(tuned))
+    return json.loads(out)
 
 
 def twin_sample(n, steps, tuned=False):
@@ -135,6 +155,7 @@ def main():
     parser.add_argument("flowmatch")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--engine", default="auto", choices=["auto", "native", "torch"])
+    parser.add_argument("--calls", type=int, default=3000, help="velocity evaluations timed per latency measurement")
     args = parser.parse_args()
     ENGINE[0] = args.engine
     binary = os.path.abspath(args.flowmatch)
@@ -142,6 +163,7 @@ def main():
     ceiling = []
     rows = {label: {"fm": [], "pt": [], "tuned": [], "fm_rss": [], "pt_rss": [], "tuned_rss": []} for label, *_ in TRAINING}
     sampling = {"fm": [], "pt": [], "tuned": []}
+    latency = {recipe: {"fm": [], "pt": [], "tuned": []} for recipe in ("seed", "default")}
     with tempfile.TemporaryDirectory() as folder:
         for repeat in range(args.repeats):
             flowmatch_first = repeat % 2 == 0
@@ -164,6 +186,13 @@ def main():
                 sampling[side].append(job())
             print("round %d: sampling: flowmatch %.2f s, PyTorch %.2f s, PyTorch keeping freed memory %.2f s" % (
                 repeat + 1, sampling["fm"][-1], sampling["pt"][-1], sampling["tuned"][-1]), file=sys.stderr)
+            for recipe in ("seed", "default"):
+                jobs = [("fm", lambda: flowmatch_latency(binary, folder, recipe, args.calls)),
+                        ("pt", lambda: twin_latency(recipe, args.calls)), ("tuned", lambda: twin_latency(recipe, args.calls, True))]
+                for side, job in jobs if flowmatch_first else jobs[::-1]:
+                    latency[recipe][side].append(job())
+                print("round %d: latency, %s: %s" % (repeat + 1, recipe, json.dumps(
+                    {side: latency[recipe][side][-1] for side in ("fm", "pt", "tuned")})), file=sys.stderr)
 
     median = statistics.median
     peak = median(c["gflops"] for c in ceiling)
@@ -191,6 +220,17 @@ def main():
     print("| --- | --- | --- | --- | --- | --- |")
     print("| | %.2f | %.2f | %.2f | %.2f | %.2f |" % (fm, pt, paired(sampling["pt"], sampling["fm"]), tuned,
                                                    paired(sampling["tuned"], sampling["fm"])))
+    print("\n| latency of one evaluation, median of %d calls (us) | flowmatch native | flowmatch LibTorch | PyTorch "
+          "(inference_mode) | PyTorch+ | PyTorch / native (paired) |" % args.calls)
+    print("| --- | --- | --- | --- | --- | --- |")
+    for recipe, model in (("seed", "seed-mlp"), ("default", "mlp")):
+        r = latency[recipe]
+        for rows in ("1", "16"):
+            native = [run["native"][rows] for run in r["fm"]]
+            print("| %s, %s point%s | %.0f | %.0f | %.0f | %.0f | %.2f |" % (
+                model, rows, "" if rows == "1" else "s", median(native), median(run["torch"][rows] for run in r["fm"]),
+                median(run[rows] for run in r["pt"]), median(run[rows] for run in r["tuned"]),
+                paired([run[rows] for run in r["pt"]], native)))
 
 if __name__ == "__main__":
     main()

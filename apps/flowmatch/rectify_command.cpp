@@ -24,6 +24,7 @@
 #include "flowmatch/core/threads.h"
 #include "flowmatch/data/conditional_data.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/model/native_mlp.h"
 #include "flowmatch/train/flow_pairs.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
@@ -107,8 +108,9 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   } else if (!a.context.empty()) {
     throw Error(a.model + " takes no context: --context is for models trained with one");
   }
-  resolve_training_engine(cmd, options, *model);
-  at::Generator gen = start_run(a.run.seed, a.run.threads);
+  resolve_training_engine(cmd, options, *model);  // the pairs are drawn on it too
+  const bool native = options.engine == "native";
+  at::Generator gen = start_run(a.run.seed, a.run.threads, native ? Workload::NativeKernels : Workload::MatrixProducts);
   StopSignals stop;  // from here to the end: a signal between the pairs and training stops at the first step
   RunDirLock lock = resuming ? RunDirLock(a.out) : create_run_dir(cmd, a.out, a.overwrite);
   const std::string pairs_path = a.out + "/" + kPairsFile;
@@ -119,7 +121,8 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   // The pairs file grows batch by batch, so a stopped run continues its pairs where they stopped;
   // drawn again, the same starting points leave the generator as an unstopped run left it.
   FlowPairs pairs = reused ? *reused : resumable(cmd, a.out, [&] {
-    return make_flow_pairs(*model, usage, a.pairs, a.pair_solver, a.pair_batch, gen, contexts, pairs_path);
+    return make_flow_pairs(*on_engine(model, options.engine, a.run.threads), usage, a.pairs, a.pair_solver, a.pair_batch, gen,
+                           contexts, pairs_path);
   });
   save_flow_pairs(pairs_path, pairs);
 
@@ -132,7 +135,6 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   }
   options.model_metadata = next.to_metadata();
   model->train();
-  if (options.engine == "native") set_compute_threads(a.run.threads, Workload::NativeKernels);
   std::string description = std::to_string(pairs.z0.size(0)) + " pairs of " + a.model + " (" + pairs.sampler + ")";
   TrainResult result = resumable(cmd, a.out, [&] {
     return train_into_run_dir(model, FixedPairs(pairs.z0, pairs.z1, description, pairs.context), options, gen, a.out);

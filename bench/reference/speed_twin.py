@@ -6,6 +6,8 @@ JSON line. It runs what a PyTorch user would write for the same job, on the same
   train --recipe default  flowmatch's default recipe: mlp, AdamW 2e-3, 100 warm-up steps then cosine
                           decay, gradient clipping at 1, EMA 0.999 (decay min(0.999, (1+k)/(10+k)));
   sample                  Euler from N(0, I), under torch.no_grad(), as the seed samples;
+  latency                 one velocity evaluation for 1 and 16 points under torch.inference_mode(), the
+                          median over --calls calls in a warm process, in microseconds;
   gemm                    float32 matrix products of several shapes (square, and the training's own
                           B x 512 x 512 ones); the best median rate is the machine's GEMM ceiling.
 
@@ -80,6 +82,22 @@ def sample(args):
     return {"n": args.n, "steps": args.sample_steps, "seconds": seconds}
 
 
+def latency(args):
+    model = SeedMLP() if args.recipe == "seed" else ResidualMLP()
+    result = {}
+    with torch.inference_mode():
+        for rows in (1, 16):
+            x, t = torch.randn(rows, 2), torch.full((rows,), 0.5)
+            times = []
+            for i in range(args.calls + args.calls // 10):  # the first tenth warms up
+                start = time.perf_counter()
+                model(x, t)
+                if i >= args.calls // 10:
+                    times.append((time.perf_counter() - start) * 1e6)
+            result[str(rows)] = sorted(times)[len(times) // 2]
+    return result
+
+
 # (m, k, n) of the products timed for the ceiling: square ones and those of a seed-mlp training step.
 GEMM_SHAPES = [(2048, 2048, 2048), (4096, 4096, 4096), (1024, 512, 512), (4096, 512, 512), (512, 4096, 512)]
 
@@ -101,18 +119,19 @@ def gemm(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("job", choices=["train", "sample", "gemm"])
+    parser.add_argument("job", choices=["train", "sample", "latency", "gemm"])
     parser.add_argument("--recipe", choices=["seed", "default"], default="seed")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--sample-steps", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
-    result = {"train": train, "sample": sample, "gemm": gemm}[args.job](args)
+    result = {"train": train, "sample": sample, "latency": latency, "gemm": gemm}[args.job](args)
     result["torch_threads"] = torch.get_num_threads()
     print(json.dumps(result))
 

@@ -3,10 +3,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <map>
 #include <thread>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/model/module_weights.h"
 #include "flowmatch/model/time_embedding.h"
 #include "flowmatch/native/activation.h"
 #include "flowmatch/native/linear.h"
@@ -21,7 +21,7 @@ namespace {
 
 constexpr int64_t kTile = 128;          // sampling: rows per tile, whose activations stay in cache
 constexpr int64_t kMinRowsPerPart = 8;  // fewer rows than this per thread: fewer threads
-constexpr int64_t kMinValuesPerPart = int64_t(1) << 14;  // summing the parts' gradients: fewer per thread, fewer threads
+constexpr int64_t kMinProductsPerPart = int64_t(1) << 16;  // weight gradients: fewer multiply-adds per thread, fewer threads
 
 void add_rows(const float* a, int64_t n, float* y) {  // y += a
   for (int64_t i = 0; i < n; ++i) y[i] += a[i];
@@ -31,11 +31,12 @@ void add_rows(const float* a, int64_t n, float* y) {  // y += a
 
 // Everything the passes need: the architecture, its layers, and the activations' memory.
 struct NativeMLP::Engine {
-  // One torch::nn::Linear of the module: its parameters, and where their gradients go in a part's
-  // gradient scratch (weight, then bias).
+  // One torch::nn::Linear of the module: its parameters; for a backward pass with weight gradients,
+  // where its dL/dy rows are kept (at `dy` floats per row of the workspace) and its input's row 0.
   struct Layer {
     at::Tensor weight, bias;
-    int64_t in = 0, out = 0, grad = 0;
+    int64_t in = 0, out = 0, dy = 0;
+    const float* input = nullptr;
     const float* w() const { return weight.data_ptr<float>(); }
     const float* b() const { return bias.data_ptr<float>(); }
   };
@@ -49,8 +50,9 @@ struct NativeMLP::Engine {
   at::Tensor fourier_basis;
   Layer in, time, interval_time, out, context_first, context_second;
   std::vector<Layer> ff1, ff2, film_layers;  // seed-mlp: ff1 holds blocks.i.ff
-  std::vector<Layer*> layers;                // all of them, in gradient-scratch order
-  int64_t grad_size = 0;
+  std::vector<Layer*> layers;                // all of them
+  int64_t dy_width = 0;                      // the layers' dL/dy, floats per row
+  int64_t parameters = 0;
   int threads = 1;
 
   // The inputs of the pass under way (contiguous float32, bool for `dropped`); kept for backward.
@@ -63,9 +65,9 @@ struct NativeMLP::Engine {
   // rows. A block's buffers repeat per block when a pass keeps them for backward, else are reused.
   struct Offsets {
     int64_t f, T, T2, dt, cin, c1, c1a, e, ea, h, z, gb, u, a, z1, a1, o;  // forward
-    int64_t dh, da, du, dgb, dea, de, dc1, df, dphase;                    // backward
+    int64_t dh, da, du, dgb, dea, de, dc1, df, dphase, dy;                // backward
   } off{};
-  std::vector<float> memory, grad_scratch;
+  std::vector<float> memory;
   int64_t capacity = 0;
   bool kept = false;
 
@@ -78,15 +80,33 @@ struct NativeMLP::Engine {
   void forward_rows(int64_t r, int64_t n, int64_t w, float* v);
   void sum_input_biases(bool keep);
   void input_stage(int64_t r, int64_t n, int64_t w);
-  void input_stage_grad(int64_t n, int64_t r, const float* dh, float* G, float* dx);
-  // dW = dy^T input and db = the column sums of dy [n, out] into G (none when G is null).
-  static void layer_grad(const Layer& layer, const float* dy, const float* input, int64_t n, float* G) {
-    if (!G) return;
-    native::linear_weight_grad(dy, input, n, layer.out, layer.in, G + layer.grad);
-    native::bias_grad(dy, n, layer.out, G + layer.grad + layer.out * layer.in);
-  }
-  void backward_rows(int64_t r, int64_t n, const float* dv, float* G, float* dx);
+  // A backward pass runs in two sweeps. The first goes down the layers, each thread on its share of
+  // the rows, and gives dL/dx; with `weights`, it also keeps each layer's dL/dy for its rows
+  // (keep_dy). The second computes the weight gradients, each thread a share of every layer's
+  // output rows over all the batch's rows (weight_grads), so that nothing needs summing afterwards.
+  void input_stage_grad(int64_t n, int64_t r, const float* dh, bool weights, float* dx);
+  void backward_rows(int64_t r, int64_t n, const float* dv, bool weights, float* dx);
+  // Layer `layer`'s dL/dy for rows r .. r + n - 1, and where its input's rows lie.
+  void keep_dy(Layer& layer, const float* dy, const float* input, int64_t r, int64_t n);
+  // dW += dy^T input, db += the column sums of dy, over all `rows`, for share `part` of `parts` of
+  // each layer's output rows.
+  void weight_grads(int64_t rows, int part, int parts);
 };
+
+void NativeMLP::Engine::keep_dy(Layer& layer, const float* dy, const float* input, int64_t r, int64_t n) {
+  std::copy(dy, dy + n * layer.out, at(off.dy + layer.dy, layer.out, r));
+  if (r == 0) layer.input = input;  // row 0's thread: the rows of every input are laid out one after another
+}
+
+void NativeMLP::Engine::weight_grads(int64_t rows, int part, int parts) {
+  for (Layer* l : layers) {
+    int64_t first = l->out * part / parts, last = l->out * (part + 1) / parts;
+    if (first == last) continue;
+    const float* dy = at(off.dy + l->dy, l->out, 0) + first;
+    native::linear_weight_grad(dy, l->out, l->input, rows, last - first, l->in, l->weight.mutable_grad().data_ptr<float>() + first * l->in);
+    native::bias_grad(dy, l->out, rows, last - first, l->bias.mutable_grad().data_ptr<float>() + first);
+  }
+}
 
 void NativeMLP::Engine::plan(int64_t rows, bool keep) {
   int64_t blocks = keep ? depth : 1, hs = keep ? depth + 1 : 2, next = 0;
@@ -122,6 +142,7 @@ void NativeMLP::Engine::plan(int64_t rows, bool keep) {
   off.dc1 = take(keep && context, W);
   off.df = take(keep && F > 0, D + 2 * F);
   off.dphase = take(keep && F > 0, F);
+  off.dy = take(keep, dy_width);
   kept = keep;
   capacity = rows;
   if (memory.size() < size_t(next * rows)) memory.resize(size_t(next * rows));
@@ -241,15 +262,17 @@ void NativeMLP::Engine::forward_rows(int64_t r, int64_t n, int64_t w, float* v) 
   native::add_bias_and_activate(vr, out.b(), n, D, Activation::Identity, vr);
 }
 
-// From dh = dL/dh_0: the input stage's weight gradients into G, the context embedding's (none when G
-// is null), and dL/dx.
-void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, float* G, float* dx) {
-  auto weight_grad = [&](const Layer& layer, const float* dy, const float* input) { layer_grad(layer, dy, input, n, G); };
+// From dh = dL/dh_0: with `weights`, the input stage's and the context embedding's dL/dy kept; and
+// dL/dx into dx unless it is null.
+void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, bool weights, float* dx) {
+  auto weight_grad = [&](Layer& layer, const float* dy, const float* input) {
+    if (weights) keep_dy(layer, dy, input, r, n);
+  };
   const float* f = F > 0 ? at(off.f, D + 2 * F, r) : x.data_ptr<float>() + r * D;
   weight_grad(in, dh, f);
   weight_grad(time, dh, at(off.T, time_dim, r));
   if (interval) weight_grad(interval_time, dh, at(off.T2, time_dim, r));
-  if (C > 0 && G) {  // the context embedding's weights (no gradient for the context itself): add: de = dh; film: de = dea silu'(e)
+  if (C > 0 && weights) {  // the context embedding's weights (no gradient for the context itself): add: de = dh; film: de = dea silu'(e)
     const float* de = dh;
     if (film) {
       native::activation_grad(at(off.e, W, r), at(off.dea, W, r), n * W, Activation::SiLU, at(off.de, W, r));
@@ -269,10 +292,12 @@ void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, 
   native::fourier_features_grad(f, df, n, D, fourier_basis.data_ptr<float>(), F, at(off.dphase, F, r), dxr);
 }
 
-// Rows r .. r + n - 1 of a kept forward pass: weight gradients into the part's scratch G unless it is
-// null, and dL/dx into dx unless it is null.
-void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, float* G, float* dx) {
-  auto weight_grad = [&](const Layer& layer, const float* dy, const float* input) { layer_grad(layer, dy, input, n, G); };
+// Rows r .. r + n - 1 of a kept forward pass, the first sweep: with `weights`, every layer's dL/dy
+// kept for the second; and dL/dx into dx unless it is null.
+void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, bool weights, float* dx) {
+  auto weight_grad = [&](Layer& layer, const float* dy, const float* input) {
+    if (weights) keep_dy(layer, dy, input, r, n);
+  };
   auto h = [&](int64_t i) { return at(off.h + i * W, W, r); };
   const float* dvr = dv + r * D;
   float *dh = at(off.dh, W, r), *da = at(off.da, W, r);
@@ -285,7 +310,7 @@ void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, flo
       native::linear_input_grad(dh, n, W, ff1[i].w(), W, da);
       std::swap(dh, da);
     }
-    return input_stage_grad(n, r, dh, G, dx);
+    return input_stage_grad(n, r, dh, weights, dx);
   }
   float* o = at(off.o, W, r);
   weight_grad(out, dvr, o);
@@ -318,7 +343,7 @@ void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, flo
     weight_grad(film_layers[i], dgb, at(off.ea, W, r));
     native::linear_input_grad(dgb, n, 2 * W, film_layers[i].w(), W, at(off.dea, W, r), i < depth - 1);
   }
-  input_stage_grad(n, r, dh, G, dx);
+  input_stage_grad(n, r, dh, weights, dx);
 }
 
 bool NativeMLP::runs(const VelocityModel& model) {
@@ -350,22 +375,16 @@ NativeMLP::NativeMLP(std::shared_ptr<VelocityModel> model, int threads) : model_
   e.threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
 
   auto parameters = model_->named_parameters();
-  std::map<std::string, int64_t> flat_offset;  // where each parameter's gradient goes, in parameters() order
-  int64_t total = 0;
-  for (const auto& item : parameters) {
-    flat_offset[item.key()] = total;
-    total += item.value().numel();
-  }
+  int64_t computed = 0;  // parameters the layers below cover: all of them, or the model is not the one expected
   auto layer = [&](const std::string& name) {
     Engine::Layer l;
     l.weight = parameters[name + ".weight"];
     l.bias = parameters[name + ".bias"];
     l.out = l.weight.size(0);
     l.in = l.weight.size(1);
-    l.grad = flat_offset.at(name + ".weight");
-    if (flat_offset.at(name + ".bias") != l.grad + l.weight.numel())
-      throw Error("the native engine expects " + name + ".bias right after " + name + ".weight");
-    e.grad_size += l.weight.numel() + l.bias.numel();
+    l.dy = e.dy_width;
+    e.dy_width += l.out;
+    computed += l.weight.numel() + l.bias.numel();
     return l;
   };
   e.in = layer("in_projection");
@@ -391,9 +410,10 @@ NativeMLP::NativeMLP(std::shared_ptr<VelocityModel> model, int threads) : model_
   for (auto* list : {&e.ff1, &e.ff2, &e.film_layers})
     for (Engine::Layer& l : *list) e.layers.push_back(&l);
   if (e.F > 0) e.fourier_basis = model_->named_buffers()["fourier_basis"];
-  if (e.grad_size != total)
-    throw Error("the native engine computes " + std::to_string(e.grad_size) + " of this " + c["name"].get<std::string>() + "'s " +
-                std::to_string(total) + " parameters");
+  e.parameters = parameter_count(*model_);
+  if (computed != e.parameters)
+    throw Error("the native engine computes " + std::to_string(computed) + " of this " + c["name"].get<std::string>() + "'s " +
+                std::to_string(e.parameters) + " parameters");
   anchor_ = torch::zeros({}, torch::requires_grad());
 }
 
@@ -475,35 +495,21 @@ at::Tensor NativeMLP::backward(const at::Tensor& dv, bool input_grad, bool weigh
   at::Tensor grad_v = dv.to(at::kFloat).contiguous();
   if (grad_v.sizes() != e.x.sizes()) throw Error("dL/dv must have the shape of v, " + c10::str(e.x.sizes()));
   at::Tensor dx = input_grad ? at::empty({rows, e.D}, at::kFloat) : at::Tensor();
-  if (weight_grads) e.grad_scratch.resize(size_t(e.parts * e.grad_size));
   const float* dvp = grad_v.data_ptr<float>();
   float* dxp = input_grad ? dx.data_ptr<float>() : nullptr;
-  native::split_rows(rows, e.parts, [&](int part, int64_t begin, int64_t end) {
-    e.backward_rows(begin, end - begin, dvp, weight_grads ? e.grad_scratch.data() + part * e.grad_size : nullptr, dxp);
-  });
+  native::split_rows(rows, e.parts, [&](int, int64_t begin, int64_t end) { e.backward_rows(begin, end - begin, dvp, weight_grads, dxp); });
   if (!weight_grads) return dx;
-  // Each part's weight gradients added into .grad(), the scratch's range split across the threads.
-  struct Target {
-    int64_t offset, n;  // in a part's scratch
-    float* grad;
-  };
-  std::vector<Target> targets;
-  at::NoGradGuard no_grad;
-  for (Engine::Layer* l : e.layers)
-    for (at::Tensor* p : {&l->weight, &l->bias}) {
-      at::Tensor& g = p->mutable_grad();
-      if (!g.defined()) g = torch::zeros_like(*p);
-      if (!g.is_contiguous()) g = g.contiguous();
-      targets.push_back({l->grad + (p == &l->bias ? l->weight.numel() : 0), p->numel(), g.data_ptr<float>()});
-    }
-  const float* scratch = e.grad_scratch.data();
-  native::split_rows(e.grad_size, native::row_parts(e.grad_size, e.threads, kMinValuesPerPart), [&](int, int64_t begin, int64_t end) {
-    for (const Target& target : targets) {
-      int64_t from = std::max(begin, target.offset), to = std::min(end, target.offset + target.n);
-      for (int part = 0; to > from && part < e.parts; ++part)
-        add_rows(scratch + part * e.grad_size + from, to - from, target.grad + (from - target.offset));
-    }
-  });
+  {
+    at::NoGradGuard no_grad;
+    for (Engine::Layer* l : e.layers)
+      for (at::Tensor* p : {&l->weight, &l->bias}) {
+        at::Tensor& g = p->mutable_grad();
+        if (!g.defined()) g = torch::zeros_like(*p);
+        if (!g.is_contiguous()) g = g.contiguous();
+      }
+  }
+  int parts = native::row_parts(rows * e.parameters, e.threads, kMinProductsPerPart);
+  native::split_rows(parts, parts, [&](int part, int64_t, int64_t) { e.weight_grads(rows, part, parts); });
   return dx;
 }
 

@@ -5,14 +5,7 @@
 #include <cstring>
 
 #include "flowmatch/core/error.h"
-
-// The loops below are compiled twice, for AVX2 and for the baseline x86-64, and the loader
-// picks one by the CPU (GCC's function multiversioning).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FLOWMATCH_VECTORISED __attribute__((target_clones("avx2", "default")))
-#else
-#define FLOWMATCH_VECTORISED
-#endif
+#include "flowmatch/native/vectorised.h"  // the loops below: AVX2 where the CPU has it
 
 namespace flowmatch::native {
 

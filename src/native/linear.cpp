@@ -17,15 +17,15 @@ void linear_input_grad(const float* dy, int64_t rows, int64_t out, const float* 
               accumulate ? 1.0f : 0.0f, dx, int(in));
 }
 
-void linear_weight_grad(const float* dy, const float* x, int64_t rows, int64_t out, int64_t in, float* weight_grad) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(out), int(in), int(rows), 1.0f, dy, int(out), x, int(in), 0.0f,
-              weight_grad, int(in));
+void linear_weight_grad(const float* dy, int64_t dy_stride, const float* x, int64_t rows, int64_t out, int64_t in,
+                        float* weight_grad) {
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(out), int(in), int(rows), 1.0f, dy, int(dy_stride), x, int(in),
+              1.0f, weight_grad, int(in));
 }
 
-void bias_grad(const float* dy, int64_t rows, int64_t out, float* bias_grad) {
-  for (int64_t j = 0; j < out; ++j) bias_grad[j] = 0.0f;
+void bias_grad(const float* dy, int64_t dy_stride, int64_t rows, int64_t out, float* bias_grad) {
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < out; ++j) bias_grad[j] += dy[r * out + j];
+    for (int64_t j = 0; j < out; ++j) bias_grad[j] += dy[r * dy_stride + j];
 }
 
 }  // namespace flowmatch::native

@@ -370,15 +370,17 @@ TEST_F(Cli, MeanFlowJumpsFromItsSourceInOneEvaluation) {
 // A run killed at a random moment and resumed ends with the same bytes as one never interrupted:
 // by SIGKILL (the last checkpoint is all there is) and by SIGTERM (the state is saved on the way out).
 TEST_F(Cli, StoppedRunsResumeToTheSameBytes) {
-  const std::string run = "train --data checkerboard --steps 6000 --batch 128 --width 64 --depth 1 --log-every 50 "
-                          "--seed 4 --threads 1 --checkpoint-every 25 --out ";
-  auto start = std::chrono::steady_clock::now();
-  Result whole = flowmatch(run + path("whole"));
-  double whole_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_EQ(whole.exit_code, 0) << whole.output;
-  std::string expected = read_bytes(path("whole/model.safetensors"));
   std::random_device entropy;
-  for (std::string signal : {"KILL", "TERM"}) {
+  // On each engine: SIGKILL on the native one, SIGTERM on LibTorch's.
+  for (auto [engine, signal] : {std::pair<std::string, std::string>{"native", "KILL"}, {"torch", "TERM"}}) {
+    SCOPED_TRACE("--engine " + engine);
+    const std::string run = "train --data checkerboard --steps 6000 --batch 128 --width 64 --depth 1 --log-every 50 "
+                            "--seed 4 --threads 1 --checkpoint-every 25 --engine " + engine + " --out ";
+    auto start = std::chrono::steady_clock::now();
+    Result whole = flowmatch(run + path("whole-" + engine));
+    double whole_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_EQ(whole.exit_code, 0) << whole.output;
+    std::string expected = read_bytes(path("whole-" + engine + "/model.safetensors"));
     // A random moment in the middle half of the run, as long as this machine takes for it (about
     // 6 s here, a minute under the sanitizers on a busy machine).
     double delay = std::uniform_real_distribution<double>(0.25, 0.75)(entropy) * whole_seconds;
@@ -386,6 +388,7 @@ TEST_F(Cli, StoppedRunsResumeToTheSameBytes) {
     Result stopped = shell("timeout -s " + signal + " " + std::to_string(delay) + " " + FLOWMATCH_BIN + " " + run + dir);
     ASSERT_EQ(stopped.exit_code, signal == "KILL" ? 137 : 124) << "not stopped after " << delay << " s\n" << stopped.output;
     if (signal == "TERM") EXPECT_NE(stopped.output.find("SIGTERM received: stopped after step"), std::string::npos) << stopped.output;
+    EXPECT_NE(read_bytes(dir + "/config.toml").find("engine=\"" + engine + "\""), std::string::npos);  // kept by --resume
     Result resumed = flowmatch("train --resume " + dir + " --threads 1");
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
     EXPECT_NE(resumed.output.find("resuming at step "), std::string::npos) << resumed.output;
@@ -401,12 +404,13 @@ TEST_F(Cli, StoppedRunsResumeToTheSameBytes) {
     }
   }
   // A run that has taken all its steps has nothing to resume: it says so and leaves its files alone.
-  auto written = fs::last_write_time(path("whole/model.safetensors"));
-  Result again = flowmatch("train --resume " + path("whole") + " --threads 1");
+  auto written = fs::last_write_time(path("whole-native/model.safetensors"));
+  std::string bytes = read_bytes(path("whole-native/model.safetensors"));
+  Result again = flowmatch("train --resume " + path("whole-native") + " --threads 1");
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_NE(again.output.find("finished at step 6000 of 6000; nothing to resume"), std::string::npos) << again.output;
-  EXPECT_EQ(fs::last_write_time(path("whole/model.safetensors")), written);
-  EXPECT_EQ(read_bytes(path("whole/model.safetensors")), expected);
+  EXPECT_EQ(fs::last_write_time(path("whole-native/model.safetensors")), written);
+  EXPECT_EQ(read_bytes(path("whole-native/model.safetensors")), bytes);
 }
 
 // reflow and distill, stopped by SIGINT or SIGKILL at a random moment after their first pair batch

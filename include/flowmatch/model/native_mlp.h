@@ -44,9 +44,7 @@ class NativeMLP : public VelocityModel {
   // The training pair: v(x, t | given) (for an interval model u(x, s, t | given); s undefined
   // otherwise), keeping the activations; then, from dL/dv [B, D], adds dL/dW to each parameter's
   // .grad() (created as zeros where undefined) unless `weight_grads` is false, and returns dL/dx with
-  // `input_grad` (else undefined). backward may run several times on one forward pass. The weight
-  // gradients lie in the order of the module's parameters(), so that gradients kept in one flat
-  // buffer in that order (train/fused_adamw.h) are summed into in one sweep.
+  // `input_grad` (else undefined). backward may run several times on one forward pass.
   at::Tensor training_forward(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t, const Condition& given);
   at::Tensor backward(const at::Tensor& dv, bool input_grad, bool weight_grads = true);
 
