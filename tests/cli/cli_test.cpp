@@ -22,6 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 using cli_test::flowmatch;
+using cli_test::flowmatch_each;
 using cli_test::Result;
 using cli_test::shell;
 
@@ -101,6 +102,18 @@ class Cli : public ::testing::Test {
     EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("Sanitizer"), std::string::npos) << r.output;  // under scripts/sanitized-tests.sh
     if (!c.output.empty()) EXPECT_FALSE(fs::exists(path(c.output))) << c.args;
+  }
+  // Runs every case (several at once: a refused command writes nothing) and expects each refused
+  // with a non-zero status (`status` when it is not 0).
+  void expect_each_refused(const std::vector<BadInput>& cases, int status = 0) const {
+    std::vector<std::string> commands;
+    for (const auto& c : cases) commands.push_back(c.args);
+    std::vector<Result> results = flowmatch_each(commands);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      if (status != 0) EXPECT_EQ(results[i].exit_code, status) << cases[i].args << "\n" << results[i].output;
+      EXPECT_NE(results[i].exit_code, 0) << cases[i].args;
+      expect_refused(cases[i], results[i]);
+    }
   }
 
   // Trains a small model on the checkerboard; returns the run folder.
@@ -608,11 +621,7 @@ TEST_F(Cli, ConvertsTorchSaveStateDictsAndRefusesCode) {
       {"convert " + goldens + "/seed-mlp.pt " + path("plain.safetensors") + seed_options, "exists; pass --overwrite", ""},
       {"convert " + goldens + "/seed-mlp.pt " + path("o.safetensors") + " --model unet", "needs --image-shape", "o.safetensors"},
   };
-  for (const auto& c : cases) {
-    Result r = flowmatch(c.args);
-    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.output;
-    expect_refused(c, r);
-  }
+  expect_each_refused(cases, 1);
   EXPECT_FALSE(fs::exists("/tmp/flowmatch-pickle-ran-code"));
 }
 
@@ -696,11 +705,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"reflow " + run + " --out " + path("x") + " --pair-solver dopri5 --pair-steps 8", "--pair-steps is for fixed-grid", "x"},
       {"train --data moons --out " + path("x") + " --image-size 64", "--image-size and --channels are for images", "x"},
   };
-  for (const auto& c : cases) {
-    Result r = flowmatch(c.args);
-    EXPECT_NE(r.exit_code, 0) << c.args;
-    expect_refused(c, r);
-  }
+  expect_each_refused(cases);
   EXPECT_EQ(read_bytes(path("three.csv")), "1,2,3\n4,5,6\n");  // refused, not replaced
   EXPECT_EQ(flowmatch("sample " + run + " --n 3 --overwrite --out " + path("three.csv")).exit_code, 0);
   EXPECT_NE(read_bytes(path("three.csv")), "1,2,3\n4,5,6\n");
@@ -742,8 +747,12 @@ TEST_F(Cli, ParseErrorsAreOneErrorLineWithASuggestionAndStatus2) {
       {"sample", "error: model is required (flowmatch sample --help)"},
       {"sample a b c", "error: unexpected arguments 'b c' for flowmatch sample"},
   };
-  for (const auto& [args, message] : cases) {
-    Result r = flowmatch(args);
+  std::vector<std::string> commands;
+  for (const auto& [args, message] : cases) commands.push_back(args);
+  std::vector<Result> results = flowmatch_each(commands);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& [args, message] = cases[i];
+    const Result& r = results[i];
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
     EXPECT_EQ(r.output.rfind("error: ", 0), 0u) << args << "\n" << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << args << "\n" << r.output;
@@ -819,11 +828,7 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
       {"eval --model " + path("run"), "eval --flow (path straightness) is for points models", ""},
       {"likelihood " + path("run") + " --data moons --out " + path("l.npy"), "likelihood is for points models", "l.npy"},
   };
-  for (const auto& c : cases) {
-    Result r = flowmatch(c.args);
-    EXPECT_NE(r.exit_code, 0) << c.args;
-    expect_refused(c, r);
-  }
+  expect_each_refused(cases);
 }
 
 // flowmatch fd trains its judge once (cached in --classifier), scores real held-out images at the
@@ -1006,11 +1011,7 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
       {"simulate three-moons --n 10 --theta " + path("t.npy") + " --x " + path("xs.npy"), "unknown task 'three-moons'", "t.npy"},
       {"simulate slcp --posterior --observation " + path("c3.csv") + " --n 10 --out " + path("r.npy"), "observations are 8-D", "r.npy"},
   };
-  for (const auto& c : cases) {
-    Result r = flowmatch(c.args);
-    EXPECT_NE(r.exit_code, 0) << c.args;
-    expect_refused(c, r);
-  }
+  expect_each_refused(cases);
 }
 
 // A context run stopped by SIGTERM and resumed keeps the best held-out weights so far, their score
