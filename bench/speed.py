@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # glibc's malloc settings that flowmatch applies to itself (src/core/allocator.cpp), given to PyTorch
@@ -139,6 +140,26 @@ def twin_latency(recipe, calls, tuned=False):
     return json.loads(out)
 
 
+# The seed's quality (the seed notebook's model after its 100 000 steps of batch 64): 5000 samples
+# drawn with 1000 Euler steps score these.
+SEED_STEPS, SEED_ON_CELL, SEED_ENERGY_DISTANCE = 100000, 0.92, 0.0027
+
+
+def flowmatch_time_to_quality(binary, folder, steps):
+    """Wall time of `flowmatch train` with the default recipe for `steps` steps, and the scores of 5000
+    samples drawn with 1000 Euler steps, as the seed's were."""
+    run_dir = os.path.join(folder, "quality")
+    start = time.perf_counter()
+    run_measured([binary, "train", "--data", "checkerboard", "--out", run_dir, "--overwrite", "--steps", str(steps),
+                  "--engine", ENGINE[0]])
+    seconds = time.perf_counter() - start
+    samples = os.path.join(folder, "quality.npy")
+    run_measured([binary, "sample", run_dir, "--n", "5000", "--solver", "euler", "--steps", "1000", "--seed", "7", "--out",
+                  samples, "--overwrite", "--engine", ENGINE[0]])
+    out, _ = run_measured([binary, "eval", samples, "--target", "checkerboard", "--seed", "7"])
+    return seconds, report_value(out, "on_cell_fraction"), report_value(out, "energy_distance")
+
+
 def twin_sample(n, steps, tuned=False):
     out, _ = run_measured([sys.executable, TWIN, "sample", "--n", str(n), "--sample-steps", str(steps)],
                           twin_environment(tuned))
@@ -156,6 +177,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--engine", default="auto", choices=["auto", "native", "torch"])
     parser.add_argument("--calls", type=int, default=3000, help="velocity evaluations timed per latency measurement")
+    parser.add_argument("--quality-steps", type=int, default=4000,
+                        help="steps of the default recipe timed to the seed's quality (0 = skip)")
     args = parser.parse_args()
     ENGINE[0] = args.engine
     binary = os.path.abspath(args.flowmatch)
@@ -194,6 +217,8 @@ def main():
                 print("round %d: latency, %s: %s" % (repeat + 1, recipe, json.dumps(
                     {side: latency[recipe][side][-1] for side in ("fm", "pt", "tuned")})), file=sys.stderr)
 
+        quality = flowmatch_time_to_quality(binary, folder, args.quality_steps) if args.quality_steps > 0 else None
+
     median = statistics.median
     peak = median(c["gflops"] for c in ceiling)
     print("fp32 GEMM ceiling: %.1f GFLOP/s, the best of torch.mm's median rates over these m x k x n products "
@@ -231,6 +256,21 @@ def main():
                 model, rows, "" if rows == "1" else "s", median(native), median(run["torch"][rows] for run in r["fm"]),
                 median(run[rows] for run in r["pt"]), median(run[rows] for run in r["tuned"]),
                 paired([run[rows] for run in r["pt"]], native)))
+
+    if quality:
+        seconds, on_cell, energy = quality
+        seed = rows[TRAINING[0][0]]
+        print("\nTime to the seed's quality (on-cell >= %.2f, energy distance <= %.4f; 5000 samples, Euler 1000 steps):" % (
+            SEED_ON_CELL, SEED_ENERGY_DISTANCE))
+        print("flowmatch, the default recipe for %d steps: %.0f s of `flowmatch train`, on-cell %.3f, energy distance "
+              "%.4f (%s)." % (args.quality_steps, seconds, on_cell, energy,
+                              "reached" if on_cell >= SEED_ON_CELL and energy <= SEED_ENERGY_DISTANCE else "NOT reached"))
+        print("| the seed's recipe (%d steps of batch 64) at this run's rate | minutes | flowmatch sooner by |" % SEED_STEPS)
+        print("| --- | --- | --- |")
+        for side, label in (("pt", "PyTorch"), ("tuned", "PyTorch+")):
+            minutes = SEED_STEPS / median(seed[side]) / 60
+            print("| %s, %.1f steps/s | %.1f | %.1f x |" % (label, median(seed[side]), minutes, minutes * 60 / seconds))
+
 
 if __name__ == "__main__":
     main()

@@ -103,8 +103,9 @@ void NativeMLP::Engine::weight_grads(int64_t rows, int part, int parts) {
     int64_t first = l->out * part / parts, last = l->out * (part + 1) / parts;
     if (first == last) continue;
     const float* dy = at(off.dy + l->dy, l->out, 0) + first;
-    native::linear_weight_grad(dy, l->out, l->input, rows, last - first, l->in, l->weight.mutable_grad().data_ptr<float>() + first * l->in);
-    native::bias_grad(dy, l->out, rows, last - first, l->bias.mutable_grad().data_ptr<float>() + first);
+    float *dW = l->weight.mutable_grad().data_ptr<float>(), *db = l->bias.mutable_grad().data_ptr<float>();
+    native::linear_weight_grad(dy, l->out, l->input, rows, last - first, l->in, dW + first * l->in);
+    native::bias_grad(dy, l->out, rows, last - first, db + first);
   }
 }
 
@@ -265,13 +266,13 @@ void NativeMLP::Engine::forward_rows(int64_t r, int64_t n, int64_t w, float* v) 
 // From dh = dL/dh_0: with `weights`, the input stage's and the context embedding's dL/dy kept; and
 // dL/dx into dx unless it is null.
 void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, bool weights, float* dx) {
-  auto weight_grad = [&](Layer& layer, const float* dy, const float* input) {
+  auto keep = [&](Layer& layer, const float* dy, const float* input) {
     if (weights) keep_dy(layer, dy, input, r, n);
   };
   const float* f = F > 0 ? at(off.f, D + 2 * F, r) : x.data_ptr<float>() + r * D;
-  weight_grad(in, dh, f);
-  weight_grad(time, dh, at(off.T, time_dim, r));
-  if (interval) weight_grad(interval_time, dh, at(off.T2, time_dim, r));
+  keep(in, dh, f);
+  keep(time, dh, at(off.T, time_dim, r));
+  if (interval) keep(interval_time, dh, at(off.T2, time_dim, r));
   if (C > 0 && weights) {  // the context embedding's weights (no gradient for the context itself): add: de = dh; film: de = dea silu'(e)
     const float* de = dh;
     if (film) {
@@ -279,10 +280,10 @@ void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, 
       de = at(off.de, W, r);
     }
     float* dc1 = at(off.dc1, W, r);
-    weight_grad(context_second, de, at(off.c1a, W, r));
+    keep(context_second, de, at(off.c1a, W, r));
     native::linear_input_grad(de, n, W, context_second.w(), W, dc1);
     native::activation_grad(at(off.c1, W, r), dc1, n * W, Activation::SiLU, dc1);
-    weight_grad(context_first, dc1, at(off.cin, C + 1, r));
+    keep(context_first, dc1, at(off.cin, C + 1, r));
   }
   if (!dx) return;
   float* dxr = dx + r * D;
@@ -295,25 +296,25 @@ void NativeMLP::Engine::input_stage_grad(int64_t n, int64_t r, const float* dh, 
 // Rows r .. r + n - 1 of a kept forward pass, the first sweep: with `weights`, every layer's dL/dy
 // kept for the second; and dL/dx into dx unless it is null.
 void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, bool weights, float* dx) {
-  auto weight_grad = [&](Layer& layer, const float* dy, const float* input) {
+  auto keep = [&](Layer& layer, const float* dy, const float* input) {
     if (weights) keep_dy(layer, dy, input, r, n);
   };
   auto h = [&](int64_t i) { return at(off.h + i * W, W, r); };
   const float* dvr = dv + r * D;
   float *dh = at(off.dh, W, r), *da = at(off.da, W, r);
   if (seed) {
-    weight_grad(out, dvr, h(depth));
+    keep(out, dvr, h(depth));
     native::linear_input_grad(dvr, n, D, out.w(), W, dh);
     for (int64_t i = depth - 1; i >= 0; --i) {  // dz_i = dh_{i+1} relu'(z_i); dh_i = dz_i W_i
       native::activation_grad(at(off.z + i * W, W, r), dh, n * W, Activation::ReLU, dh);
-      weight_grad(ff1[i], dh, h(i));
+      keep(ff1[i], dh, h(i));
       native::linear_input_grad(dh, n, W, ff1[i].w(), W, da);
       std::swap(dh, da);
     }
     return input_stage_grad(n, r, dh, weights, dx);
   }
   float* o = at(off.o, W, r);
-  weight_grad(out, dvr, o);
+  keep(out, dvr, o);
   native::linear_input_grad(dvr, n, D, out.w(), W, dh);
   native::activation_grad(h(depth), dh, n * W, act, dh);  // dL/dh_depth
   float* du = at(off.du, W, r);
@@ -321,10 +322,10 @@ void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, boo
     // dh holds dL/dh_{i+1}: it flows to h_i unchanged (the residual) and through the block's branch.
     float *z1 = at(off.z1 + i * W, W, r), *a = at(off.a + i * W, W, r), *a1 = at(off.a1 + i * W, W, r);
     float* u = film ? at(off.u + i * W, W, r) : h(i);
-    weight_grad(ff2[i], dh, a1);
+    keep(ff2[i], dh, a1);
     native::linear_input_grad(dh, n, W, ff2[i].w(), W, da);
     native::activation_grad(z1, da, n * W, act, da);  // dz1
-    weight_grad(ff1[i], da, a);
+    keep(ff1[i], da, a);
     native::linear_input_grad(da, n, W, ff1[i].w(), W, du);
     native::activation_grad(u, du, n * W, act, du);  // du
     if (!film) {
@@ -340,7 +341,7 @@ void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, boo
         dgb[row * 2 * W + W + j] = g;
         dh[row * W + j] += g * (1.0f + gb[row * 2 * W + j]);
       }
-    weight_grad(film_layers[i], dgb, at(off.ea, W, r));
+    keep(film_layers[i], dgb, at(off.ea, W, r));
     native::linear_input_grad(dgb, n, 2 * W, film_layers[i].w(), W, at(off.dea, W, r), i < depth - 1);
   }
   input_stage_grad(n, r, dh, weights, dx);
@@ -497,7 +498,8 @@ at::Tensor NativeMLP::backward(const at::Tensor& dv, bool input_grad, bool weigh
   at::Tensor dx = input_grad ? at::empty({rows, e.D}, at::kFloat) : at::Tensor();
   const float* dvp = grad_v.data_ptr<float>();
   float* dxp = input_grad ? dx.data_ptr<float>() : nullptr;
-  native::split_rows(rows, e.parts, [&](int, int64_t begin, int64_t end) { e.backward_rows(begin, end - begin, dvp, weight_grads, dxp); });
+  native::split_rows(rows, e.parts,
+                     [&](int, int64_t begin, int64_t end) { e.backward_rows(begin, end - begin, dvp, weight_grads, dxp); });
   if (!weight_grads) return dx;
   {
     at::NoGradGuard no_grad;
