@@ -250,12 +250,12 @@ def main():
     print("| --- | --- | --- | --- | --- | --- |")
     for recipe, model in (("seed", "seed-mlp"), ("default", "mlp")):
         r = latency[recipe]
-        for rows in ("1", "16"):
-            native = [run["native"][rows] for run in r["fm"]]
+        for points in ("1", "16"):
+            native = [run["native"][points] for run in r["fm"]]
             print("| %s, %s point%s | %.0f | %.0f | %.0f | %.0f | %.2f |" % (
-                model, rows, "" if rows == "1" else "s", median(native), median(run["torch"][rows] for run in r["fm"]),
-                median(run[rows] for run in r["pt"]), median(run[rows] for run in r["tuned"]),
-                paired([run[rows] for run in r["pt"]], native)))
+                model, points, "" if points == "1" else "s", median(native), median(run["torch"][points] for run in r["fm"]),
+                median(run[points] for run in r["pt"]), median(run[points] for run in r["tuned"]),
+                paired([run[points] for run in r["pt"]], native)))
 
     if quality:
         seconds, on_cell, energy = quality
