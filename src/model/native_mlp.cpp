@@ -537,9 +537,13 @@ std::vector<int64_t> NativeMLP::sample_shape() const { return model_->sample_sha
 
 double NativeMLP::floats_per_row() const { return model_->floats_per_row(); }
 
-bool runs_natively(const VelocityModel& model, const std::string& engine) {
+void check_engine_name(const std::string& engine) {
   if (engine != "auto" && engine != "native" && engine != "torch")
     throw Error("unknown engine '" + engine + "' (choose auto, native or torch)");
+}
+
+bool runs_natively(const VelocityModel& model, const std::string& engine) {
+  check_engine_name(engine);
   if (engine == "native" && !NativeMLP::runs(model)) {
     auto parameters = model.parameters();
     bool float64 = !parameters.empty() && parameters.front().scalar_type() == at::kDouble;

@@ -1,6 +1,7 @@
 #include "flowmatch/train/training_options.h"
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/model/native_mlp.h"
 
 namespace flowmatch {
 
@@ -19,8 +20,7 @@ void TrainOptions::validate() const {
   if (log_every <= 0) throw Error("--log-every must be positive");
   if (checkpoint_every < 0) throw Error("--checkpoint-every must be >= 0");
   if (shards < 0) throw Error("--shards must be >= 0");
-  if (engine != "auto" && engine != "native" && engine != "torch")
-    throw Error("unknown engine '" + engine + "' (choose auto, native or torch)");
+  check_engine_name(engine);
 }
 
 }  // namespace flowmatch
