@@ -1,4 +1,4 @@
-"""Writes tests/goldens/{seed-mlp,mlp}.safetensors: what the PyTorch twin computes, for the parity tests
+"""Writes tests/goldens/{seed-mlp,mlp,unet}.safetensors: what the PyTorch twin computes, for the parity tests
 (tests/train/parity_test.cpp), and torch.save files for `flowmatch convert` (tests/io/torch_state_dict_test.cpp). Each file holds a small model's weights ("model.<name>", loadable by flowmatch
 from its config in __metadata__["flowmatch.model"]) and, from fixed inputs:
   - v = model(x, t), and the gradients "grad.<name>" of mean((v - target)^2);
@@ -19,6 +19,8 @@ MODELS = {
     "seed-mlp": {"name": "seed-mlp", "data_dim": 2, "width": 32, "depth": 2, "time_dim": 32},
     "mlp": {"name": "mlp", "data_dim": 2, "width": 32, "depth": 2, "activation": "silu", "time_dim": 32,
             "time_scale": 1000.0, "fourier_features": 16, "fourier_scale": 0.5},
+    "unet": {"name": "unet", "image_shape": [1, 8, 8], "widths": [4, 8], "depth": 1, "time_dim": 16, "groups": 2,
+             "classes": 3},
 }
 
 
@@ -32,14 +34,19 @@ class RunsCode:
 def golden(config, folder):
     torch.manual_seed(0)
     model = model_from_config(config)
+    if config["name"] == "unet":  # its zero-initialised convolutions drawn like the others: v and all gradients nonzero
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv2d) and not module.weight.any():
+                module.reset_parameters()
     tensors = {"model." + name: value.clone() for name, value in model.state_dict().items()}
     if config["name"] == "seed-mlp":
         torch.save(model.state_dict(), os.path.join(folder, "seed-mlp.pt"))
         wrapped = OrderedDict(("module." + name, value) for name, value in model.state_dict().items())
         torch.save(wrapped, os.path.join(folder, "seed-mlp-wrapped.pt"))
         torch.save({"weight": torch.zeros(2), "payload": RunsCode()}, os.path.join(folder, "refused.pt"))
-    x, t, target = torch.randn(8, 2), torch.rand(8), torch.randn(8, 2)
-    x0, x1, noise = torch.randn(16, 2), torch.randn(16, 2) * 2, torch.randn(8, 2)
+    shape = config.get("image_shape", [config.get("data_dim", 2)])  # of one sample
+    x, t, target = torch.randn(8, *shape), torch.rand(8), torch.randn(8, *shape)
+    x0, x1, noise = torch.randn(16, *shape), torch.randn(16, *shape) * 2, torch.randn(8, *shape)
     tensors.update({"x": x, "t": t, "target": target, "x0": x0, "x1": x1, "noise": noise})
     v = model(x, t)
     (v - target).pow(2).mean().backward()

@@ -76,10 +76,112 @@ class ResidualMLP(nn.Module):
         return self.out_projection(nn.functional.silu(h))
 
 
-def cfm_loss(model, x0, x1, t):
-    """cfm_loss.cpp with the condot scheduler: x_t = t x1 + (1 - t) x0, target x1 - x0."""
-    xt = t.unsqueeze(1) * x1 + (1 - t.unsqueeze(1)) * x0
-    return (model(xt, t) - (x1 - x0)).pow(2).mean()
+def conv3x3(channels_in, channels_out, stride=1):
+    return nn.Conv2d(channels_in, channels_out, 3, stride=stride, padding=1)
+
+
+def zero_init(conv):
+    """unet.cpp's zero_init: the layer that ends a block starts at zero, so the block starts as the identity."""
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+class UNetResidualBlock(nn.Module):
+    """unet.cpp: h = conv1(silu(norm1(x))) + time(silu(emb)); out = skip(x) + conv2(silu(norm2(h)))."""
+
+    def __init__(self, channels_in, channels_out, embedding_dim, groups):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups, channels_in)
+        self.conv1 = conv3x3(channels_in, channels_out)
+        self.time = nn.Linear(embedding_dim, channels_out)
+        self.norm2 = nn.GroupNorm(groups, channels_out)
+        self.conv2 = zero_init(conv3x3(channels_out, channels_out))
+        self.skip = nn.Conv2d(channels_in, channels_out, 1) if channels_in != channels_out else None
+
+    def forward(self, x, embedding):
+        h = self.conv1(nn.functional.silu(self.norm1(x))) + self.time(nn.functional.silu(embedding))[:, :, None, None]
+        h = self.conv2(nn.functional.silu(self.norm2(h)))
+        return (x if self.skip is None else self.skip(x)) + h
+
+
+class UNetAttention(nn.Module):
+    """unet.cpp: q, k, v = qkv(norm(x)) as [B, C, N]; a = softmax(q^T k / sqrt(C)); out = x + proj(v a^T)."""
+
+    def __init__(self, channels, groups):
+        super().__init__()
+        self.norm = nn.GroupNorm(groups, channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.proj = zero_init(nn.Conv2d(channels, channels, 1))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, c, h * w).unbind(1)
+        weights = torch.softmax(torch.matmul(q.transpose(1, 2), k) / math.sqrt(c), -1)
+        return x + self.proj(torch.matmul(v, weights.transpose(1, 2)).reshape(b, c, h, w))
+
+
+class UNet(nn.Module):
+    """unet.cpp, flowmatch's image network: emb = time_out(silu(time_in(sin_emb(1000 t)))) [+ class_embedding(y)];
+    stem, residual blocks down (kept as skips) with stride-2 convs between levels, a middle block with
+    self-attention, residual blocks up on [h, skip] with nearest 2x upsampling + conv, out_conv(silu(out_norm(h)))."""
+
+    def __init__(self, image_shape=(1, 28, 28), widths=(32, 64, 64), depth=1, time_dim=128, groups=8, classes=0):
+        super().__init__()
+        self.image_shape, self.time_dim, self.classes = list(image_shape), time_dim, classes
+        embedding_dim, levels = 4 * widths[0], len(widths)
+        self.time_in = nn.Linear(time_dim, embedding_dim)
+        self.time_out = nn.Linear(embedding_dim, embedding_dim)
+        if classes > 0:
+            self.class_embedding = nn.Embedding(classes + 1, embedding_dim)
+        self.stem = conv3x3(image_shape[0], widths[0])
+        self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
+        for i in range(levels):
+            self.down.append(nn.ModuleList([UNetResidualBlock(widths[i - 1] if j == 0 and i > 0 else widths[i], widths[i],
+                                                              embedding_dim, groups) for j in range(depth)]))
+            if i + 1 < levels:
+                self.downsample.append(conv3x3(widths[i], widths[i], 2))
+        bottom = widths[-1]
+        self.middle_in = UNetResidualBlock(bottom, bottom, embedding_dim, groups)
+        self.attention = UNetAttention(bottom, groups)
+        self.middle_out = UNetResidualBlock(bottom, bottom, embedding_dim, groups)
+        self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
+        for i in reversed(range(levels)):  # up[k] runs from the lowest level (k = 0) to the highest
+            self.up.append(nn.ModuleList([UNetResidualBlock(2 * widths[i], widths[i], embedding_dim, groups)
+                                          for _ in range(depth)]))
+            if i > 0:
+                self.upsample.append(conv3x3(widths[i], widths[i - 1]))
+        self.out_norm = nn.GroupNorm(groups, widths[0])
+        self.out_conv = zero_init(conv3x3(widths[0], image_shape[0]))
+
+    def forward(self, x, t, labels=None):
+        """labels None on a class-conditional model is the "no class" label K, as unet.cpp's forward."""
+        embedding = self.time_out(nn.functional.silu(self.time_in(sinusoidal_embedding(t, self.time_dim, 1000.0))))
+        if self.classes > 0:
+            if labels is None:
+                labels = torch.full((x.shape[0],), self.classes, dtype=torch.long)
+            embedding = embedding + self.class_embedding(labels)
+        h, skips = self.stem(x), []
+        for i, level in enumerate(self.down):
+            for block in level:
+                h = block(h, embedding)
+                skips.append(h)
+            if i < len(self.downsample):
+                h = self.downsample[i](h)
+        h = self.middle_out(self.attention(self.middle_in(h, embedding)), embedding)
+        for k, level in enumerate(self.up):
+            for block in level:
+                h = block(torch.cat([h, skips.pop()], 1), embedding)
+            if k < len(self.upsample):
+                h = self.upsample[k](nn.functional.interpolate(h, scale_factor=2.0, mode="nearest"))
+        return self.out_conv(nn.functional.silu(self.out_norm(h)))
+
+
+def cfm_loss(model, x0, x1, t, **condition):
+    """cfm_loss.cpp with the condot scheduler: x_t = t x1 + (1 - t) x0, target x1 - x0 (t broadcast over a row)."""
+    tb = t.reshape([-1] + [1] * (x1.dim() - 1))
+    xt = tb * x1 + (1 - tb) * x0
+    return (model(xt, t, **condition) - (x1 - x0)).pow(2).mean()
 
 
 def euler(model, x, steps):
@@ -121,10 +223,10 @@ def read_safetensors(path):
 
 
 def model_from_config(config):
-    """The twin of a flowmatch model config (__metadata__["flowmatch.model"]): seed-mlp or mlp."""
-    kinds = {"seed-mlp": SeedMLP, "mlp": ResidualMLP}
+    """The twin of a flowmatch model config (__metadata__["flowmatch.model"]): seed-mlp, mlp or unet."""
+    kinds = {"seed-mlp": SeedMLP, "mlp": ResidualMLP, "unet": UNet}
     if config.get("name") not in kinds or config.get("activation", "silu") != "silu" or config.get("interval"):
-        raise ValueError("the twin has seed-mlp and mlp (silu, no interval), not %s" % json.dumps(config))
+        raise ValueError("the twin has seed-mlp, mlp (silu, no interval) and unet, not %s" % json.dumps(config))
     return kinds[config["name"]](**{k: v for k, v in config.items() if k not in ("name", "activation")})
 
 

@@ -70,7 +70,7 @@ TEST_P(Parity, EulerAndRk4SamplesMatchTheTwin) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Twin, Parity, ::testing::Values("seed-mlp", "mlp"));
+INSTANTIATE_TEST_SUITE_P(Twin, Parity, ::testing::Values("seed-mlp", "mlp", "unet"));
 
 }  // namespace
 }  // namespace flowmatch
