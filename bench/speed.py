@@ -6,8 +6,13 @@ each round's flowmatch/PyTorch ratio. PyTorch runs twice: as is, and with glibc'
 flowmatch sets its own and OpenBLAS's kernels as flowmatch picks them (PyTorch+), which separates
 the allocator's and the kernels' share of the difference.
 flowmatch runs on the engine --engine names (auto: native for these MLPs; torch: LibTorch).
-Needs python3-torch (scripts/install-deps.sh --bench).
-    /usr/bin/python3 bench/speed.py build/flowmatch [--repeats 3] [--engine auto|native|torch]
+The unet rows (--rows unet) time the image recipe of docs/images.md on Fashion-MNIST: training at
+batch 64, and 1000 class-conditional samples with midpoint in 8 steps. For them PyTorch+ also gets
+the thread setting flowmatch gives itself for convolutions, which was PyTorch's best here (LibTorch's
+pool on every core, OpenBLAS on one; plain PyTorch runs its default, one intra-op thread per
+physical core).
+Needs python3-torch (scripts/install-deps.sh --bench), and dataset-fashion-mnist for the unet rows.
+    /usr/bin/python3 bench/speed.py build/flowmatch [--repeats 3] [--engine auto|native|torch] [--rows mlp,unet]
 """
 import argparse
 import json
@@ -99,8 +104,45 @@ def read_blas_core(binary):
         BLAS_CORE["OPENBLAS_CORETYPE"] = match.group(1)
 
 
-def twin_environment(tuned):
-    return {"GLIBC_TUNABLES": KEEP_FREED_MEMORY, **BLAS_CORE} if tuned else {}
+def twin_environment(tuned, threads=None):
+    """PyTorch+'s settings; with `threads`, also LibTorch's pool on all cores and OpenBLAS on one (the unet's)."""
+    if not tuned:
+        return {}
+    return {"GLIBC_TUNABLES": KEEP_FREED_MEMORY, **BLAS_CORE, **({"OPENBLAS_NUM_THREADS": "1"} if threads else {})}
+
+
+def unet_twin_options(tuned):
+    return ["--recipe", "unet"] + (["--torch-threads", str(os.cpu_count())] if tuned else [])
+
+
+# The image recipe (docs/images.md): its training at batch 64, and UNET_SAMPLES images drawn with midpoint in
+# UNET_SAMPLE_STEPS steps and --cfg 1, in batches of 50.
+UNET_STEPS, UNET_SAMPLES, UNET_SAMPLE_STEPS = 100, 1000, 8
+
+
+def flowmatch_unet_train(binary, folder):
+    out, rss = run_measured([binary, "train", "--data", "fashion-mnist", "--out", os.path.join(folder, "unet-train"),
+                             "--overwrite", "--steps", str(UNET_STEPS), "--log-every", str(UNET_STEPS), "--checkpoint-every", "0"])
+    return UNET_STEPS / report_value(out, "train_seconds"), rss
+
+
+def twin_unet_train(tuned=False):
+    out, rss = run_measured([sys.executable, TWIN, "train", "--batch", "64", "--steps", str(UNET_STEPS)] +
+                            unet_twin_options(tuned), twin_environment(tuned, threads=True))
+    return json.loads(out)["steps_per_s"], rss
+
+
+def flowmatch_unet_sample(binary, folder):
+    out, rss = run_measured([binary, "sample", untrained_weights(binary, folder, "unet"), "--n", str(UNET_SAMPLES), "--solver",
+                             "midpoint", "--steps", str(UNET_SAMPLE_STEPS), "--cfg", "1", "--out",
+                             os.path.join(folder, "images.npy"), "--overwrite"])
+    return UNET_SAMPLES / report_value(out, "sample_seconds"), rss
+
+
+def twin_unet_sample(tuned=False):
+    out, rss = run_measured([sys.executable, TWIN, "sample", "--n", str(UNET_SAMPLES), "--sample-steps",
+                             str(UNET_SAMPLE_STEPS)] + unet_twin_options(tuned), twin_environment(tuned, threads=True))
+    return json.loads(out)["images_per_s"], rss
 
 
 def twin_train(recipe, batch, steps, tuned=False):
@@ -121,8 +163,9 @@ def untrained_weights(binary, folder, recipe):
     weights = os.path.join(folder, "%s.safetensors" % recipe)
     if not os.path.exists(weights):
         run_dir = os.path.join(folder, recipe + "-run")
-        run_measured([binary, "train", "--data", "checkerboard", "--out", run_dir, "--steps", "1", "--checkpoint-every",
-                      "0"] + (SEED_RECIPE if recipe == "seed" else DEFAULT_RECIPE))
+        data = "fashion-mnist" if recipe == "unet" else "checkerboard"
+        run_measured([binary, "train", "--data", data, "--out", run_dir, "--steps", "1", "--checkpoint-every",
+                      "0"] + {"seed": SEED_RECIPE, "default": DEFAULT_RECIPE, "unet": []}[recipe])
         os.rename(os.path.join(run_dir, "model.safetensors"), weights)
     return weights
 
@@ -179,7 +222,11 @@ def main():
     parser.add_argument("--calls", type=int, default=3000, help="velocity evaluations timed per latency measurement")
     parser.add_argument("--quality-steps", type=int, default=4000,
                         help="steps of the default recipe timed to the seed's quality (0 = skip)")
+    parser.add_argument("--rows", default="mlp,unet", help="which tables: mlp (the MLP rows), unet, or both")
     args = parser.parse_args()
+    tables = set(args.rows.split(","))
+    if not tables or not tables <= {"mlp", "unet"}:
+        sys.exit("--rows takes mlp, unet or mlp,unet, got %s" % args.rows)
     ENGINE[0] = args.engine
     binary = os.path.abspath(args.flowmatch)
     read_blas_core(binary)
@@ -187,9 +234,23 @@ def main():
     rows = {label: {"fm": [], "pt": [], "tuned": [], "fm_rss": [], "pt_rss": [], "tuned_rss": []} for label, *_ in TRAINING}
     sampling = {"fm": [], "pt": [], "tuned": []}
     latency = {recipe: {"fm": [], "pt": [], "tuned": []} for recipe in ("seed", "default")}
+    unet = {job: {side: [] for side in ("fm", "pt", "tuned", "fm_rss", "pt_rss", "tuned_rss")} for job in ("train", "sample")}
+    quality = None
     with tempfile.TemporaryDirectory() as folder:
         for repeat in range(args.repeats):
             flowmatch_first = repeat % 2 == 0
+            if "unet" in tables:
+                for job, label, fm, twin in (("train", "training, steps/s", flowmatch_unet_train, twin_unet_train),
+                                             ("sample", "sampling, images/s", flowmatch_unet_sample, twin_unet_sample)):
+                    jobs = [("fm", lambda: fm(binary, folder)), ("pt", twin), ("tuned", lambda: twin(tuned=True))]
+                    for side, run in jobs if flowmatch_first else jobs[::-1]:
+                        rate, rss = run()
+                        unet[job][side].append(rate)
+                        unet[job][side + "_rss"].append(rss)
+                    print("round %d: unet %s: flowmatch %.2f, PyTorch %.2f, PyTorch+ %.2f" % (
+                        repeat + 1, label, unet[job]["fm"][-1], unet[job]["pt"][-1], unet[job]["tuned"][-1]), file=sys.stderr)
+            if "mlp" not in tables:
+                continue
             out, _ = run_measured([sys.executable, TWIN, "gemm"], BLAS_CORE)
             ceiling.append(json.loads(out))
             for label, recipe, batch, steps in TRAINING:
@@ -217,8 +278,33 @@ def main():
                 print("round %d: latency, %s: %s" % (repeat + 1, recipe, json.dumps(
                     {side: latency[recipe][side][-1] for side in ("fm", "pt", "tuned")})), file=sys.stderr)
 
-        quality = flowmatch_time_to_quality(binary, folder, args.quality_steps) if args.quality_steps > 0 else None
+        if "mlp" in tables and args.quality_steps > 0:
+            quality = flowmatch_time_to_quality(binary, folder, args.quality_steps)
 
+    if "unet" in tables:
+        print_unet_table(unet, args.repeats)
+    if "mlp" in tables:
+        print_mlp_tables(args, ceiling, rows, sampling, latency, quality)
+
+
+def print_unet_table(unet, repeats):
+    median = statistics.median
+    print("The unet (the image recipe of docs/images.md, Fashion-MNIST 28 x 28, 10 classes): medians of %d runs, "
+          "flowmatch and PyTorch alternating. PyTorch+: GLIBC_TUNABLES=%s, torch.set_num_threads(%d), "
+          "OPENBLAS_NUM_THREADS=1.\n" % (repeats, KEEP_FREED_MEMORY, os.cpu_count()))
+    print("| unet | flowmatch | PyTorch | ratio (paired) | PyTorch+ | ratio to PyTorch+ (paired) "
+          "| peak RSS MB: flowmatch / PyTorch / PyTorch+ |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for job, label in (("train", "training, batch 64 (steps/s)"),
+                       ("sample", "sampling, %d images, midpoint %d steps (images/s)" % (UNET_SAMPLES, UNET_SAMPLE_STEPS))):
+        r = unet[job]
+        print("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f / %.0f / %.0f |" % (
+            label, median(r["fm"]), median(r["pt"]), paired(r["fm"], r["pt"]), median(r["tuned"]),
+            paired(r["fm"], r["tuned"]), median(r["fm_rss"]), median(r["pt_rss"]), median(r["tuned_rss"])))
+    print()
+
+
+def print_mlp_tables(args, ceiling, rows, sampling, latency, quality):
     median = statistics.median
     peak = median(c["gflops"] for c in ceiling)
     print("fp32 GEMM ceiling: %.1f GFLOP/s, the best of torch.mm's median rates over these m x k x n products "

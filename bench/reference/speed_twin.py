@@ -5,25 +5,36 @@ JSON line. It runs what a PyTorch user would write for the same job, on the same
                           (weight decay 0.01), no clipping, no EMA, constant learning rate;
   train --recipe default  flowmatch's default recipe: mlp, AdamW 2e-3, 100 warm-up steps then cosine
                           decay, gradient clipping at 1, EMA 0.999 (decay min(0.999, (1+k)/(10+k)));
+  train --recipe unet     flowmatch's image recipe (docs/images.md): the class-conditional unet on
+                          Fashion-MNIST's 60 000 training images, labels dropped with probability 0.1,
+                          AdamW 1e-3 with warm-up, cosine decay, clipping and EMA as the default recipe;
   sample                  Euler from N(0, I), under torch.no_grad(), as the seed samples;
+  sample --recipe unet    1000 images of the same unet, 100 per class in batches of 50, with midpoint
+                          in 8 steps and guidance weight 1 (the class-conditional field alone);
   latency                 one velocity evaluation for 1 and 16 points under torch.inference_mode(), the
                           median over --calls calls in a warm process, in microseconds;
   gemm                    float32 matrix products of several shapes (square, and the training's own
                           B x 512 x 512 ones); the best median rate is the machine's GEMM ceiling.
 
-Threads: LibTorch's intra-op pool on 1 thread and OpenBLAS on all cores, as flowmatch shares them
-(src/core/threads.cpp); torch.get_num_threads() is printed.
+Threads: for the MLPs, LibTorch's intra-op pool on 1 thread and OpenBLAS on all cores, as flowmatch
+shares them (src/core/threads.cpp); for the unet, --torch-threads (0: PyTorch's own default) and
+OPENBLAS_NUM_THREADS from the environment, so bench/speed.py can give PyTorch its best setting.
+torch.get_num_threads() is printed.
     /usr/bin/python3 bench/reference/speed_twin.py train --recipe seed --batch 64 --steps 500
 """
 import argparse
+import gzip
 import json
 import math
 import sys
 import time
 
+import numpy as np
 import torch
 
-from twin import ResidualMLP, SeedMLP, cfm_loss, euler
+from twin import ResidualMLP, SeedMLP, UNet, cfm_loss, euler
+
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist/train-%s-idx%d-ubyte.gz"
 
 
 def checkerboard(n):
@@ -34,6 +45,20 @@ def checkerboard(n):
     return torch.stack([i, j], 1).float() * 2 - 4 + 2 * torch.rand(n, 2)
 
 
+def fashion_mnist():
+    """image_set.cpp: Fashion-MNIST's training images [60000, 1, 28, 28] scaled to [-1, 1], and labels."""
+    with gzip.open(FASHION_MNIST % ("images", 3)) as f:
+        pixels = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    with gzip.open(FASHION_MNIST % ("labels", 1)) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    return torch.from_numpy(pixels.astype(np.float32) / 127.5 - 1), torch.from_numpy(labels.astype(np.int64))
+
+
+def unet_model():
+    """The unet flowmatch trains on Fashion-MNIST: the defaults of unet.h with 10 classes."""
+    return UNet(image_shape=(1, 28, 28), classes=10)
+
+
 def learning_rate(step, steps, peak, warmup):
     """lr_schedule.cpp: linear warm-up over `warmup` steps, then cosine decay to 0."""
     if step < warmup:
@@ -42,21 +67,32 @@ def learning_rate(step, steps, peak, warmup):
     return peak * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def unet_batches(batch):
+    """Random batches of Fashion-MNIST with their labels, each dropped to "no class" (10) with p = 0.1."""
+    images, labels = fashion_mnist()
+    while True:
+        rows = torch.randint(0, images.shape[0], (batch,))
+        y = labels[rows]
+        yield images[rows], {"labels": torch.where(torch.rand(batch) < 0.1, torch.full_like(y, 10), y)}
+
+
 def train(args):
     seed = args.recipe == "seed"
-    model = SeedMLP() if seed else ResidualMLP()
-    peak = 1e-4 if seed else 2e-3
+    model = {"seed": SeedMLP, "default": ResidualMLP, "unet": unet_model}[args.recipe]()
+    peak = {"seed": 1e-4, "default": 2e-3, "unet": 1e-3}[args.recipe]
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak, weight_decay=0.01 if seed else 0.0)
     ema = None if seed else [p.detach().clone() for p in model.parameters()]
+    data = unet_batches(args.batch) if args.recipe == "unet" else ((checkerboard(args.batch), {}) for _ in iter(int, 1))
+    next(data)  # loads the images before the clock starts, as flowmatch reports its training time alone
     start = time.perf_counter()
     for step in range(args.steps):
         if not seed:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, args.steps, peak, 100)
-        x1 = checkerboard(args.batch)
+        x1, condition = next(data)
         x0 = torch.randn_like(x1)
         t = torch.rand(args.batch)
-        loss = cfm_loss(model, x0, x1, t)
+        loss = cfm_loss(model, x0, x1, t, **condition)
         optimizer.zero_grad()
         loss.backward()
         if not seed:
@@ -72,14 +108,33 @@ def train(args):
     return {"steps": args.steps, "seconds": seconds, "steps_per_s": args.steps / seconds}
 
 
+def midpoint(model, x, steps, labels):
+    """runge_kutta.cpp's midpoint on the grid t_i = i / steps: x += h v(x + h/2 v(x, t), t + h/2)."""
+    h = 1.0 / steps
+    v = lambda y, s: model(y, torch.full((x.shape[0],), s), labels)
+    for i in range(steps):
+        x = x + h * v(x + h / 2 * v(x, i * h), (i + 0.5) * h)
+    return x
+
+
 def sample(args):
-    model = SeedMLP()
-    noise = torch.randn(args.n, 2)
+    if args.recipe != "unet":
+        model = SeedMLP()
+        noise = torch.randn(args.n, 2)
+        with torch.no_grad():
+            start = time.perf_counter()
+            euler(model, noise, args.sample_steps)
+            seconds = time.perf_counter() - start
+        return {"n": args.n, "steps": args.sample_steps, "seconds": seconds}
+    model, batch = unet_model(), 50
+    labels = torch.arange(args.n).div(math.ceil(args.n / 10), rounding_mode="floor")  # image_sampling.cpp's order
+    noise = torch.randn(args.n, 1, 28, 28)
     with torch.no_grad():
         start = time.perf_counter()
-        euler(model, noise, args.sample_steps)
+        for first in range(0, args.n, batch):
+            midpoint(model, noise[first:first + batch], args.sample_steps, labels[first:first + batch])
         seconds = time.perf_counter() - start
-    return {"n": args.n, "steps": args.sample_steps, "seconds": seconds}
+    return {"n": args.n, "steps": args.sample_steps, "seconds": seconds, "images_per_s": args.n / seconds}
 
 
 def latency(args):
@@ -120,7 +175,7 @@ def gemm(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("job", choices=["train", "sample", "latency", "gemm"])
-    parser.add_argument("--recipe", choices=["seed", "default"], default="seed")
+    parser.add_argument("--recipe", choices=["seed", "default", "unet"], default="seed")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--n", type=int, default=10000)
@@ -128,9 +183,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--torch-threads", type=int, default=0, help="the unet's intra-op threads (0: PyTorch's default)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(1)
+    if args.recipe != "unet":
+        torch.set_num_threads(1)
+    elif args.torch_threads > 0:
+        torch.set_num_threads(args.torch_threads)
     result = {"train": train, "sample": sample, "latency": latency, "gemm": gemm}[args.job](args)
     result["torch_threads"] = torch.get_num_threads()
     print(json.dumps(result))
