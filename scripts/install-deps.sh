@@ -7,6 +7,7 @@ packages=(
   cmake g++ make          # the build
   libtorch-dev            # tensors, autograd, nn, optimizers (LibTorch 1.13, CPU)
   libopenblas-dev         # the BLAS LibTorch's GEMMs run on (the reference BLAS is 12x slower)
+  libdnnl-dev             # oneDNN, under LibTorch's convolutions: the unet's Winograd convolutions
   libcli11-dev            # command line and TOML config
   nlohmann-json3-dev      # safetensors headers, metrics, reports
   libstb-dev              # PNG writing, image resizing, text in figures

@@ -43,7 +43,8 @@ void add_run_options(CLI::App* cmd, RunSettings& settings) {
 
 void add_engine_option(CLI::App* cmd, std::string& engine) {
   cmd->add_option("--engine", engine,
-                  "Points models: native (hand-written kernels for seed-mlp and mlp), torch (LibTorch), or auto (native where it runs)")
+                  "native (hand-written kernels for seed-mlp and mlp; Winograd convolutions for the unet), torch (LibTorch), "
+                  "or auto (native where it runs)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "native", "torch"}));
 }
 

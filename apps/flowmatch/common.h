@@ -27,7 +27,7 @@ struct RunSettings {
 };
 void add_run_options(CLI::App* cmd, RunSettings& settings);
 
-// --engine: auto, native or torch (model/native_mlp.h: on_engine).
+// --engine: auto, native or torch (model/engine.h: on_engine).
 void add_engine_option(CLI::App* cmd, std::string& engine);
 
 // --solver, --steps, --atol, --rtol.

@@ -11,7 +11,7 @@
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/points_file.h"
 #include "flowmatch/metrics/evaluation.h"
-#include "flowmatch/model/native_mlp.h"
+#include "flowmatch/model/engine.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/run_dir.h"
 

@@ -16,7 +16,7 @@
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
 #include "flowmatch/io/points_file.h"
-#include "flowmatch/model/native_mlp.h"
+#include "flowmatch/model/engine.h"
 #include "flowmatch/ode/batched_likelihood.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/train/run_dir.h"

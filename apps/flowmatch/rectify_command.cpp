@@ -24,7 +24,7 @@
 #include "flowmatch/core/threads.h"
 #include "flowmatch/data/conditional_data.h"
 #include "flowmatch/model/model_registry.h"
-#include "flowmatch/model/native_mlp.h"
+#include "flowmatch/model/engine.h"
 #include "flowmatch/train/flow_pairs.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"

@@ -24,7 +24,7 @@
 #include "flowmatch/io/npy.h"
 #include "flowmatch/io/points_file.h"
 #include "flowmatch/model/model_registry.h"
-#include "flowmatch/model/native_mlp.h"
+#include "flowmatch/model/engine.h"
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
@@ -78,8 +78,9 @@ int64_t class_index(const std::string& given, const VelocityModel& model, const 
 }
 
 // An image model: images [N, C, H, W] in [-1, 1] to .npy, their labels to *.labels.npy, a grid to --png.
-void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, const ModelUsage& usage,
+void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<VelocityModel>& model_ptr, const ModelUsage& usage,
                       const SolverOptions& solver) {
+  VelocityModel& model = *model_ptr;
   for (const char* option : {"--noise", "--trajectory", "--trajectory-png", "--logp", "--float64", "--context", "--context-values"})
     if (cmd->count(option)) throw Error(std::string(option) + " is for point models; this model makes images");
   require_file_type(a.out, "--out (images)", ".npy");
@@ -92,11 +93,16 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, VelocityModel& model, 
   std::string labels_path = labels_path_for(a.out);
   if (model.classes() > 0) check_writable_destination(labels_path, a.overwrite);
   at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
+  bool native = runs_natively(model, a.engine);
+  on_engine(model_ptr, a.engine);  // the unet's convolutions on Winograd kernels, or LibTorch's
+  auto solve_start = std::chrono::steady_clock::now();
   ImageSamples samples = sample_images(model, a.n, label, a.cfg, solver, batch, gen);
+  std::chrono::duration<double> solve_seconds = std::chrono::steady_clock::now() - solve_start;
   if (!torch::isfinite(samples.images).all().item<bool>())
     throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
   write_npy(a.out, samples.images);
-  nlohmann::json report = {{"samples", a.out}, {"n", a.n}, {"solver", solver.method}, {"nfe", samples.nfe}};
+  nlohmann::json report = {{"samples", a.out}, {"n", a.n}, {"solver", solver.method}, {"nfe", samples.nfe},
+                           {"sample_seconds", solve_seconds.count()}, {"engine", native ? "native" : "torch"}};
   if (samples.labels.defined()) {
     write_npy(labels_path, samples.labels);
     report["labels"] = labels_path;
@@ -250,10 +256,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   }
   validate_sampler(solver);
   refuse_unused_solver_options(cmd, solver);
-  if (model->sample_shape().size() > 1) {
-    runs_natively(*model, a.engine);  // says that --engine native is for points models
-    return run_image_sample(a, cmd, *model, usage, solver);
-  }
+  if (model->sample_shape().size() > 1) return run_image_sample(a, cmd, model, usage, solver);
   run_points_sample(a, cmd, model, usage, solver);
 }
 }  // namespace

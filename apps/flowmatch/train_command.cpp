@@ -6,7 +6,7 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/figures/image_grid.h"
-#include "flowmatch/model/native_mlp.h"
+#include "flowmatch/model/engine.h"
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
@@ -37,7 +37,7 @@ void add_train_command(CLI::App& app) {
     if (result.model->sample_shape().size() > 1) {  // images: a grid of 10 per class (or 100), midpoint, 20 NFE
       SolverOptions solver{"midpoint", 10};
       int64_t n = result.model->classes() > 0 ? 10 * result.model->classes() : 100;
-      ImageSamples samples = sample_images(*result.model, n, std::nullopt, 1.0, solver, 50, gen);
+      ImageSamples samples = sample_images(*on_engine(result.model, result.engine), n, std::nullopt, 1.0, solver, 50, gen);
       draw_image_grid_png(out + "/" + RunDir::kSamples, samples.images, samples.labels, usage.class_names,
                           "step " + std::to_string(result.steps) + ": " + image_grid_title(solver, samples, 1.0));
       report["samples_png"] = out + "/" + RunDir::kSamples;

@@ -537,26 +537,4 @@ std::vector<int64_t> NativeMLP::sample_shape() const { return model_->sample_sha
 
 double NativeMLP::floats_per_row() const { return model_->floats_per_row(); }
 
-void check_engine_name(const std::string& engine) {
-  if (engine != "auto" && engine != "native" && engine != "torch")
-    throw Error("unknown engine '" + engine + "' (choose auto, native or torch)");
-}
-
-bool runs_natively(const VelocityModel& model, const std::string& engine) {
-  check_engine_name(engine);
-  if (engine == "native" && !NativeMLP::runs(model)) {
-    auto parameters = model.parameters();
-    bool float64 = !parameters.empty() && parameters.front().scalar_type() == at::kDouble;
-    throw Error("--engine native runs seed-mlp and mlp models in float32; this is a " +
-                model.config().value("name", std::string("model")) + (float64 ? " in float64 (--float64)" : "") +
-                ": use --engine torch or auto");
-  }
-  return engine != "torch" && NativeMLP::runs(model);
-}
-
-std::shared_ptr<VelocityModel> on_engine(std::shared_ptr<VelocityModel> model, const std::string& engine, int threads) {
-  if (!runs_natively(*model, engine)) return model;
-  return std::make_shared<NativeMLP>(std::move(model), threads);
-}
-
 }  // namespace flowmatch

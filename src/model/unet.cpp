@@ -6,13 +6,14 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/model/time_embedding.h"
+#include "flowmatch/model/winograd_conv.h"
 
 namespace flowmatch {
 
 namespace nn = torch::nn;
 
 namespace {
-nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
+nn::Conv2d make_conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1));
 }
 
@@ -29,16 +30,17 @@ void zero_init(nn::Conv2d& conv) {
 struct UNetResidualBlock : nn::Module {
   UNetResidualBlock(int64_t in, int64_t out, int64_t embedding_dim, int64_t groups)
       : norm1(register_module("norm1", nn::GroupNorm(groups, in))),
-        conv1(register_module("conv1", conv3x3(in, out))),
+        conv1(register_module("conv1", make_conv3x3(in, out))),
         time(register_module("time", nn::Linear(embedding_dim, out))),
         norm2(register_module("norm2", nn::GroupNorm(groups, out))),
-        conv2(register_module("conv2", conv3x3(out, out))) {
+        conv2(register_module("conv2", make_conv3x3(out, out))) {
     if (in != out) skip = register_module("skip", nn::Conv2d(nn::Conv2dOptions(in, out, 1)));
     zero_init(conv2);
   }
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& embedding) {
-    at::Tensor h = conv1(torch::silu(norm1(x))) + time(torch::silu(embedding)).unsqueeze(-1).unsqueeze(-1);
-    h = conv2(torch::silu(norm2(h)));
+  // winograd: the 3 x 3 convolutions on oneDNN's Winograd kernels (winograd_conv.h)
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& embedding, bool winograd) {
+    at::Tensor h = conv3x3(*conv1, torch::silu(norm1(x)), winograd) + time(torch::silu(embedding)).unsqueeze(-1).unsqueeze(-1);
+    h = conv3x3(*conv2, torch::silu(norm2(h)), winograd);
     return (skip ? skip(x) : x) + h;
   }
   nn::GroupNorm norm1;
@@ -104,7 +106,7 @@ UNet::UNet(std::vector<int64_t> image_shape, UNetOptions options)
   time_in_ = register_module("time_in", nn::Linear(options_.time_dim, embedding_dim));
   time_out_ = register_module("time_out", nn::Linear(embedding_dim, embedding_dim));
   if (options_.classes > 0) class_embedding_ = register_module("class_embedding", nn::Embedding(options_.classes + 1, embedding_dim));
-  stem_ = register_module("stem", conv3x3(image_shape_[0], widths[0]));
+  stem_ = register_module("stem", make_conv3x3(image_shape_[0], widths[0]));
   down_ = register_module("down", nn::ModuleList());
   downsample_ = register_module("downsample", nn::ModuleList());
   up_ = register_module("up", nn::ModuleList());
@@ -115,7 +117,7 @@ UNet::UNet(std::vector<int64_t> image_shape, UNetOptions options)
     for (int64_t j = 0; j < options_.depth; ++j)
       level->push_back(std::make_shared<UNetResidualBlock>(j == 0 && i > 0 ? widths[i - 1] : widths[i], widths[i], embedding_dim, groups));
     down_->push_back(level);
-    if (i + 1 < levels) downsample_->push_back(conv3x3(widths[i], widths[i], 2));
+    if (i + 1 < levels) downsample_->push_back(make_conv3x3(widths[i], widths[i], 2));
   }
   int64_t bottom = widths.back();
   middle_in_ = register_module("middle_in", std::make_shared<UNetResidualBlock>(bottom, bottom, embedding_dim, groups));
@@ -128,36 +130,43 @@ UNet::UNet(std::vector<int64_t> image_shape, UNetOptions options)
     for (int64_t j = 0; j < options_.depth; ++j)
       level->push_back(std::make_shared<UNetResidualBlock>(2 * widths[i], widths[i], embedding_dim, groups));
     up_->push_back(level);
-    if (i > 0) upsample_->push_back(conv3x3(widths[i], widths[i - 1]));
+    if (i > 0) upsample_->push_back(make_conv3x3(widths[i], widths[i - 1]));
   }
   out_norm_ = register_module("out_norm", nn::GroupNorm(groups, widths[0]));
-  out_conv_ = register_module("out_conv", conv3x3(widths[0], image_shape_[0]));
+  out_conv_ = register_module("out_conv", make_conv3x3(widths[0], image_shape_[0]));
   zero_init(out_conv_);
 }
 
 at::Tensor UNet::network(const at::Tensor& x, const at::Tensor& embedding) {
   size_t levels = options_.widths.size();
-  at::Tensor h = stem_(x);
+  bool w = winograd_;
+  at::Tensor h = conv3x3(*stem_, x, w);
   std::vector<at::Tensor> skips;
   for (size_t i = 0; i < levels; ++i) {
     for (const auto& block : *down_[i]->as<nn::ModuleList>()) {
-      h = block->as<UNetResidualBlock>()->forward(h, embedding);
+      h = block->as<UNetResidualBlock>()->forward(h, embedding, w);
       skips.push_back(h);
     }
     if (i + 1 < levels) h = downsample_[i]->as<nn::Conv2d>()->forward(h);
   }
-  h = middle_out_->forward(attention_->forward(middle_in_->forward(h, embedding)), embedding);
+  h = middle_out_->forward(attention_->forward(middle_in_->forward(h, embedding, w)), embedding, w);
   for (size_t k = 0; k < levels; ++k) {
     for (const auto& block : *up_[k]->as<nn::ModuleList>()) {
-      h = block->as<UNetResidualBlock>()->forward(torch::cat({h, skips.back()}, 1), embedding);
+      h = block->as<UNetResidualBlock>()->forward(torch::cat({h, skips.back()}, 1), embedding, w);
       skips.pop_back();
     }
     if (k + 1 < levels) {
       h = torch::upsample_nearest2d(h, {h.size(2) * 2, h.size(3) * 2});
-      h = upsample_[k]->as<nn::Conv2d>()->forward(h);
+      h = conv3x3(*upsample_[k]->as<nn::Conv2d>(), h, w);
     }
   }
-  return out_conv_(torch::silu(out_norm_(h)));
+  return conv3x3(*out_conv_, torch::silu(out_norm_(h)), w);
+}
+
+bool UNet::winograd_runs() const {
+  // its first level's convolutions: the largest share of its work
+  int64_t width = options_.widths.front();
+  return winograd_available(width, width, image_shape_[1], image_shape_[2]);
 }
 
 at::Tensor UNet::embed_time(const at::Tensor& t) {

@@ -8,7 +8,7 @@
 #include "flowmatch/core/error.h"
 #include "flowmatch/dist/seed_streams.h"
 #include "flowmatch/model/module_weights.h"
-#include "flowmatch/model/native_mlp.h"
+#include "flowmatch/model/engine.h"
 #include "flowmatch/train/training_loop.h"
 
 namespace flowmatch {

@@ -1,7 +1,7 @@
 #include "flowmatch/train/training_options.h"
 
 #include "flowmatch/core/error.h"
-#include "flowmatch/model/native_mlp.h"
+#include "flowmatch/model/engine.h"
 
 namespace flowmatch {
 

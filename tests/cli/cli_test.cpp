@@ -815,6 +815,22 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
   EXPECT_LT(right, -1.0) << "class 1 should be bright on the right";
   EXPECT_GT(left_minus_right("0", "3"), left) << "guidance should sharpen the class";
 
+  // The run records the engine that trained it: native (the convolutions on oneDNN's Winograd
+  // kernels) where the CPU has them, else torch. Sampling on either gives the same images to rounding.
+  std::string config = read_bytes(path("run/config.toml"));
+  bool native = config.find("engine=\"native\"") != std::string::npos;
+  EXPECT_TRUE(native || config.find("engine=\"torch\"") != std::string::npos) << config;
+  std::vector<std::vector<float>> by_engine;
+  for (std::string engine : {"torch", native ? "native" : "torch"}) {
+    Result drawn = flowmatch("sample " + path("run") + " --n 8 --seed 3 --solver midpoint --steps 4 --engine " + engine +
+                             " --out " + path("by-" + engine + ".npy") + " --overwrite");
+    ASSERT_EQ(drawn.exit_code, 0) << drawn.output;
+    EXPECT_EQ(report_of(drawn.output)["engine"], engine);
+    by_engine.push_back(read_npy_floats(path("by-" + engine + ".npy")));
+  }
+  ASSERT_EQ(by_engine[0].size(), by_engine[1].size());
+  for (size_t i = 0; i < by_engine[0].size(); ++i) ASSERT_NEAR(by_engine[0][i], by_engine[1][i], 1e-4) << i;
+
   std::vector<BadInput> cases = {
       {"sample " + path("run") + " --class 2 --out " + path("o.npy"), "unknown class '2': give 0 .. 1", "o.npy"},
       {"sample " + path("run") + " --class left --out " + path("o.npy"), "unknown class 'left'", "o.npy"},

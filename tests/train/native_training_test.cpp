@@ -6,6 +6,7 @@
 
 #include "flowmatch/core/threads.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/model/unet.h"
 #include "flowmatch/objective/training_pairs.h"
 #include "flowmatch/train/trainer.h"
 #include "mlp_variants.h"
@@ -66,13 +67,20 @@ TEST(NativeTraining, AutoPicksTheEngineThatRunsTheModelAndObjective) {
   nlohmann::json mlp = {{"name", "mlp"}, {"data_dim", 2}, {"width", 16}, {"depth", 1}};
   auto points = make_model(mlp);
   auto unet = make_model({{"name", "unet"}, {"image_shape", {1, 8, 8}}, {"widths", {8, 16}}});
+  bool winograd = dynamic_cast<const UNet&>(*unet).winograd_runs();  // the unet's native engine needs AVX-512
+  auto doubled = make_model(mlp);
+  doubled->to(torch::kDouble);
   TrainOptions options;
   EXPECT_EQ(training_engine(*points, options), "native");
-  EXPECT_EQ(training_engine(*unet, options), "torch");
+  EXPECT_EQ(training_engine(*unet, options), winograd ? "native" : "torch");
+  EXPECT_EQ(training_engine(*doubled, options), "torch");
   options.engine = "torch";
   EXPECT_EQ(training_engine(*points, options), "torch");
+  EXPECT_EQ(training_engine(*unet, options), "torch");
   options.engine = "native";
-  EXPECT_NE(testing::error_of([&] { training_engine(*unet, options); }).find("--engine native"), std::string::npos);
+  if (winograd) EXPECT_EQ(training_engine(*unet, options), "native");
+  else EXPECT_NE(testing::error_of([&] { training_engine(*unet, options); }).find("which this CPU lacks"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { training_engine(*doubled, options); }).find("in float64"), std::string::npos);
   options.objective.name = "meanflow";
   auto interval = make_model({{"name", "mlp"}, {"data_dim", 2}, {"width", 16}, {"depth", 1}, {"interval", true}});
   EXPECT_NE(testing::error_of([&] { training_engine(*interval, options); }).find("Jacobian-vector product"), std::string::npos);

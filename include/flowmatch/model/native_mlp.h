@@ -59,12 +59,4 @@ class NativeMLP : public VelocityModel {
   std::unique_ptr<Engine> engine_;
 };
 
-// The model as --engine asks: "native" (a NativeMLP on `threads` threads; throws Error for a model it
-// does not run), "torch" (the module itself), or "auto" (native where it runs, else the module).
-std::shared_ptr<VelocityModel> on_engine(std::shared_ptr<VelocityModel> model, const std::string& engine, int threads = 0);
-// Throws Error unless `engine` is auto, native or torch.
-void check_engine_name(const std::string& engine);
-// Whether on_engine(model, engine) computes natively.
-bool runs_natively(const VelocityModel& model, const std::string& engine);
-
 }  // namespace flowmatch

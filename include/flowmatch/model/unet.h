@@ -42,12 +42,19 @@ class UNet : public VelocityModel {
   nlohmann::json config() const override;
   std::vector<int64_t> sample_shape() const override { return image_shape_; }
 
+  // The native engine: the 3 x 3 convolutions on oneDNN's Winograd kernels (model/winograd_conv.h)
+  // where they run, or (false, the default) all on LibTorch's.
+  void use_winograd(bool on) { winograd_ = on; }
+  // Whether this CPU has the Winograd kernels for the model's first-level convolutions.
+  bool winograd_runs() const;
+
  private:
   at::Tensor embed_time(const at::Tensor& t);
   at::Tensor network(const at::Tensor& x, const at::Tensor& embedding);
 
   std::vector<int64_t> image_shape_;
   UNetOptions options_;
+  bool winograd_ = false;
   at::Tensor frequencies_;
   torch::nn::Linear time_in_{nullptr}, time_out_{nullptr};
   torch::nn::Embedding class_embedding_{nullptr};

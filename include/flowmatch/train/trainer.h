@@ -26,9 +26,10 @@ namespace flowmatch {
 // shared folder). A resumed run takes any number of processes: with at
 // most as many as the run has shards, it continues exactly; more add fresh seed streams.
 // A rank that dies or goes silent stops the others with an Error naming it (process_group.h).
-// The engine that trains `model` under options.engine: "native" (model/native_mlp.h: float32
-// seed-mlp and mlp, with the fused optimizer of fused_adamw.h) or "torch" (LibTorch's autograd and
-// AdamW). auto picks native where it runs. MeanFlow's loss takes a Jacobian-vector product through
+// The engine that trains `model` under options.engine: "native" (model/engine.h: float32 seed-mlp
+// and mlp on the native MLP engine, the unet with Winograd convolutions; both with the fused
+// optimizer of fused_adamw.h) or "torch" (LibTorch's autograd and AdamW). auto picks native where
+// it runs. MeanFlow's loss takes a Jacobian-vector product through
 // the network, which only the LibTorch module gives: native refuses it and auto picks torch.
 std::string training_engine(const VelocityModel& model, const TrainOptions& options);
 
