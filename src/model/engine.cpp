@@ -20,7 +20,7 @@ bool runs_natively(const VelocityModel& model, const std::string& engine) {
   auto parameters = model.parameters();
   bool float32 = parameters.empty() || parameters.front().scalar_type() == at::kFloat;
   if (const auto* unet = dynamic_cast<const UNet*>(&model); unet && float32) {
-    if (unet->winograd_runs()) return true;
+    if (unet->native_runs()) return true;
     if (engine == "native")
       throw Error("--engine native runs the unet's convolutions on oneDNN's Winograd kernels, which this CPU lacks "
                   "(they need AVX-512): use --engine torch or auto");
@@ -36,7 +36,7 @@ bool runs_natively(const VelocityModel& model, const std::string& engine) {
 std::shared_ptr<VelocityModel> on_engine(std::shared_ptr<VelocityModel> model, const std::string& engine, int threads) {
   bool native = runs_natively(*model, engine);
   if (auto unet = std::dynamic_pointer_cast<UNet>(model)) {
-    unet->use_winograd(native);
+    unet->use_native(native);
     return model;
   }
   if (!native) return model;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/model/fused_group_norm.h"
 #include "flowmatch/model/time_embedding.h"
 #include "flowmatch/model/winograd_conv.h"
 
@@ -37,10 +38,12 @@ struct UNetResidualBlock : nn::Module {
     if (in != out) skip = register_module("skip", nn::Conv2d(nn::Conv2dOptions(in, out, 1)));
     zero_init(conv2);
   }
-  // winograd: the 3 x 3 convolutions on oneDNN's Winograd kernels (winograd_conv.h)
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& embedding, bool winograd) {
-    at::Tensor h = conv3x3(*conv1, torch::silu(norm1(x)), winograd) + time(torch::silu(embedding)).unsqueeze(-1).unsqueeze(-1);
-    h = conv3x3(*conv2, torch::silu(norm2(h)), winograd);
+  // native: the 3 x 3 convolutions on Winograd kernels (winograd_conv.h), and GroupNorm + SiLU fused
+  // where no gradient is asked for (fused_group_norm.h)
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& embedding, bool native) {
+    at::Tensor h = conv3x3(*conv1, silu_of_group_norm(*norm1, x, native), native) +
+                   time(torch::silu(embedding)).unsqueeze(-1).unsqueeze(-1);
+    h = conv3x3(*conv2, silu_of_group_norm(*norm2, h, native), native);
     return (skip ? skip(x) : x) + h;
   }
   nn::GroupNorm norm1;
@@ -139,7 +142,7 @@ UNet::UNet(std::vector<int64_t> image_shape, UNetOptions options)
 
 at::Tensor UNet::network(const at::Tensor& x, const at::Tensor& embedding) {
   size_t levels = options_.widths.size();
-  bool w = winograd_;
+  bool w = native_;
   at::Tensor h = conv3x3(*stem_, x, w);
   std::vector<at::Tensor> skips;
   for (size_t i = 0; i < levels; ++i) {
@@ -160,10 +163,10 @@ at::Tensor UNet::network(const at::Tensor& x, const at::Tensor& embedding) {
       h = conv3x3(*upsample_[k]->as<nn::Conv2d>(), h, w);
     }
   }
-  return conv3x3(*out_conv_, torch::silu(out_norm_(h)), w);
+  return conv3x3(*out_conv_, silu_of_group_norm(*out_norm_, h, w), w);
 }
 
-bool UNet::winograd_runs() const {
+bool UNet::native_runs() const {
   // its first level's convolutions: the largest share of its work
   int64_t width = options_.widths.front();
   return winograd_available(width, width, image_shape_[1], image_shape_[2]);

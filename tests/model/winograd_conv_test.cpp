@@ -1,11 +1,14 @@
-// The unet's native engine: 3 x 3 convolutions on oneDNN's Winograd kernels against LibTorch's, and
-// the unet on both engines. Where this CPU has no Winograd kernels (they need AVX-512), the tests that
+// The unet's native engine: 3 x 3 convolutions on oneDNN's Winograd kernels against LibTorch's,
+// GroupNorm + SiLU in one pass against LibTorch's two modules, and the unet on both engines. Where this CPU has no Winograd kernels (they need AVX-512), the tests that
 // need them say so and skip; the fallback to LibTorch is checked everywhere.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <tuple>
+
 #include "flowmatch/core/error.h"
 #include "flowmatch/model/engine.h"
+#include "flowmatch/model/fused_group_norm.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/model/unet.h"
 #include "flowmatch/model/winograd_conv.h"
@@ -65,6 +68,28 @@ TEST(WinogradConv, OtherConvolutionsAndTypesStayOnLibTorch) {
   EXPECT_TRUE(torch::equal(conv3x3(*same, x64, true), same->forward(x64)));
 }
 
+TEST(FusedGroupNorm, MatchesLibTorchsGroupNormThenSiLUWhenNoGradientIsAsked) {
+  torch::manual_seed(5);
+  for (auto [groups, channels, size] : {std::tuple{8, 32, 28}, {4, 64, 7}, {1, 3, 5}}) {
+    torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(groups, channels));
+    {
+      torch::NoGradGuard no_grad;
+      norm->weight.normal_(1, 0.3);
+      norm->bias.normal_(0, 0.3);
+    }
+    at::Tensor x = torch::randn({3, channels, size, size}) * 2 + 0.5;
+    at::Tensor reference = torch::silu(norm(x)).detach();
+    {
+      torch::InferenceMode inference;
+      EXPECT_LT(relative_difference(silu_of_group_norm(*norm, x, true), reference), 1e-5) << channels << " channels";
+    }
+    // with autograd on (training), the LibTorch modules run, so the gradient is theirs
+    at::Tensor graph = silu_of_group_norm(*norm, x, true);
+    EXPECT_TRUE(graph.requires_grad());
+    EXPECT_TRUE(torch::equal(graph.detach(), reference));
+  }
+}
+
 // A class-conditional unet, its forward and every parameter's gradient, on the engine asked for.
 std::vector<at::Tensor> unet_pass(const std::shared_ptr<VelocityModel>& model, const std::string& engine,
                                   const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) {
@@ -86,9 +111,9 @@ TEST(WinogradConv, TheUNetAgreesOnBothEnginesAndTheEngineIsChosenByName) {
     for (auto& p : model->parameters()) p.normal_(0, 0.1);  // its zero-initialised layers too
   }
   EXPECT_FALSE(runs_natively(*model, "torch"));
-  EXPECT_EQ(runs_natively(*model, "auto"), unet.winograd_runs());
+  EXPECT_EQ(runs_natively(*model, "auto"), unet.native_runs());
   EXPECT_THROW(runs_natively(*model, "fast"), Error);
-  if (!unet.winograd_runs()) {
+  if (!unet.native_runs()) {
     EXPECT_THROW(runs_natively(*model, "native"), Error);
     GTEST_SKIP() << "this CPU has no oneDNN Winograd kernels (they need AVX-512)";
   }
@@ -99,6 +124,11 @@ TEST(WinogradConv, TheUNetAgreesOnBothEnginesAndTheEngineIsChosenByName) {
   auto names = model->named_parameters().keys();
   for (size_t i = 1; i < reference.size(); ++i)
     EXPECT_LT(relative_difference(native[i], reference[i]), 1e-5) << names[i - 1];
+  {
+    torch::InferenceMode inference;  // sampling: the fused GroupNorm + SiLU as well
+    at::Tensor sampled = on_engine(model, "native")->forward_class(x, t, labels);
+    EXPECT_LT(relative_difference(sampled, reference[0]), 1e-5);
+  }
   // the same module switched back: bit for bit LibTorch's again
   EXPECT_TRUE(torch::equal(unet_pass(model, "torch", x, t, labels)[0], reference[0]));
 }

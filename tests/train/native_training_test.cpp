@@ -67,7 +67,7 @@ TEST(NativeTraining, AutoPicksTheEngineThatRunsTheModelAndObjective) {
   nlohmann::json mlp = {{"name", "mlp"}, {"data_dim", 2}, {"width", 16}, {"depth", 1}};
   auto points = make_model(mlp);
   auto unet = make_model({{"name", "unet"}, {"image_shape", {1, 8, 8}}, {"widths", {8, 16}}});
-  bool winograd = dynamic_cast<const UNet&>(*unet).winograd_runs();  // the unet's native engine needs AVX-512
+  bool winograd = dynamic_cast<const UNet&>(*unet).native_runs();  // the unet's native engine needs AVX-512
   auto doubled = make_model(mlp);
   doubled->to(torch::kDouble);
   TrainOptions options;

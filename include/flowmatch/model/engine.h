@@ -8,7 +8,7 @@ namespace flowmatch {
 
 // What computes a model, as --engine asks:
 // - "native": seed-mlp and mlp as a NativeMLP on `threads` threads (native_mlp.h); the unet with its
-//   3 x 3 convolutions on oneDNN's Winograd kernels (unet.h: use_winograd). Throws Error for a model,
+//   3 x 3 convolutions on oneDNN's Winograd kernels (unet.h: use_native). Throws Error for a model,
 //   or a CPU, it does not run on.
 // - "torch": the LibTorch modules alone, the reference.
 // - "auto": native where it runs, else torch.

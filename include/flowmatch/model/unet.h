@@ -43,10 +43,11 @@ class UNet : public VelocityModel {
   std::vector<int64_t> sample_shape() const override { return image_shape_; }
 
   // The native engine: the 3 x 3 convolutions on oneDNN's Winograd kernels (model/winograd_conv.h)
-  // where they run, or (false, the default) all on LibTorch's.
-  void use_winograd(bool on) { winograd_ = on; }
+  // where they run, and GroupNorm + SiLU in one pass when sampling (model/fused_group_norm.h); or
+  // (false, the default) every layer on LibTorch.
+  void use_native(bool on) { native_ = on; }
   // Whether this CPU has the Winograd kernels for the model's first-level convolutions.
-  bool winograd_runs() const;
+  bool native_runs() const;
 
  private:
   at::Tensor embed_time(const at::Tensor& t);
@@ -54,7 +55,7 @@ class UNet : public VelocityModel {
 
   std::vector<int64_t> image_shape_;
   UNetOptions options_;
-  bool winograd_ = false;
+  bool native_ = false;
   at::Tensor frequencies_;
   torch::nn::Linear time_in_{nullptr}, time_out_{nullptr};
   torch::nn::Embedding class_embedding_{nullptr};
