@@ -1,6 +1,7 @@
 // The unet's native engine: 3 x 3 convolutions on oneDNN's Winograd kernels against LibTorch's,
-// GroupNorm + SiLU in one pass against LibTorch's two modules, and the unet on both engines. Where this CPU has no Winograd kernels (they need AVX-512), the tests that
-// need them say so and skip; the fallback to LibTorch is checked everywhere.
+// GroupNorm + SiLU in one pass against LibTorch's two modules, and the unet on both engines. Where
+// this CPU has no Winograd kernels (they need AVX-512), the tests that need them say so and skip;
+// the fallback to LibTorch is checked everywhere.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

@@ -6,7 +6,7 @@ namespace flowmatch {
 enum class Workload {
   MatrixProducts,  // MLPs: GEMMs through OpenBLAS
   Convolutions,    // image models: oneDNN convolutions in LibTorch's own OpenMP pool
-  NativeKernels,   // the native MLP engine (model/native_mlp.h): OpenMP threads that each call the BLAS
+  NativeKernels,   // the native engine (model/engine.h): OpenMP threads that each call the BLAS, or oneDNN
 };
 
 // Uses `threads` compute threads (0 = one per core). When LibTorch's BLAS is OpenBLAS, its
