@@ -32,7 +32,7 @@ import time
 import numpy as np
 import torch
 
-from twin import ResidualMLP, SeedMLP, UNet, cfm_loss, euler
+from twin import ResidualMLP, SeedMLP, UNet, cfm_loss, euler, midpoint
 
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist/train-%s-idx%d-ubyte.gz"
 
@@ -108,15 +108,6 @@ def train(args):
     return {"steps": args.steps, "seconds": seconds, "steps_per_s": args.steps / seconds}
 
 
-def midpoint(model, x, steps, labels):
-    """runge_kutta.cpp's midpoint on the grid t_i = i / steps: x += h v(x + h/2 v(x, t), t + h/2)."""
-    h = 1.0 / steps
-    v = lambda y, s: model(y, torch.full((x.shape[0],), s), labels)
-    for i in range(steps):
-        x = x + h * v(x + h / 2 * v(x, i * h), (i + 0.5) * h)
-    return x
-
-
 def sample(args):
     if args.recipe != "unet":
         model = SeedMLP()
@@ -132,7 +123,7 @@ def sample(args):
     with torch.no_grad():
         start = time.perf_counter()
         for first in range(0, args.n, batch):
-            midpoint(model, noise[first:first + batch], args.sample_steps, labels[first:first + batch])
+            midpoint(model, noise[first:first + batch], args.sample_steps, labels=labels[first:first + batch])
         seconds = time.perf_counter() - start
     return {"n": args.n, "steps": args.sample_steps, "seconds": seconds, "images_per_s": args.n / seconds}
 

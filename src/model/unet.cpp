@@ -142,28 +142,27 @@ UNet::UNet(std::vector<int64_t> image_shape, UNetOptions options)
 
 at::Tensor UNet::network(const at::Tensor& x, const at::Tensor& embedding) {
   size_t levels = options_.widths.size();
-  bool w = native_;
-  at::Tensor h = conv3x3(*stem_, x, w);
+  at::Tensor h = conv3x3(*stem_, x, native_);
   std::vector<at::Tensor> skips;
   for (size_t i = 0; i < levels; ++i) {
     for (const auto& block : *down_[i]->as<nn::ModuleList>()) {
-      h = block->as<UNetResidualBlock>()->forward(h, embedding, w);
+      h = block->as<UNetResidualBlock>()->forward(h, embedding, native_);
       skips.push_back(h);
     }
     if (i + 1 < levels) h = downsample_[i]->as<nn::Conv2d>()->forward(h);
   }
-  h = middle_out_->forward(attention_->forward(middle_in_->forward(h, embedding, w)), embedding, w);
+  h = middle_out_->forward(attention_->forward(middle_in_->forward(h, embedding, native_)), embedding, native_);
   for (size_t k = 0; k < levels; ++k) {
     for (const auto& block : *up_[k]->as<nn::ModuleList>()) {
-      h = block->as<UNetResidualBlock>()->forward(torch::cat({h, skips.back()}, 1), embedding, w);
+      h = block->as<UNetResidualBlock>()->forward(torch::cat({h, skips.back()}, 1), embedding, native_);
       skips.pop_back();
     }
     if (k + 1 < levels) {
       h = torch::upsample_nearest2d(h, {h.size(2) * 2, h.size(3) * 2});
-      h = conv3x3(*upsample_[k]->as<nn::Conv2d>(), h, w);
+      h = conv3x3(*upsample_[k]->as<nn::Conv2d>(), h, native_);
     }
   }
-  return conv3x3(*out_conv_, silu_of_group_norm(*out_norm_, h, w), w);
+  return conv3x3(*out_conv_, silu_of_group_norm(*out_norm_, h, native_), native_);
 }
 
 bool UNet::native_runs() const {
