@@ -26,6 +26,7 @@
 #include "flowmatch/objective/objective_registry.h"
 #include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/sampling.h"
+#include "flowmatch/ode/time_grid.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
 #include "flowmatch/train/trainer.h"
@@ -54,12 +55,25 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options) {
                   "default: the one the model was trained for)")
       ->capture_default_str();
   cmd->add_option("--steps", options.steps, "Steps of a fixed-grid solver")->capture_default_str();
+  cmd->add_option("--time-grid", options.time_grid,
+                  "Where a fixed-grid solver's steps fall: " + join_names(time_grid_names()) +
+                      " (shift:S > 1 and cosine put more steps near the noise, edm:RHO > 1 near the data; docs/sampling.md)")
+      ->capture_default_str();
   cmd->add_option("--atol", options.atol, "Absolute tolerance of dopri5")->capture_default_str();
   cmd->add_option("--rtol", options.rtol, "Relative tolerance of dopri5")->capture_default_str();
 }
 
+void add_stochastic_option(CLI::App* cmd, SolverOptions& options) {
+  cmd->add_option("--noise-scale", options.noise_scale,
+                  "Sample the SDE with the ODE's marginals, diffusion g(t)^2 = 2 G sigma_t (0: the ODE; fixed-grid solvers, "
+                  "flows from N(0, I); docs/sampling.md)")
+      ->capture_default_str();
+}
+
 void refuse_unused_solver_options(CLI::App* cmd, const SolverOptions& solver, const std::string& prefix) {
   const bool adaptive = solver.method == "dopri5";
+  if (adaptive && cmd->count("--" + prefix + "time-grid") && solver.time_grid != "uniform")
+    throw Error("--" + prefix + "time-grid is for fixed-grid solvers; dopri5 places its own steps");
   if (adaptive && cmd->count("--" + prefix + "steps"))
     throw Error("--" + prefix + "steps is for fixed-grid solvers; dopri5 picks its own steps (set --" + prefix +
                 "atol and --" + prefix + "rtol instead)");
@@ -418,6 +432,7 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   usage.data_scaling = set.data_scaling;
   usage.context_scaling = set.context_scaling;
   usage.sampler = objective->sampler();
+  usage.path = TrainedPath{a.options.objective.scheduler, a.options.objective.poly_exponent, a.training.coupling};
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();
   resolve_training_engine(cmd, options, *model);

@@ -30,8 +30,10 @@ void add_run_options(CLI::App* cmd, RunSettings& settings);
 // --engine: auto, native or torch (model/engine.h: on_engine).
 void add_engine_option(CLI::App* cmd, std::string& engine);
 
-// --solver, --steps, --atol, --rtol.
+// --solver, --steps, --time-grid, --atol, --rtol.
 void add_solver_options(CLI::App* cmd, SolverOptions& options);
+// --noise-scale: stochastic sampling, for the commands that draw samples.
+void add_stochastic_option(CLI::App* cmd, SolverOptions& options);
 
 // Throws Error for solver options that the chosen solver would ignore: --steps for dopri5, which
 // picks its own steps, and --atol or --rtol for a fixed-grid solver. `prefix` names a second solver's

@@ -127,6 +127,7 @@ void run_rectify(const RectifyArgs& parsed, CLI::App* cmd, bool distill) {
   save_flow_pairs(pairs_path, pairs);
 
   ModelUsage next = usage;
+  next.path = TrainedPath{options.objective.scheduler, options.objective.poly_exponent, "flow"};
   if (distill) {
     next.sampler = SolverOptions{"euler", a.steps_out};
   } else {
@@ -186,6 +187,8 @@ void add_rectify_command(CLI::App& app, bool distill) {
   pairs->add_option("--pair-solver", args->pair_solver.method, "Solver that makes the pairs: " + join_names(solver_names()))
       ->capture_default_str();
   pairs->add_option("--pair-steps", args->pair_solver.steps, "Its steps (fixed-grid solvers)")->capture_default_str();
+  pairs->add_option("--pair-time-grid", args->pair_solver.time_grid, "Where its steps fall (fixed-grid solvers; as sample's --time-grid)")
+      ->capture_default_str();
   pairs->add_option("--pair-atol", args->pair_solver.atol, "Its absolute tolerance (dopri5)")->capture_default_str();
   pairs->add_option("--pair-rtol", args->pair_solver.rtol, "Its relative tolerance (dopri5)")->capture_default_str();
   pairs->add_option("--pair-batch", args->pair_batch, "Points integrated together")->capture_default_str();

@@ -3,6 +3,8 @@
 //                  image models: [--class K|NAME] [--cfg W] [--batch B] [--png GRID.png]
 //                  points models: [--batch B] (written as they are drawn)
 //                  context models: --context C.npy | --context-values A,B,... [--cfg W]
+//                  [--time-grid uniform|shift:S|edm:RHO|cosine] [--noise-scale G]
+//                  editing: --from X.npy --strength S (start at t = 1 - S on the path from noise to X)
 #include <torch/torch.h>
 
 #include <chrono>
@@ -25,6 +27,7 @@
 #include "flowmatch/io/points_file.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/model/engine.h"
+#include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
@@ -38,6 +41,8 @@ namespace {
 struct SampleArgs {
   std::string model, out, noise, trajectory, trajectory_png, png, logp;
   std::string context, context_values;  // context models: a file of contexts, or one inline
+  std::string from;                     // editing: the points or images to start from
+  double strength = 1.0;
   int64_t n = 1000;
   std::string class_name;  // images: a class index or name; "" = every class
   double cfg = 1.0;
@@ -77,6 +82,26 @@ int64_t class_index(const std::string& given, const VelocityModel& model, const 
   return k;
 }
 
+// The model's path where sampling moves along it (stochastic sampling, editing); nullptr otherwise.
+// Throws Error when the model cannot do what was asked.
+std::unique_ptr<Scheduler> path_for(const SampleArgs& a, const ModelUsage& usage) {
+  if (!(a.strength >= 0 && a.strength <= 1)) throw Error("--strength must lie in [0, 1], got " + std::to_string(a.strength));
+  if (a.from.empty() && a.strength != 1.0) throw Error("--strength is for editing: give the points or images with --from");
+  if (a.solver.noise_scale > 0) return usage.path_scheduler(a.model, "stochastic sampling (--noise-scale)", true);
+  if (!a.from.empty()) return usage.path_scheduler(a.model, "editing (--from)", false);
+  return nullptr;
+}
+
+// The time grid, noise and editing strength, where they are not the defaults.
+void describe_sampling(nlohmann::json& report, const SampleArgs& a, const SolverOptions& solver) {
+  if (solver.time_grid != "uniform") report["time_grid"] = solver.time_grid;
+  if (solver.noise_scale > 0) report["noise_scale"] = solver.noise_scale;
+  if (!a.from.empty()) {
+    report["from"] = a.from;
+    report["strength"] = a.strength;
+  }
+}
+
 // An image model: images [N, C, H, W] in [-1, 1] to .npy, their labels to *.labels.npy, a grid to --png.
 void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<VelocityModel>& model_ptr, const ModelUsage& usage,
                       const SolverOptions& solver) {
@@ -87,22 +112,40 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<
   int64_t batch = cmd->count("--batch") ? a.batch : 50;
   if (batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
   if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
-  std::optional<int64_t> label;
-  if (!a.class_name.empty()) label = class_index(a.class_name, model, usage);
+  ImageSampling request;
+  request.n = a.n;
+  request.batch = batch;
+  request.cfg = a.cfg;
+  if (!a.class_name.empty()) request.class_label = class_index(a.class_name, model, usage);
   if (cmd->count("--cfg") && model.classes() == 0) throw Error("--cfg needs a class-conditional model; this one is unconditional");
+  std::unique_ptr<Scheduler> path = path_for(a, usage);
+  request.path = path.get();
+  if (!a.from.empty()) {
+    require_file_type(a.from, "--from (images)", ".npy");
+    request.from = read_npy(a.from);
+    if (!torch::isfinite(request.from).all().item<bool>()) throw Error(a.from + " holds NaN or infinite values");
+    as_model_input(model, request.from, "images to edit (" + a.from + ")");
+    if (cmd->count("--n") && a.n != request.from.size(0))
+      throw Error("--n " + std::to_string(a.n) + " does not match the " + std::to_string(request.from.size(0)) + " images of " + a.from);
+    request.n = request.from.size(0);
+    if (model.classes() > 0 && !request.class_label)
+      throw Error("editing with a class-conditional model needs --class: the class to move the images toward");
+    request.strength = a.strength;
+  }
   std::string labels_path = labels_path_for(a.out);
   if (model.classes() > 0) check_writable_destination(labels_path, a.overwrite);
   at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
   bool native = runs_natively(model, a.engine);
   on_engine(model_ptr, a.engine);  // the unet's convolutions on Winograd kernels, or LibTorch's
   auto solve_start = std::chrono::steady_clock::now();
-  ImageSamples samples = sample_images(model, a.n, label, a.cfg, solver, batch, gen);
+  ImageSamples samples = sample_images(model, request, solver, gen);
   std::chrono::duration<double> solve_seconds = std::chrono::steady_clock::now() - solve_start;
   if (!torch::isfinite(samples.images).all().item<bool>())
     throw Error("the samples hold non-finite values: the model or the solver diverged; nothing was written");
   write_npy(a.out, samples.images);
-  nlohmann::json report = {{"samples", a.out}, {"n", a.n}, {"solver", solver.method}, {"nfe", samples.nfe},
+  nlohmann::json report = {{"samples", a.out}, {"n", request.n}, {"solver", solver.method}, {"nfe", samples.nfe},
                            {"sample_seconds", solve_seconds.count()}, {"engine", native ? "native" : "torch"}};
+  describe_sampling(report, a, solver);
   if (samples.labels.defined()) {
     write_npy(labels_path, samples.labels);
     report["labels"] = labels_path;
@@ -151,6 +194,15 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr
                   std::to_string(dim) + "-D");
   }
   if (usage.data_scaling && !usage.source.empty()) throw Error("a standardized model starts from N(0, I)");
+  if (!a.from.empty()) {
+    request.from = read_points(a.from);  // refuses NaN and infinities
+    if (!cmd->count("--n") && a.noise.empty() && request.from.size(0) % groups == 0) request.n = request.from.size(0) / groups;
+    if (request.from.size(0) != request.rows() || request.from.size(1) != dim)
+      throw Error(a.from + " holds " + std::to_string(request.from.size(0)) + " " + std::to_string(request.from.size(1)) +
+                  "-D points to edit, for " + std::to_string(request.rows()) + " samples of a " + std::to_string(dim) + "-D model");
+    request.strength = a.strength;
+  }
+  path_for(a, usage);  // refuses stochastic sampling and editing where the model cannot do them, before any work
   const int64_t total = request.rows();
   request.batch = cmd->count("--batch") ? a.batch : 10000;
   if (request.batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
@@ -206,6 +258,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr
   if (!a.trajectory_png.empty()) draw_trajectories_png(a.trajectory_png, last.states, "trajectories (" + label + ")");
   nlohmann::json report = {{"samples", a.out}, {"n", total}, {"solver", solver.method}, {"nfe", last.nfe},
                            {"sample_seconds", solve_seconds.count()}, {"engine", native ? "native" : "torch"}};
+  describe_sampling(report, a, solver);
   if (request.contexts.defined()) {
     report["contexts"] = groups;
     report["n_per_context"] = request.n;
@@ -253,6 +306,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   if (usage.sampler && !cmd->count("--solver")) {  // the sampler the model was trained for
     solver.method = usage.sampler->method;
     if (!cmd->count("--steps")) solver.steps = usage.sampler->steps;
+    if (!cmd->count("--time-grid")) solver.time_grid = usage.sampler->time_grid;  // as stored: computed once, in TimeGrid
   }
   validate_sampler(solver);
   refuse_unused_solver_options(cmd, solver);
@@ -281,8 +335,14 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--cfg", args->cfg, "Class or context models: classifier-free guidance weight w, v = v_uncond + w (v_cond - v_uncond)")
       ->capture_default_str();
   cmd->add_option("--batch", args->batch, "Samples integrated together (default 50 images, 10000 points; --trajectory keeps them all in one)");
+  cmd->add_option("--from", args->from,
+                  "Edit: start from these points (.npy/.csv) or images (.npy [N, C, H, W] in [-1, 1]) part-way along the path "
+                  "from noise, at t = 1 - strength, and integrate to t = 1");
+  cmd->add_option("--strength", args->strength, "Editing: how far back toward noise to start (0 keeps the input, 1 samples afresh)")
+      ->capture_default_str();
   add_engine_option(cmd, args->engine);
   add_solver_options(cmd, args->solver);
+  add_stochastic_option(cmd, args->solver);
   add_density_options(cmd, args->density);
   add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);

@@ -36,8 +36,9 @@ void add_train_command(CLI::App& app) {
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(args->run.seed + 1);
     if (result.model->sample_shape().size() > 1) {  // images: a grid of 10 per class (or 100), midpoint, 20 NFE
       SolverOptions solver{"midpoint", 10};
-      int64_t n = result.model->classes() > 0 ? 10 * result.model->classes() : 100;
-      ImageSamples samples = sample_images(*on_engine(result.model, result.engine), n, std::nullopt, 1.0, solver, 50, gen);
+      ImageSampling request;
+      request.n = result.model->classes() > 0 ? 10 * result.model->classes() : 100;
+      ImageSamples samples = sample_images(*on_engine(result.model, result.engine), request, solver, gen);
       draw_image_grid_png(out + "/" + RunDir::kSamples, samples.images, samples.labels, usage.class_names,
                           "step " + std::to_string(result.steps) + ": " + image_grid_title(solver, samples, 1.0));
       report["samples_png"] = out + "/" + RunDir::kSamples;

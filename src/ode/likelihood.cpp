@@ -16,6 +16,8 @@ void LikelihoodOptions::validate() const {
     throw Error("the jump sampler takes average velocities, which only a model with an interval input gives; it "
                 "applies to sampling, not to ODE solves such as likelihoods");
   solver.validate();
+  if (solver.noise_scale > 0)
+    throw Error("log-densities follow the ODE (the change of variables needs a deterministic map): --noise-scale must be 0");
   if (divergence != "exact" && divergence != "hutchinson")
     throw Error("unknown divergence '" + divergence + "' (choose exact or hutchinson)");
   if (probe != "rademacher" && probe != "gaussian") throw Error("unknown probe '" + probe + "' (choose rademacher or gaussian)");

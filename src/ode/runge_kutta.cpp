@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <tuple>
+
 namespace flowmatch {
 
 namespace {
@@ -45,21 +47,22 @@ std::vector<at::Tensor> runge_kutta_stages(const ButcherTableau& tableau, const 
   return k;
 }
 
-Solution solve_fixed_grid(const ButcherTableau& tableau, const VelocityFn& v, const at::Tensor& x0, double t0,
-                          double t1, int64_t steps, bool keep_trajectory) {
+Solution solve_fixed_grid(const ButcherTableau& tableau, const VelocityFn& v, const at::Tensor& x0,
+                          const std::vector<double>& times, bool keep_trajectory, const StepStart& step_start) {
   Solution out;
-  const double h = (t1 - t0) / double(steps);
   at::Tensor x = x0;
   if (keep_trajectory) {
-    out.times.push_back(t0);
+    out.times.push_back(times.front());
     out.states.push_back(x0);
   }
-  for (int64_t i = 0; i < steps; ++i) {
-    double t = t0 + double(i) * h;  // t_i = t0 + i h, not accumulated, so the grid ends at t1
+  for (size_t i = 0; i + 1 < times.size(); ++i) {
+    double t = times[i];
+    if (step_start) std::tie(x, t) = step_start(x, t, times[i + 1]);
+    const double h = times[i + 1] - t;
     x = combine_stages(x, h, tableau.b, runge_kutta_stages(tableau, v, x, t, h));
     out.nfe += int64_t(tableau.c.size());
     if (keep_trajectory) {
-      out.times.push_back(t0 + double(i + 1) * h);
+      out.times.push_back(times[i + 1]);
       out.states.push_back(x);
     }
   }

@@ -5,7 +5,9 @@
 #include <algorithm>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/objective/affine_path.h"
 #include "flowmatch/ode/jump_sampler.h"
+#include "flowmatch/ode/stochastic_sampler.h"
 
 namespace flowmatch {
 
@@ -75,7 +77,11 @@ std::vector<std::string> sampler_names() {
 }
 
 void validate_sampler(const SolverOptions& options) {
-  if (options.method == kJumpSampler) return validate_jump_steps(options.steps);
+  if (options.method == kJumpSampler) {
+    if (options.time_grid != "uniform" || options.noise_scale > 0)
+      throw Error("the jump sampler takes no --time-grid or --noise-scale: its jumps are what the model was trained for");
+    return validate_jump_steps(options.steps);
+  }
   std::vector<std::string> solvers = solver_names();
   if (std::find(solvers.begin(), solvers.end(), options.method) == solvers.end()) {
     std::string listed;
@@ -85,17 +91,35 @@ void validate_sampler(const SolverOptions& options) {
   options.validate();
 }
 
-Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOptions& options, const Guidance& guidance) {
+at::Tensor start_on_path(const Scheduler& path, const at::Tensor& x, const at::Tensor& noise, double t0) {
+  if (x.sizes() != noise.sizes())
+    throw Error("the points to edit have shape " + c10::str(x.sizes()) + " but their noise " + c10::str(noise.sizes()));
+  return affine_path(path, noise, x, torch::full({x.size(0)}, t0, x.options())).x_t;  // alpha x + sigma z
+}
+
+Solution generate(VelocityModel& model, const at::Tensor& start, const SolverOptions& options, const Guidance& guidance,
+                  const PathNoise& noise, double t0) {
   validate_sampler(options);
-  at::Tensor x0 = as_model_input(model, noise, "noise");
+  if (options.noise_scale > 0 && !(noise.path && noise.gen))
+    throw Error("stochastic sampling (--noise-scale) needs the model's path and a generator");
+  if (!(t0 >= 0 && t0 <= 1)) throw Error("sampling starts at a time in [0, 1], got " + std::to_string(t0));
+  if (options.method == kJumpSampler && t0 != 0) throw Error("the jump sampler starts from noise (t = 0) only");
+  at::Tensor x0 = as_model_input(model, start, t0 == 0 ? "noise" : "start");
   validate_guidance(model, guidance, x0.size(0));
   if (options.method == kJumpSampler && (guidance.labels.defined() || (guidance.context.defined() && guidance.weight != 1.0)))
     throw Error("the jump sampler takes no class labels, and a context only without guidance (--cfg 1)");
+  if (t0 == 1) {  // already at the data: nothing to integrate
+    Solution at_data;
+    at_data.x = x0;
+    if (options.keep_trajectory) at_data.times = {1.0}, at_data.states = {x0};
+    return at_data;
+  }
   c10::InferenceMode inference;
   model.eval();
   if (options.method == kJumpSampler)
     return jump_sample(model, x0, options.steps, options.keep_trajectory, Condition{{}, guidance.context, {}});
-  return solve(velocity_of(model, guidance), x0, 0.0, 1.0, options);
+  StepStart renoise = options.noise_scale > 0 ? renoising_step_start(*noise.path, options.noise_scale, *noise.gen) : StepStart{};
+  return solve(velocity_of(model, guidance), x0, t0, 1.0, options, renoise);
 }
 
 }  // namespace flowmatch

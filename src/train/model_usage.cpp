@@ -16,6 +16,7 @@ namespace flowmatch {
 namespace {
 constexpr const char* kSource = "flowmatch.source";
 constexpr const char* kSampler = "flowmatch.sampler";
+constexpr const char* kPath = "flowmatch.path";
 constexpr const char* kRectification = "flowmatch.rectification";
 constexpr const char* kClasses = "flowmatch.classes";
 constexpr const char* kDataScaling = "flowmatch.data_standardization";
@@ -29,7 +30,16 @@ std::map<std::string, std::string> ModelUsage::to_metadata() const {
   if (!class_names.empty()) metadata[kClasses] = nlohmann::json(class_names).dump();
   if (data_scaling) metadata[kDataScaling] = data_scaling->to_json();
   if (context_scaling) metadata[kContextScaling] = context_scaling->to_json();
-  if (sampler) metadata[kSampler] = nlohmann::json{{"solver", sampler->method}, {"steps", sampler->steps}}.dump();
+  if (sampler) {
+    nlohmann::json entry = {{"solver", sampler->method}, {"steps", sampler->steps}};
+    if (sampler->time_grid != "uniform") entry["time_grid"] = sampler->time_grid;
+    metadata[kSampler] = entry.dump();
+  }
+  if (path) {
+    nlohmann::json entry = {{"scheduler", path->scheduler}, {"coupling", path->coupling}};
+    if (path->scheduler == "poly") entry["exponent"] = path->poly_exponent;
+    metadata[kPath] = entry.dump();
+  }
   return metadata;
 }
 
@@ -58,11 +68,25 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
     try {
       sampler.method = entry.at("solver").get<std::string>();
       sampler.steps = entry.at("steps").get<int64_t>();
+      sampler.time_grid = entry.value("time_grid", std::string("uniform"));
       validate_sampler(sampler);
     } catch (const std::exception&) {
       throw Error(path + ": malformed " + kSampler + " in __metadata__: " + it->second);
     }
     usage.sampler = sampler;
+  }
+  if (auto it = metadata.find(kPath); it != metadata.end()) {
+    nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
+    TrainedPath trained;
+    try {
+      trained.scheduler = entry.at("scheduler").get<std::string>();
+      trained.coupling = entry.at("coupling").get<std::string>();
+      trained.poly_exponent = entry.value("exponent", 2.0);
+      make_scheduler(trained.scheduler, trained.poly_exponent);
+    } catch (const std::exception&) {
+      throw Error(path + ": malformed " + kPath + " in __metadata__: " + it->second);
+    }
+    usage.path = trained;
   }
   return usage;
 }
@@ -93,6 +117,20 @@ void ModelUsage::require_normal_start(const std::string& name) const {
   if (!source.empty())
     throw Error(name + " starts its flow from " + source +
                 ", whose density is unknown; log-densities need a flow from N(0, I)");
+}
+
+std::unique_ptr<Scheduler> ModelUsage::path_scheduler(const std::string& name, const std::string& use,
+                                                      bool needs_score) const {
+  if (!source.empty())
+    throw Error(use + " moves along the path from N(0, I), but " + name + " starts its flow from " + source);
+  if (!path)
+    throw Error(use + " needs the path the model was trained on, which " + name +
+                " does not record (it was written before flowmatch recorded it): train it again");
+  if (needs_score && path->coupling != "independent")
+    throw Error(use + " needs the score of the path's marginals, which the velocity gives only for independently "
+                "drawn pairs; " + name + " was trained on " + path->coupling + "-coupled pairs (sample it with the ODE, "
+                "--noise-scale 0)");
+  return make_scheduler(path->scheduler, path->poly_exponent);
 }
 
 at::Tensor ModelUsage::draw_start(int64_t n, int64_t dim, at::Generator& gen) const {

@@ -20,6 +20,15 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
     density->solver = solver;  // the divergence along the sampling solve
     density->validate();
   }
+  if (request.from.defined() && request.from.sizes() != c10::IntArrayRef{total, model.data_dim()})
+    throw Error("the points to edit have shape " + c10::str(request.from.sizes()) + " for " + std::to_string(total) +
+                " samples of a " + std::to_string(model.data_dim()) + "-D model");
+  if (request.from.defined() && density) throw Error("log-densities are for samples drawn from noise, not for edits");
+  const double t0 = request.from.defined() ? 1 - request.strength : 0.0;
+  std::unique_ptr<Scheduler> path;  // stochastic sampling and editing move along it
+  if (solver.noise_scale > 0) path = usage.path_scheduler("the model", "stochastic sampling (--noise-scale)", true);
+  else if (request.from.defined()) path = usage.path_scheduler("the model", "editing (--from)", false);
+  const PathNoise noise{path.get(), &gen};
   torch::NoGradGuard no_grad;
   Progress progress("sample", total, batch, "", "samples");
   for (int64_t first = 0; first < total; first += batch) {
@@ -29,6 +38,8 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
       guidance.context = context.index_select(0, torch::arange(first, first + rows, torch::kLong).div(request.n, "floor"));
     at::Tensor start = request.noise.defined() ? request.noise.slice(0, first, first + rows)
                                                : usage.draw_start(rows, model.data_dim(), gen);
+    if (request.from.defined())
+      start = start_on_path(*path, usage.to_model_units(request.from.slice(0, first, first + rows)).to(start.dtype()), start, t0);
     SampleBatch out;
     out.first = first;
     if (density) {
@@ -38,7 +49,7 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
       if (!torch::isfinite(out.log_density).all().item<bool>())
         throw Error("some log-densities are not finite: the model or the solver diverged");
     } else {
-      out.path = generate(model, start, solver, guidance);
+      out.path = generate(model, start, solver, guidance, noise, t0);
     }
     if (!torch::isfinite(out.path.x).all().item<bool>())
       throw Error("the samples hold non-finite values: the model or the solver diverged");

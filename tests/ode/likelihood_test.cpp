@@ -14,24 +14,11 @@
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/train/trainer.h"
+#include "ode/gaussian_flow_field.h"
 
 namespace flowmatch {
 namespace {
-
-// x_t = t x1 + (1 - t) x0 ~ N(t mu, S_t) with S_t = t^2 Sigma + (1 - t)^2 I, and
-// v(x, t) = E[x1 - x0 | x_t = x] = mu + (t Sigma - (1 - t) I) S_t^-1 (x - t mu).
-class GaussianFlowField : public VelocityModel {
- public:
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& t) override {
-    at::Tensor mu = toy_gaussian_mean().to(x.scalar_type()), sigma = toy_gaussian_covariance().to(x.scalar_type());
-    at::Tensor eye = torch::eye(2, x.options()), s = t.to(x.scalar_type()).view({-1, 1, 1});
-    at::Tensor gain = torch::matmul(s * sigma - (1 - s) * eye, torch::inverse(s.pow(2) * sigma + (1 - s).pow(2) * eye));
-    at::Tensor centred = x - t.to(x.scalar_type()).view({-1, 1}) * mu;
-    return mu + torch::matmul(gain, centred.unsqueeze(2)).squeeze(2);
-  }
-  nlohmann::json config() const override { return {{"name", "gaussian-flow-field"}}; }
-  std::vector<int64_t> sample_shape() const override { return {2}; }
-};
+using testing::GaussianFlowField;
 
 at::Tensor gaussian_points(int64_t n, uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);

@@ -10,15 +10,28 @@
 
 namespace flowmatch {
 
-// Samples of an image model, drawn `batch` images per solve with a progress line: n images of class
-// `class_label` when it is set, else of every class in turn (label i / ceil(n / K)) for a
-// conditional model, or unconditional ones. cfg is the guidance weight w (sampling.h).
+// What to draw from an image model.
+struct ImageSampling {
+  int64_t n = 0;
+  // Every image of this class; unset: every class in turn (label i / ceil(n / K)) for a conditional
+  // model, or unconditional images.
+  std::optional<int64_t> class_label;
+  double cfg = 1.0;     // the guidance weight w (sampling.h)
+  int64_t batch = 50;   // images per solve, with a progress line
+  const Scheduler* path = nullptr;  // the model's path: stochastic sampling and editing move along it
+  // Editing: start from these images [n, C, H, W] part-way along the path (start_on_path in
+  // sampling.h) instead of from noise; undefined: from noise.
+  at::Tensor from;
+  double strength = 1.0;
+};
+
+// Samples of an image model.
 struct ImageSamples {
   at::Tensor images, labels;  // [n, C, H, W]; [n] int64 (undefined when unconditional)
   int64_t nfe = 0;            // network evaluations per image (x 2 with guidance, both in one batch)
 };
-ImageSamples sample_images(VelocityModel& model, int64_t n, std::optional<int64_t> class_label, double cfg,
-                           const SolverOptions& sampler, int64_t batch, at::Generator& gen);
+// Draws the noise for all n images first (so editing with strength 1 gives plain sampling's bytes).
+ImageSamples sample_images(VelocityModel& model, const ImageSampling& request, const SolverOptions& sampler, at::Generator& gen);
 
 // How they were drawn, for a picture's title: "midpoint, 8 steps (16 NFE), cfg 2".
 std::string image_grid_title(const SolverOptions& sampler, const ImageSamples& samples, double cfg);

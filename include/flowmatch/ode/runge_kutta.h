@@ -1,7 +1,9 @@
 #pragma once
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flowmatch/ode/solution.h"
@@ -31,8 +33,14 @@ std::vector<at::Tensor> runge_kutta_stages(const ButcherTableau& tableau, const 
 at::Tensor combine_stages(const at::Tensor& x, double h, const std::vector<double>& weights,
                           const std::vector<at::Tensor>& k);
 
-// `steps` equal steps of the tableau's method from t0 to t1.
-Solution solve_fixed_grid(const ButcherTableau& tableau, const VelocityFn& v, const at::Tensor& x0, double t0,
-                          double t1, int64_t steps, bool keep_trajectory);
+// Where a step begins: given the state x at grid time t and the next grid time, the (x, t) the step
+// starts from. Plain integration starts where it is; stochastic sampling (stochastic_sampler.h)
+// first moves back along the path, adding noise.
+using StepStart = std::function<std::pair<at::Tensor, double>(const at::Tensor& x, double t, double t_next)>;
+
+// One step of the tableau's method between each pair of neighbouring `times` (ascending or
+// descending; time_grid.h lays them out).
+Solution solve_fixed_grid(const ButcherTableau& tableau, const VelocityFn& v, const at::Tensor& x0,
+                          const std::vector<double>& times, bool keep_trajectory, const StepStart& step_start = {});
 
 }  // namespace flowmatch

@@ -1,10 +1,12 @@
 #pragma once
+#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
 #include <string>
 #include <vector>
 
 #include "flowmatch/model/velocity_model.h"
+#include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/solver.h"
 
 namespace flowmatch {
@@ -39,11 +41,25 @@ std::vector<std::string> sampler_names();
 // Throws Error for an unknown sampler or bad settings (the ODE solver's checks, or the jump's).
 void validate_sampler(const SolverOptions& options);
 
-// Draws samples from noise [N, ...] at t = 0 under inference mode (no autograd bookkeeping): an ODE
-// solver integrates v(x, t) to t = 1 (for an interval model, v(x, t) = u(x, t, t)), or the jump
-// sampler jumps along the model's average velocities.
-// Throws Error for labels outside 0 .. classes() - 1, a context of the wrong shape or not finite, or
-// either given to a model that does not take it.
-Solution generate(VelocityModel& model, const at::Tensor& noise, const SolverOptions& options, const Guidance& guidance = {});
+// Editing (SDEdit, Meng et al. 2022) starts part-way along the path from the noise z to the data x:
+//   x_t0 = alpha_t0 x + sigma_t0 z,   t0 = 1 - strength,
+// so strength 0 gives x itself and strength 1 the noise z (plain sampling from it).
+at::Tensor start_on_path(const Scheduler& path, const at::Tensor& x, const at::Tensor& noise, double t0);
+
+// What stochastic sampling (SolverOptions::noise_scale > 0, stochastic_sampler.h) needs beyond the
+// field: the path the model was trained on, to move back along, and a generator for its noise.
+struct PathNoise {
+  const Scheduler* path = nullptr;
+  at::Generator* gen = nullptr;
+};
+
+// Draws samples under inference mode (no autograd bookkeeping) from `start` [N, ...] at time t0:
+// noise at t0 = 0, or a point part-way along the path when editing. An ODE solver integrates
+// v(x, t) to t = 1 (for an interval model, v(x, t) = u(x, t, t)), stochastically with a noise scale;
+// or the jump sampler jumps along the model's average velocities (from t0 = 0 only).
+// Throws Error for labels outside 0 .. classes() - 1, a context of the wrong shape or not finite,
+// either given to a model that does not take it, or a noise scale without `noise`.
+Solution generate(VelocityModel& model, const at::Tensor& start, const SolverOptions& options, const Guidance& guidance = {},
+                  const PathNoise& noise = {}, double t0 = 0.0);
 
 }  // namespace flowmatch

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "flowmatch/ode/runge_kutta.h"
 #include "flowmatch/ode/solution.h"
 
 namespace flowmatch {
@@ -18,15 +19,23 @@ struct SolverOptions {
   std::string method = "rk4";
   int64_t steps = 20;               // fixed-grid steps
   double atol = 1e-5, rtol = 1e-5;  // dopri5 tolerances
+  std::string time_grid = "uniform";  // where fixed-grid steps fall (time_grid.h)
+  // G of stochastic sampling (stochastic_sampler.h), 0 for the ODE; fixed-grid solvers only.
+  double noise_scale = 0;
   bool keep_trajectory = false;
 
-  // Throws Error for a method that is not an ODE solver, steps <= 0 or a non-positive tolerance.
+  // Throws Error for a method that is not an ODE solver, steps <= 0, a non-positive tolerance, an
+  // unknown time grid, a negative noise scale, or a grid or noise given to dopri5.
   void validate() const;
-  // "rk4, 32 steps", or "dopri5" (its steps adapt): for reports and pictures.
+  // "rk4, 32 steps", "midpoint, 4 steps on the shift:3 grid, noise 0.5", or "dopri5" (its steps
+  // adapt): for reports and pictures.
   std::string describe() const;
 };
 
-// Integrates dx/dt = v(x, t) from x(t0) = x0 to t1 with the chosen solver.
-Solution solve(const VelocityFn& v, const at::Tensor& x0, double t0, double t1, const SolverOptions& options);
+// Integrates dx/dt = v(x, t) from x(t0) = x0 to t1 with the chosen solver. `step_start`, which a
+// noise scale needs (sampling.h's generate makes it from the model's path), moves each fixed-grid
+// step's start (runge_kutta.h).
+Solution solve(const VelocityFn& v, const at::Tensor& x0, double t0, double t1, const SolverOptions& options,
+               const StepStart& step_start = {});
 
 }  // namespace flowmatch

@@ -10,9 +10,18 @@
 
 #include "flowmatch/data/standardization.h"
 #include "flowmatch/model/velocity_model.h"
+#include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/solver.h"
 
 namespace flowmatch {
+
+// The path a model was trained on: its scheduler (scheduler.h) and how its pairs were coupled:
+// "independent", "ot", or "flow" for reflow and distillation, whose pairs a flow drew.
+struct TrainedPath {
+  std::string scheduler = "condot";
+  double poly_exponent = 2.0;  // of the poly scheduler
+  std::string coupling = "independent";
+};
 
 // How a trained model is meant to be used, beyond its architecture; stored in its weights file's
 // __metadata__ so that `flowmatch sample MODEL` does the right thing without flags.
@@ -26,10 +35,12 @@ struct ModelUsage {
   int64_t rectification = 1;
   // A class-conditional model's class names, label k naming class_names[k].
   std::vector<std::string> class_names;
+  // Its path; unset in files written before flowmatch recorded it.
+  std::optional<TrainedPath> path;
   // The z-scores it was trained in (training_set.h): of x (--standardize), and of its context.
   std::optional<Standardization> data_scaling, context_scaling;
 
-  // flowmatch.source, .sampler, .rectification, .classes, .data_standardization, .context_standardization
+  // flowmatch.source, .sampler, .path, .rectification, .classes, .data_standardization, .context_standardization
   std::map<std::string, std::string> to_metadata() const;
   // Throws Error naming `path` when the sampler entry is malformed.
   static ModelUsage from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
@@ -48,6 +59,11 @@ struct ModelUsage {
   // Log-densities need the flow's start density: throws Error, naming the model `name`, unless the
   // flow starts from N(0, I).
   void require_normal_start(const std::string& name) const;
+  // The path's scheduler, for work that moves along the path (`use`: stochastic sampling, editing,
+  // imputing). Throws Error, naming the model `name`, when its file does not record the path or the
+  // flow does not start from N(0, I); with `needs_score`, also unless its pairs were independent
+  // (the score formula of stochastic_sampler.h needs x0 independent of x1).
+  std::unique_ptr<Scheduler> path_scheduler(const std::string& name, const std::string& use, bool needs_score) const;
 };
 
 // A trained model and how it is meant to be used, from one read of its weights file.

@@ -18,6 +18,10 @@ struct PointSampling {
   at::Tensor contexts;  // [K, C] in the data's units, for a context model: n samples given each row, grouped by row
   int64_t n = 0;        // samples per context row (in all, for a model without a context)
   at::Tensor noise;     // [rows(), D] start points to integrate instead of fresh draws; undefined: fresh
+  // Editing: [rows(), D] points in the data's units to start from part-way along the path, at
+  // t0 = 1 - strength (start_on_path in sampling.h), with the noise as above; undefined: from noise.
+  at::Tensor from;
+  double strength = 1.0;
   double cfg = 1;       // classifier-free guidance weight w: v = v(x, t) + w (v(x, t | c) - v(x, t))
   int64_t batch = 10000;
   std::optional<LikelihoodOptions> density;  // also each sample's log-density, from the same solve
