@@ -13,6 +13,7 @@ void add_distill_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_fd_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_invert_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 
 }  // namespace flowmatch::cli

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/core/file_name.h"
 #include "flowmatch/core/memory_budget.h"
 #include "flowmatch/core/nearest_name.h"
 #include "flowmatch/core/registry.h"
@@ -19,6 +20,7 @@
 #include "flowmatch/dist/seed_streams.h"
 #include "flowmatch/dist/world_info.h"
 #include "flowmatch/io/atomic_file.h"
+#include "flowmatch/io/npy.h"
 #include "flowmatch/metrics/straightness.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/model/module_weights.h"
@@ -482,6 +484,43 @@ void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at
   PathGeometry geometry = path_geometry(model, start, steps, given);
   report["straightness"] = geometry.straightness;
   report["curvature"] = geometry.curvature;
+}
+
+int64_t class_index(const std::string& given, const VelocityModel& model, const ModelUsage& usage) {
+  if (model.classes() == 0) throw Error("--class needs a class-conditional model; this one is unconditional");
+  for (size_t k = 0; k < usage.class_names.size(); ++k)
+    if (usage.class_names[k] == given) return int64_t(k);
+  char* end = nullptr;
+  long long k = std::strtoll(given.c_str(), &end, 10);
+  if (given.empty() || *end != '\0' || k < 0 || k >= model.classes()) {
+    std::string names;
+    for (const auto& name : usage.class_names) names += (names.empty() ? "" : ", ") + name;
+    throw Error("unknown class '" + given + "': give 0 .. " + std::to_string(model.classes() - 1) +
+                (names.empty() ? "" : " or a name (" + names + ")"));
+  }
+  return k;
+}
+
+ImageSet read_images(const std::string& source, const std::string& labels_path) {
+  if (!ends_with(source, ".npy")) {
+    if (!is_image_source(source)) throw Error(source + " is neither a .npy of images nor an image set");
+    if (!labels_path.empty()) throw Error("--labels goes with a .npy of images; " + source + " brings its own labels");
+    return load_image_source(source, "", 28, 1);
+  }
+  ImageSet set;
+  set.images = read_npy(source);
+  if (set.images.dim() != 4) throw Error(source + ": expected images [N, C, H, W], got shape " + c10::str(set.images.sizes()));
+  if (!torch::isfinite(set.images).all().item<bool>()) throw Error(source + ": the images hold NaN or infinite values");
+  std::string labels = labels_path;
+  std::string beside = source.substr(0, source.size() - 4) + ".labels.npy";
+  if (labels.empty() && std::filesystem::exists(beside)) labels = beside;
+  if (!labels.empty()) {
+    set.labels = read_npy(labels);
+    if (set.labels.scalar_type() != torch::kLong || set.labels.dim() != 1 || set.labels.size(0) != set.size())
+      throw Error(labels + ": expected " + std::to_string(set.size()) + " int64 class labels, got " +
+                  c10::str(set.labels.sizes()) + " " + std::string(c10::toString(set.labels.scalar_type())));
+  }
+  return set;
 }
 
 void print_report(const nlohmann::json& report) {

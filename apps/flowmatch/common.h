@@ -11,6 +11,7 @@
 
 #include "flowmatch/core/run_start.h"
 #include "flowmatch/core/stop_signals.h"
+#include "flowmatch/data/image_set.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/solver.h"
 #include "flowmatch/train/model_usage.h"
@@ -149,6 +150,15 @@ RunDirLock create_run_dir(CLI::App* cmd, const std::string& out, bool overwrite)
 // Adds "straightness" and "curvature" (straightness.h) of the model's paths from `start` to `report`.
 void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at::Tensor& start, int64_t steps = 100,
                           const Guidance& given = {});
+
+// --class as given: a class index or one of the model's class names. Throws Error for another
+// name, or when the model is not class-conditional.
+int64_t class_index(const std::string& given, const VelocityModel& model, const ModelUsage& usage);
+
+// Images as the command line names them: a .npy [N, C, H, W] in [-1, 1] (labels from labels_path,
+// or FILE.labels.npy beside it when that exists, as sample writes them) or an image set by name
+// (data/image_set.h: "fashion-mnist:test", a folder, an IDX file), which brings its own labels.
+ImageSet read_images(const std::string& source, const std::string& labels_path);
 
 // Prints a JSON object as "key: value" lines on stdout.
 void print_report(const nlohmann::json& report);

@@ -24,36 +24,13 @@ struct FdArgs {
   RunSettings run;
 };
 
-// Images to judge: a .npy of [N, 1, 28, 28] in [-1, 1] (labels from --labels, or SAMPLES.labels.npy
-// when it exists), or an image set by name.
-ImageSet read_judged_images(const std::string& source, const std::string& labels_path) {
-  if (!ends_with(source, ".npy")) {
-    if (!is_image_source(source)) throw Error(source + " is neither a .npy of images nor an image set");
-    if (!labels_path.empty()) throw Error("--labels goes with a .npy of samples; " + source + " brings its own labels");
-    return load_image_source(source, "", 28, 1);
-  }
-  ImageSet set;
-  set.images = read_npy(source);
-  if (set.images.dim() != 4 || set.images.size(0) < 2 || set.images.size(1) != 1 || set.images.size(2) != 28 ||
-      set.images.size(3) != 28)
-    throw Error(source + ": the fd classifier judges Fashion-MNIST-like images [N >= 2, 1, 28, 28], got shape " +
-                c10::str(set.images.sizes()));
-  if (!torch::isfinite(set.images).all().item<bool>()) throw Error(source + ": the images hold NaN or infinite values");
-  std::string labels = labels_path;
-  std::string beside = source.substr(0, source.size() - 4) + ".labels.npy";
-  if (labels.empty() && std::filesystem::exists(beside)) labels = beside;
-  if (!labels.empty()) {
-    set.labels = read_npy(labels);
-    if (set.labels.scalar_type() != torch::kLong || set.labels.dim() != 1 || set.labels.size(0) != set.size())
-      throw Error(labels + ": expected " + std::to_string(set.size()) + " int64 class labels, got " +
-                  c10::str(set.labels.sizes()) + " " + std::string(c10::toString(set.labels.scalar_type())));
-  }
-  return set;
-}
-
 void run_fd(const FdArgs& a) {
   if (!a.json.empty()) check_writable_destination(a.json, a.overwrite);
-  ImageSet samples = read_judged_images(a.samples, a.labels);
+  ImageSet samples = read_images(a.samples, a.labels);
+  if (samples.images.dim() != 4 || samples.size() < 2 || samples.images.size(1) != 1 || samples.images.size(2) != 28 ||
+      samples.images.size(3) != 28)
+    throw Error(a.samples + ": the fd classifier judges Fashion-MNIST-like images [N >= 2, 1, 28, 28], got shape " +
+                c10::str(samples.images.sizes()));
   at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::Convolutions);
   std::string classifier_path = a.classifier.empty() ? default_fd_classifier_path() : a.classifier;
   if (!std::filesystem::exists(classifier_path))

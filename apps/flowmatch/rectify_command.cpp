@@ -28,6 +28,7 @@
 #include "flowmatch/train/flow_pairs.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
+#include "flowmatch/train/training_run.h"
 
 namespace flowmatch::cli {
 

@@ -66,22 +66,6 @@ std::string labels_path_for(const std::string& samples) {
   return samples.substr(0, samples.size() - 4) + ".labels.npy";
 }
 
-// --class as given: a class index or one of the model's class names.
-int64_t class_index(const std::string& given, const VelocityModel& model, const ModelUsage& usage) {
-  if (model.classes() == 0) throw Error("--class needs a class-conditional model; this one is unconditional");
-  for (size_t k = 0; k < usage.class_names.size(); ++k)
-    if (usage.class_names[k] == given) return int64_t(k);
-  char* end = nullptr;
-  long long k = std::strtoll(given.c_str(), &end, 10);
-  if (given.empty() || *end != '\0' || k < 0 || k >= model.classes()) {
-    std::string names;
-    for (const auto& name : usage.class_names) names += (names.empty() ? "" : ", ") + name;
-    throw Error("unknown class '" + given + "': give 0 .. " + std::to_string(model.classes() - 1) +
-                (names.empty() ? "" : " or a name (" + names + ")"));
-  }
-  return k;
-}
-
 // The model's path where sampling moves along it (stochastic sampling, editing); nullptr otherwise.
 // Throws Error when the model cannot do what was asked.
 std::unique_ptr<Scheduler> path_for(const SampleArgs& a, const ModelUsage& usage) {
@@ -106,7 +90,7 @@ void describe_sampling(nlohmann::json& report, const SampleArgs& a, const Solver
 void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<VelocityModel>& model_ptr, const ModelUsage& usage,
                       const SolverOptions& solver) {
   VelocityModel& model = *model_ptr;
-  for (const char* option : {"--noise", "--trajectory", "--trajectory-png", "--logp", "--float64", "--context", "--context-values"})
+  for (const char* option : {"--trajectory", "--trajectory-png", "--logp", "--float64", "--context", "--context-values"})
     if (cmd->count(option)) throw Error(std::string(option) + " is for point models; this model makes images");
   require_file_type(a.out, "--out (images)", ".npy");
   int64_t batch = cmd->count("--batch") ? a.batch : 50;
@@ -120,13 +104,22 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<
   if (cmd->count("--cfg") && model.classes() == 0) throw Error("--cfg needs a class-conditional model; this one is unconditional");
   std::unique_ptr<Scheduler> path = path_for(a, usage);
   request.path = path.get();
+  if (!a.noise.empty()) {  // as invert wrote it: the noise, and a conditional model's labels beside it
+    ImageSet noise = read_images(a.noise, "");
+    as_model_input(model, noise.images, "noise (" + a.noise + ")");
+    if (cmd->count("--n") && a.n != noise.size())
+      throw Error("--n " + std::to_string(a.n) + " does not match the " + std::to_string(noise.size()) + " noise images of " + a.noise);
+    request.n = noise.size();
+    request.noise = noise.images;
+    if (model.classes() > 0 && !request.class_label) request.labels = noise.labels;
+  }
   if (!a.from.empty()) {
     require_file_type(a.from, "--from (images)", ".npy");
     request.from = read_npy(a.from);
     if (!torch::isfinite(request.from).all().item<bool>()) throw Error(a.from + " holds NaN or infinite values");
     as_model_input(model, request.from, "images to edit (" + a.from + ")");
-    if (cmd->count("--n") && a.n != request.from.size(0))
-      throw Error("--n " + std::to_string(a.n) + " does not match the " + std::to_string(request.from.size(0)) + " images of " + a.from);
+    if ((cmd->count("--n") || !a.noise.empty()) && request.n != request.from.size(0))
+      throw Error(std::to_string(request.n) + " images to draw do not match the " + std::to_string(request.from.size(0)) + " images of " + a.from);
     request.n = request.from.size(0);
     if (model.classes() > 0 && !request.class_label)
       throw Error("editing with a class-conditional model needs --class: the class to move the images toward");

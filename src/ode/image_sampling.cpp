@@ -14,14 +14,16 @@ namespace flowmatch {
 ImageSamples sample_images(VelocityModel& model, const ImageSampling& request, const SolverOptions& sampler, at::Generator& gen) {
   const int64_t n = request.n, classes = model.classes();
   ImageSamples samples;
-  if (request.class_label) {
+  if (request.labels.defined()) {
+    samples.labels = request.labels;
+  } else if (request.class_label) {
     samples.labels = torch::full({n}, *request.class_label, torch::kLong);
   } else if (classes > 0) {  // ceil(n / K) of each class in turn
     samples.labels = torch::arange(n, torch::kLong).div((n + classes - 1) / classes, "floor");
   }
   std::vector<int64_t> shape = model.sample_shape();
   shape.insert(shape.begin(), n);
-  at::Tensor noise = torch::randn(shape, gen);
+  at::Tensor noise = request.noise.defined() ? as_model_input(model, request.noise, "noise") : torch::randn(shape, gen);
   const double t0 = request.from.defined() ? 1 - request.strength : 0.0;
   if (request.from.defined()) {
     if (!request.path) throw Error("editing needs the model's path");

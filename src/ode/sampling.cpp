@@ -122,4 +122,19 @@ Solution generate(VelocityModel& model, const at::Tensor& start, const SolverOpt
   return solve(velocity_of(model, guidance), x0, t0, 1.0, options, renoise);
 }
 
+void validate_inversion(const SolverOptions& options) {
+  if (options.method == kJumpSampler) throw Error("inversion integrates the ODE back; the jump sampler has no inverse: pick an ODE solver");
+  options.validate();
+  if (options.noise_scale > 0) throw Error("inversion follows the ODE back (the SDE has no inverse): --noise-scale must be 0");
+}
+
+Solution invert(VelocityModel& model, const at::Tensor& x, const SolverOptions& options, const Guidance& guidance) {
+  validate_inversion(options);
+  at::Tensor x1 = as_model_input(model, x, "data");
+  validate_guidance(model, guidance, x1.size(0));
+  c10::InferenceMode inference;
+  model.eval();
+  return solve(velocity_of(model, guidance), x1, 1.0, 0.0, options);
+}
+
 }  // namespace flowmatch

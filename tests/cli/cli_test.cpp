@@ -1066,3 +1066,76 @@ TEST_F(Cli, SimulatesTasksAndScoresPosteriorsWithC2st) {
   ASSERT_NE(mean, std::string::npos) << same.output;
   EXPECT_NEAR(std::stod(same.output.substr(mean + 7)), 0.5, 0.04) << same.output;  // indistinguishable
 }
+
+// Sampling beyond the plain ODE, from the command line (issue 20): a time grid's times land in the
+// trajectory as the formula gives them, once; inversion and sampling from its noise return the
+// data; editing with strength 0 keeps the input and with strength 1 is plain sampling; the SDE
+// runs; and what cannot work is refused before anything is written.
+TEST_F(Cli, TimeGridsInversionEditingAndStochasticSampling) {
+  Result train = flowmatch("train --data moons --out " + path("m") + " --steps 400 --batch 256 --lr 2e-3 --width 128 --depth 2 --seed 3");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  Result drawn = flowmatch("sample " + path("m") + " --n 500 --seed 5 --out " + path("x.npy"));
+  ASSERT_EQ(drawn.exit_code, 0) << drawn.output;
+
+  // SD3's shift 3 in flowmatch's time: t_i = u / (3 - 2 u), u = i / 4.
+  Result grid = flowmatch("sample " + path("m") + " --n 10 --solver euler --steps 4 --time-grid shift:3 --out " + path("g.npy") +
+                          " --trajectory " + path("g-path.npy"));
+  ASSERT_EQ(grid.exit_code, 0) << grid.output;
+  EXPECT_EQ(report_of(grid.output)["time_grid"], "shift:3");
+  std::vector<double> times = read_npy_values<double>(path("g-path.times.npy"));
+  ASSERT_EQ(times.size(), 5u);
+  for (int i = 0; i <= 4; ++i) EXPECT_NEAR(times[i], (i / 4.0) / (3 - 2 * (i / 4.0)), 1e-12) << i;
+
+  // Data -> noise -> data, in float64 at dopri5's 1e-8 (its tolerance bounds the batch's RMS error).
+  const std::string tight = " --solver dopri5 --atol 1e-8 --rtol 1e-8 --float64";
+  Result inverted = flowmatch("invert " + path("m") + " --data " + path("x.npy") + " --out " + path("z.npy") + tight);
+  ASSERT_EQ(inverted.exit_code, 0) << inverted.output;
+  auto noise_report = report_of(inverted.output);
+  // The noise looks like N(0, I), as far as a flow trained for 400 steps carries N(0, I) to moons
+  // (the moons themselves are far off: KS distance 0.16, variances 4.3 and 1.7).
+  EXPECT_LT(std::stod(noise_report.at("noise_ks_distance")), 1.5 * std::stod(noise_report.at("noise_ks_critical_1pct")));
+  EXPECT_NEAR(std::stod(noise_report.at("noise_variance")), 1.0, 0.15);
+  Result back = flowmatch("sample " + path("m") + " --noise " + path("z.npy") + " --out " + path("x-back.npy") + tight);
+  ASSERT_EQ(back.exit_code, 0) << back.output;
+  std::vector<float> x = read_npy_floats(path("x.npy")), x_back = read_npy_floats(path("x-back.npy"));
+  ASSERT_EQ(x.size(), x_back.size());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], x_back[i], 1e-4) << i;
+
+  // Editing: strength 0 returns the input; strength 1 draws what plain sampling with that seed draws.
+  Result kept = flowmatch("sample " + path("m") + " --from " + path("x.npy") + " --strength 0 --out " + path("kept.npy"));
+  ASSERT_EQ(kept.exit_code, 0) << kept.output;
+  EXPECT_EQ(read_npy_floats(path("kept.npy")), x);
+  Result fresh = flowmatch("sample " + path("m") + " --from " + path("x.npy") + " --strength 1 --seed 5 --out " + path("fresh.npy"));
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_EQ(read_bytes(path("fresh.npy")), read_bytes(path("x.npy")));
+  Result half = flowmatch("sample " + path("m") + " --from " + path("x.npy") + " --strength 0.5 --seed 6 --out " + path("half.npy"));
+  ASSERT_EQ(half.exit_code, 0) << half.output;
+  EXPECT_NE(read_npy_floats(path("half.npy")), x);
+
+  // The SDE: its samples are moons too (the unit tests check its moments against the closed form).
+  Result noisy = flowmatch("sample " + path("m") + " --n 2000 --solver midpoint --steps 20 --noise-scale 1 --out " + path("sde.npy"));
+  ASSERT_EQ(noisy.exit_code, 0) << noisy.output;
+  EXPECT_EQ(report_of(noisy.output)["noise_scale"], "1.0");
+  Result scored = flowmatch("eval " + path("sde.npy") + " --target moons");
+  ASSERT_EQ(scored.exit_code, 0) << scored.output;
+  EXPECT_LT(std::stod(report_of(scored.output).at("energy_distance")), 0.05) << scored.output;
+
+  write("nan.csv", "0.1,0.2\nnan,0.3\n");
+  const std::string m = path("m");
+  std::vector<BadInput> cases = {
+      {"sample " + m + " --time-grid shfit:3 --out " + path("o.npy"), "did you mean shift", "o.npy"},
+      {"sample " + m + " --time-grid edm:-1 --out " + path("o.npy"), "must be a positive number", "o.npy"},
+      {"sample " + m + " --solver dopri5 --time-grid cosine --out " + path("o.npy"), "dopri5 places its own steps", "o.npy"},
+      {"sample " + m + " --noise-scale -1 --out " + path("o.npy"), "--noise-scale must be a finite number >= 0", "o.npy"},
+      {"sample " + m + " --solver dopri5 --noise-scale 1 --out " + path("o.npy"), "--noise-scale is for fixed-grid solvers", "o.npy"},
+      {"sample " + m + " --noise-scale 1 --logp " + path("l.npy") + " --out " + path("o.npy"), "log-densities follow the ODE", "o.npy"},
+      {"sample " + m + " --from " + path("x.npy") + " --strength 1.5 --out " + path("o.npy"), "--strength must lie in [0, 1]", "o.npy"},
+      {"sample " + m + " --strength 0.5 --out " + path("o.npy"), "--strength is for editing", "o.npy"},
+      {"sample " + m + " --from " + path("nan.csv") + " --out " + path("o.npy"), "NaN or infinite", "o.npy"},
+      {"invert " + m + " --data " + path("x.npy") + " --solver euler --noise-scale 1 --out " + path("o.npy"), "", "o.npy"},
+      {"invert " + m + " --data " + path("x.npy") + " --solver euler --out " + path("o.csv"), "--out must name a .npy file", "o.csv"},
+      {"invert " + m + " --data " + path("nan.csv") + " --out " + path("o.npy"), "NaN or infinite", "o.npy"},
+      {"invert " + m + " --data " + path("x.npy") + " --class 1 --out " + path("o.npy"), "--class is for class-conditional image models", "o.npy"},
+  };
+  expect_each_refused(cases);
+}

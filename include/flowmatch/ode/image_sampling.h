@@ -16,6 +16,8 @@ struct ImageSampling {
   // Every image of this class; unset: every class in turn (label i / ceil(n / K)) for a conditional
   // model, or unconditional images.
   std::optional<int64_t> class_label;
+  at::Tensor labels;    // [n] int64, one class per image (inverted images keep theirs); overrides class_label
+  at::Tensor noise;     // [n, C, H, W] start points (invert's output); undefined: drawn from gen
   double cfg = 1.0;     // the guidance weight w (sampling.h)
   int64_t batch = 50;   // images per solve, with a progress line
   const Scheduler* path = nullptr;  // the model's path: stochastic sampling and editing move along it
@@ -30,7 +32,8 @@ struct ImageSamples {
   at::Tensor images, labels;  // [n, C, H, W]; [n] int64 (undefined when unconditional)
   int64_t nfe = 0;            // network evaluations per image (x 2 with guidance, both in one batch)
 };
-// Draws the noise for all n images first (so editing with strength 1 gives plain sampling's bytes).
+// Draws the noise for all n images first, unless given (so editing with strength 1 gives plain
+// sampling's bytes).
 ImageSamples sample_images(VelocityModel& model, const ImageSampling& request, const SolverOptions& sampler, at::Generator& gen);
 
 // How they were drawn, for a picture's title: "midpoint, 8 steps (16 NFE), cfg 2".

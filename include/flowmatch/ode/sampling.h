@@ -62,4 +62,13 @@ struct PathNoise {
 Solution generate(VelocityModel& model, const at::Tensor& start, const SolverOptions& options, const Guidance& guidance = {},
                   const PathNoise& noise = {}, double t0 = 0.0);
 
+// Inversion: integrates the ODE back from data x [N, ...] at t = 1 to the noise z at t = 0 (the
+// reverse solve that likelihoods integrate too), through the same time grid that sampling steps
+// through forward, so that generate(model, z, options, guidance) returns x up to the solver's error.
+// Throws Error for a noise scale (the SDE has no inverse), the jump sampler, or guidance that does
+// not fit, as generate.
+Solution invert(VelocityModel& model, const at::Tensor& x, const SolverOptions& options, const Guidance& guidance = {});
+// Throws Error for the options that invert refuses.
+void validate_inversion(const SolverOptions& options);
+
 }  // namespace flowmatch
