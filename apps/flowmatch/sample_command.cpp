@@ -27,7 +27,6 @@
 #include "flowmatch/io/points_file.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/model/engine.h"
-#include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
@@ -66,14 +65,14 @@ std::string labels_path_for(const std::string& samples) {
   return samples.substr(0, samples.size() - 4) + ".labels.npy";
 }
 
-// The model's path where sampling moves along it (stochastic sampling, editing); nullptr otherwise.
+// The model's path where sampling moves along it (stochastic sampling, editing); none otherwise.
 // Throws Error when the model cannot do what was asked.
-std::unique_ptr<Scheduler> path_for(const SampleArgs& a, const ModelUsage& usage) {
+PathAt path_for(const SampleArgs& a, const ModelUsage& usage) {
   if (!(a.strength >= 0 && a.strength <= 1)) throw Error("--strength must lie in [0, 1], got " + std::to_string(a.strength));
   if (a.from.empty() && a.strength != 1.0) throw Error("--strength is for editing: give the points or images with --from");
-  if (a.solver.noise_scale > 0) return usage.path_scheduler(a.model, "stochastic sampling (--noise-scale)", true);
-  if (!a.from.empty()) return usage.path_scheduler(a.model, "editing (--from)", false);
-  return nullptr;
+  if (a.solver.noise_scale > 0) return usage.path_at(a.model, "stochastic sampling (--noise-scale)", true);
+  if (!a.from.empty()) return usage.path_at(a.model, "editing (--from)", false);
+  return {};
 }
 
 // The time grid, noise and editing strength, where they are not the defaults.
@@ -102,8 +101,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<
   request.cfg = a.cfg;
   if (!a.class_name.empty()) request.class_label = class_index(a.class_name, model, usage);
   if (cmd->count("--cfg") && model.classes() == 0) throw Error("--cfg needs a class-conditional model; this one is unconditional");
-  std::unique_ptr<Scheduler> path = path_for(a, usage);
-  request.path = path.get();
+  request.path = path_for(a, usage);
   if (!a.noise.empty()) {  // as invert wrote it: the noise, and a conditional model's labels beside it
     ImageSet noise = read_images(a.noise, "");
     as_model_input(model, noise.images, "noise (" + a.noise + ")");

@@ -27,7 +27,7 @@ ImageSamples sample_images(VelocityModel& model, const ImageSampling& request, c
   const double t0 = request.from.defined() ? 1 - request.strength : 0.0;
   if (request.from.defined()) {
     if (!request.path) throw Error("editing needs the model's path");
-    noise = start_on_path(*request.path, as_model_input(model, request.from, "images to edit"), noise, t0);
+    noise = start_on_path(request.path, as_model_input(model, request.from, "images to edit"), noise, t0);
   }
   const PathNoise path_noise{request.path, &gen};
   std::vector<at::Tensor> parts;

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "flowmatch/core/error.h"
-#include "flowmatch/objective/affine_path.h"
 #include "flowmatch/ode/jump_sampler.h"
 #include "flowmatch/ode/stochastic_sampler.h"
 
@@ -91,10 +90,11 @@ void validate_sampler(const SolverOptions& options) {
   options.validate();
 }
 
-at::Tensor start_on_path(const Scheduler& path, const at::Tensor& x, const at::Tensor& noise, double t0) {
+at::Tensor start_on_path(const PathAt& path, const at::Tensor& x, const at::Tensor& noise, double t0) {
   if (x.sizes() != noise.sizes())
     throw Error("the points to edit have shape " + c10::str(x.sizes()) + " but their noise " + c10::str(noise.sizes()));
-  return affine_path(path, noise, x, torch::full({x.size(0)}, t0, x.options())).x_t;  // alpha x + sigma z
+  auto [alpha, sigma] = path(t0);
+  return alpha * x + sigma * noise;  // x_t0 = alpha x + sigma z
 }
 
 Solution generate(VelocityModel& model, const at::Tensor& start, const SolverOptions& options, const Guidance& guidance,
@@ -118,7 +118,7 @@ Solution generate(VelocityModel& model, const at::Tensor& start, const SolverOpt
   model.eval();
   if (options.method == kJumpSampler)
     return jump_sample(model, x0, options.steps, options.keep_trajectory, Condition{{}, guidance.context, {}});
-  StepStart renoise = options.noise_scale > 0 ? renoising_step_start(*noise.path, options.noise_scale, *noise.gen) : StepStart{};
+  StepStart renoise = options.noise_scale > 0 ? renoising_step_start(noise.path, options.noise_scale, *noise.gen) : StepStart{};
   return solve(velocity_of(model, guidance), x0, t0, 1.0, options, renoise);
 }
 

@@ -7,22 +7,16 @@
 namespace flowmatch {
 
 namespace {
-// alpha_t and sigma_t at one time.
-std::pair<double, double> path_at(const Scheduler& path, double t) {
-  SchedulerValues values = path(torch::tensor(t, torch::kDouble));
-  return {values.alpha.item<double>(), values.sigma.item<double>()};
-}
-
 // c^2(s) = sigma_s^2 - (alpha_s sigma_t / alpha_t)^2: the variance that moving from t back to s adds.
-double added_variance(const Scheduler& path, double s, double alpha_t, double sigma_t) {
-  auto [alpha_s, sigma_s] = path_at(path, s);
+double added_variance(const PathAt& path, double s, double alpha_t, double sigma_t) {
+  auto [alpha_s, sigma_s] = path(s);
   const double kept = alpha_s * sigma_t / alpha_t;
   return sigma_s * sigma_s - kept * kept;
 }
 }  // namespace
 
-double renoised_time(const Scheduler& path, double t, double variance) {
-  auto [alpha_t, sigma_t] = path_at(path, t);
+double renoised_time(const PathAt& path, double t, double variance) {
+  auto [alpha_t, sigma_t] = path(t);
   if (variance <= 0) return t;
   if (variance >= added_variance(path, 0.0, alpha_t, sigma_t)) return 0.0;
   double lo = 0.0, hi = t;  // c^2(lo) > variance >= c^2(hi): c^2 falls as s rises to t
@@ -33,14 +27,14 @@ double renoised_time(const Scheduler& path, double t, double variance) {
   return hi;
 }
 
-StepStart renoising_step_start(const Scheduler& path, double noise_scale, at::Generator& gen) {
-  return [&path, noise_scale, &gen](const at::Tensor& x, double t, double t_next) -> std::pair<at::Tensor, double> {
-    auto [alpha, sigma] = path_at(path, t);
+StepStart renoising_step_start(const PathAt& path, double noise_scale, at::Generator& gen) {
+  return [path, noise_scale, &gen](const at::Tensor& x, double t, double t_next) -> std::pair<at::Tensor, double> {
+    auto [alpha, sigma] = path(t);
     if (alpha <= 0) return {x, t};  // at t = 0 the state is the noise itself
     const double variance = 2 * noise_scale * sigma * std::abs(t_next - t);  // g(t)^2 h
     const double back = renoised_time(path, t, variance);
     if (back == t) return {x, t};
-    auto [alpha_back, sigma_back] = path_at(path, back);
+    auto [alpha_back, sigma_back] = path(back);
     const double kept = alpha_back / alpha;
     const double c = std::sqrt(std::max(0.0, sigma_back * sigma_back - kept * kept * sigma * sigma));
     at::Tensor z = torch::randn(x.sizes(), gen, x.options());

@@ -8,6 +8,7 @@
 #include "flowmatch/data/point_data.h"
 #include "flowmatch/io/safetensors.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/run_dir.h"
 
@@ -119,8 +120,7 @@ void ModelUsage::require_normal_start(const std::string& name) const {
                 ", whose density is unknown; log-densities need a flow from N(0, I)");
 }
 
-std::unique_ptr<Scheduler> ModelUsage::path_scheduler(const std::string& name, const std::string& use,
-                                                      bool needs_score) const {
+PathAt ModelUsage::path_at(const std::string& name, const std::string& use, bool needs_score) const {
   if (!source.empty())
     throw Error(use + " moves along the path from N(0, I), but " + name + " starts its flow from " + source);
   if (!path)
@@ -130,7 +130,11 @@ std::unique_ptr<Scheduler> ModelUsage::path_scheduler(const std::string& name, c
     throw Error(use + " needs the score of the path's marginals, which the velocity gives only for independently "
                 "drawn pairs; " + name + " was trained on " + path->coupling + "-coupled pairs (sample it with the ODE, "
                 "--noise-scale 0)");
-  return make_scheduler(path->scheduler, path->poly_exponent);
+  std::shared_ptr<Scheduler> scheduler = make_scheduler(path->scheduler, path->poly_exponent);
+  return [scheduler](double t) {
+    SchedulerValues values = (*scheduler)(torch::tensor(t, torch::kDouble));
+    return PathCoefficients{values.alpha.item<double>(), values.sigma.item<double>()};
+  };
 }
 
 at::Tensor ModelUsage::draw_start(int64_t n, int64_t dim, at::Generator& gen) const {

@@ -25,10 +25,10 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
                 " samples of a " + std::to_string(model.data_dim()) + "-D model");
   if (request.from.defined() && density) throw Error("log-densities are for samples drawn from noise, not for edits");
   const double t0 = request.from.defined() ? 1 - request.strength : 0.0;
-  std::unique_ptr<Scheduler> path;  // stochastic sampling and editing move along it
-  if (solver.noise_scale > 0) path = usage.path_scheduler("the model", "stochastic sampling (--noise-scale)", true);
-  else if (request.from.defined()) path = usage.path_scheduler("the model", "editing (--from)", false);
-  const PathNoise noise{path.get(), &gen};
+  PathAt path;  // stochastic sampling and editing move along it
+  if (solver.noise_scale > 0) path = usage.path_at("the model", "stochastic sampling (--noise-scale)", true);
+  else if (request.from.defined()) path = usage.path_at("the model", "editing (--from)", false);
+  const PathNoise noise{path, &gen};
   torch::NoGradGuard no_grad;
   Progress progress("sample", total, batch, "", "samples");
   for (int64_t first = 0; first < total; first += batch) {
@@ -39,7 +39,7 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
     at::Tensor start = request.noise.defined() ? request.noise.slice(0, first, first + rows)
                                                : usage.draw_start(rows, model.data_dim(), gen);
     if (request.from.defined())
-      start = start_on_path(*path, usage.to_model_units(request.from.slice(0, first, first + rows)).to(start.dtype()), start, t0);
+      start = start_on_path(path, usage.to_model_units(request.from.slice(0, first, first + rows)).to(start.dtype()), start, t0);
     SampleBatch out;
     out.first = first;
     if (density) {

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/ode/stochastic_sampler.h"
@@ -12,6 +11,9 @@
 
 namespace flowmatch {
 namespace {
+
+// CondOT: alpha = t, sigma = 1 - t.
+const PathAt kCondOT = [](double t) { return PathCoefficients{t, 1 - t}; };
 
 // Draws n points of N(mean, cov) in float64.
 at::Tensor draw_gaussian(const std::pair<at::Tensor, at::Tensor>& moments, int64_t n, at::Generator& gen) {
@@ -27,11 +29,10 @@ std::pair<double, double> relative_errors(const at::Tensor& x, const std::pair<a
 }
 
 TEST(StochasticSampler, MovingBackTurnsOneMarginalIntoTheEarlierOne) {
-  auto path = make_scheduler("condot");
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
   const double t = 0.6, t_next = 0.8, noise_scale = 1.5;
   at::Tensor x = draw_gaussian(testing::gaussian_marginal(t), 200000, gen);
-  auto [moved, back] = renoising_step_start(*path, noise_scale, gen)(x, t, t_next);
+  auto [moved, back] = renoising_step_start(kCondOT, noise_scale, gen)(x, t, t_next);
   EXPECT_LT(back, t);
   EXPECT_GT(back, 0.0);
   auto [mean_error, cov_error] = relative_errors(moved, testing::gaussian_marginal(back));
@@ -40,16 +41,15 @@ TEST(StochasticSampler, MovingBackTurnsOneMarginalIntoTheEarlierOne) {
   // The added variance is the SDE's over the step, g^2 h = 2 G sigma_t h; for CondOT, t^ = t (1 - G h)
   // to first order in h.
   const double h = 1e-4;
-  EXPECT_NEAR(renoised_time(*path, 0.5, 2 * noise_scale * 0.5 * h), 0.5 * (1 - noise_scale * h), 1e-6);
-  EXPECT_EQ(renoised_time(*path, 0.5, 0.0), 0.5);
-  EXPECT_EQ(renoised_time(*path, 0.5, 5.0), 0.0);  // more than the path's whole variance: fresh noise
+  EXPECT_NEAR(renoised_time(kCondOT, 0.5, 2 * noise_scale * 0.5 * h), 0.5 * (1 - noise_scale * h), 1e-6);
+  EXPECT_EQ(renoised_time(kCondOT, 0.5, 0.0), 0.5);
+  EXPECT_EQ(renoised_time(kCondOT, 0.5, 5.0), 0.0);  // more than the path's whole variance: fresh noise
 }
 
 // At 100 steps the second-order solvers keep the moments within 2 %; euler's first-order drift
 // misses the covariance by 2 % already without noise (docs/sampling.md).
 TEST(StochasticSampler, KeepsTheGaussianMomentsAtEveryNoiseScale) {
   testing::GaussianFlowField field;
-  auto path = make_scheduler("condot");
   const auto truth = testing::gaussian_marginal(1.0);
   for (const std::string method : {"midpoint", "heun"}) {
     for (double noise_scale : {0.0, 0.5, 1.0, 3.0}) {
@@ -59,7 +59,7 @@ TEST(StochasticSampler, KeepsTheGaussianMomentsAtEveryNoiseScale) {
       options.steps = 100;
       options.noise_scale = noise_scale;
       at::Tensor noise = torch::randn({20000, 2}, gen, torch::kDouble);
-      at::Tensor x = generate(field, noise, options, {}, PathNoise{path.get(), &gen}).x;
+      at::Tensor x = generate(field, noise, options, {}, PathNoise{kCondOT, &gen}).x;
       auto [mean_error, cov_error] = relative_errors(x, truth);
       EXPECT_LT(mean_error, 0.02) << method << " G " << noise_scale;
       EXPECT_LT(cov_error, 0.02) << method << " G " << noise_scale;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "flowmatch/model/velocity_model.h"
-#include "flowmatch/objective/scheduler.h"
+#include "flowmatch/ode/path_coefficients.h"
 #include "flowmatch/ode/solver.h"
 
 namespace flowmatch {
@@ -44,12 +44,12 @@ void validate_sampler(const SolverOptions& options);
 // Editing (SDEdit, Meng et al. 2022) starts part-way along the path from the noise z to the data x:
 //   x_t0 = alpha_t0 x + sigma_t0 z,   t0 = 1 - strength,
 // so strength 0 gives x itself and strength 1 the noise z (plain sampling from it).
-at::Tensor start_on_path(const Scheduler& path, const at::Tensor& x, const at::Tensor& noise, double t0);
+at::Tensor start_on_path(const PathAt& path, const at::Tensor& x, const at::Tensor& noise, double t0);
 
 // What stochastic sampling (SolverOptions::noise_scale > 0, stochastic_sampler.h) needs beyond the
 // field: the path the model was trained on, to move back along, and a generator for its noise.
 struct PathNoise {
-  const Scheduler* path = nullptr;
+  PathAt path;
   at::Generator* gen = nullptr;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 #include <ATen/core/Generator.h>
 
-#include "flowmatch/objective/scheduler.h"
+#include "flowmatch/ode/path_coefficients.h"
 #include "flowmatch/ode/runge_kutta.h"
 
 namespace flowmatch {
@@ -24,10 +24,10 @@ namespace flowmatch {
 // contributes -G eps dt once the ODE's v (t - t^) is added back), the drift keeps the solver's
 // order, and no noise is added after the last step. Karras et al.'s (2022, Alg. 2) stochastic
 // sampler makes the same move with its own "churn" schedule.
-StepStart renoising_step_start(const Scheduler& path, double noise_scale, at::Generator& gen);
+StepStart renoising_step_start(const PathAt& path, double noise_scale, at::Generator& gen);
 
 // The earlier time t^ of that move: where sigma^2(t^) - (alpha^ sigma(t) / alpha(t))^2 = variance (0
 // when variance reaches sigma^2(0)), found by bisection. For tests and the docs.
-double renoised_time(const Scheduler& path, double t, double variance);
+double renoised_time(const PathAt& path, double t, double variance);
 
 }  // namespace flowmatch

@@ -10,7 +10,7 @@
 
 #include "flowmatch/data/standardization.h"
 #include "flowmatch/model/velocity_model.h"
-#include "flowmatch/objective/scheduler.h"
+#include "flowmatch/ode/path_coefficients.h"
 #include "flowmatch/ode/solver.h"
 
 namespace flowmatch {
@@ -59,11 +59,11 @@ struct ModelUsage {
   // Log-densities need the flow's start density: throws Error, naming the model `name`, unless the
   // flow starts from N(0, I).
   void require_normal_start(const std::string& name) const;
-  // The path's scheduler, for work that moves along the path (`use`: stochastic sampling, editing,
-  // imputing). Throws Error, naming the model `name`, when its file does not record the path or the
+  // The path's coefficients, for work that moves along the path (`use`: stochastic sampling,
+  // editing). Throws Error, naming the model `name`, when its file does not record the path or the
   // flow does not start from N(0, I); with `needs_score`, also unless its pairs were independent
   // (the score formula of stochastic_sampler.h needs x0 independent of x1).
-  std::unique_ptr<Scheduler> path_scheduler(const std::string& name, const std::string& use, bool needs_score) const;
+  PathAt path_at(const std::string& name, const std::string& use, bool needs_score) const;
 };
 
 // A trained model and how it is meant to be used, from one read of its weights file.
