@@ -14,6 +14,7 @@ void add_demo_command(CLI::App& app);
 void add_fd_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_invert_command(CLI::App& app);
+void add_impute_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 
 }  // namespace flowmatch::cli

@@ -16,15 +16,33 @@ void check_points_extension(const std::string& path) {
     throw Error(path + ": unknown points format (expected a .npy or .csv file)");
 }
 
-at::Tensor read_points(const std::string& path) {
+namespace {
+// The array of a points file as float32 [N, D], any values.
+at::Tensor read_points_array(const std::string& path) {
   check_points_extension(path);
   at::Tensor points = (ends_with(path, ".npy") ? read_npy(path) : read_csv(path)).to(at::kFloat);
   if (points.dim() == 1) points = points.unsqueeze(1);
   if (points.dim() != 2) throw Error(path + ": expected a 2-D array [N, D], got " + std::to_string(points.dim()) + " dimensions");
   if (points.size(0) == 0 || points.size(1) == 0) throw Error(path + ": the array is empty");
-  at::Tensor bad_rows = (~torch::isfinite(points)).any(1).nonzero();
-  if (bad_rows.numel() > 0)
-    throw Error(path + ": row " + std::to_string(bad_rows[0].item<int64_t>()) + " holds a NaN or infinite value");
+  return points;
+}
+
+// Throws Error naming the file and the first row where `bad` [N, D] holds anywhere.
+void refuse_rows_where(const at::Tensor& bad, const std::string& path, const std::string& what) {
+  at::Tensor bad_rows = bad.any(1).nonzero();
+  if (bad_rows.numel() > 0) throw Error(path + ": row " + std::to_string(bad_rows[0].item<int64_t>()) + " holds " + what);
+}
+}  // namespace
+
+at::Tensor read_points(const std::string& path) {
+  at::Tensor points = read_points_array(path);
+  refuse_rows_where(~torch::isfinite(points), path, "a NaN or infinite value");
+  return points;
+}
+
+at::Tensor read_partial_points(const std::string& path) {
+  at::Tensor points = read_points_array(path);
+  refuse_rows_where(points.isinf(), path, "an infinite value (NaN marks a missing one)");
   return points;
 }
 

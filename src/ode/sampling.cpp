@@ -93,8 +93,8 @@ void validate_sampler(const SolverOptions& options) {
 at::Tensor start_on_path(const PathAt& path, const at::Tensor& x, const at::Tensor& noise, double t0) {
   if (x.sizes() != noise.sizes())
     throw Error("the points to edit have shape " + c10::str(x.sizes()) + " but their noise " + c10::str(noise.sizes()));
-  auto [alpha, sigma] = path(t0);
-  return alpha * x + sigma * noise;  // x_t0 = alpha x + sigma z
+  const PathCoefficients at_t0 = path(t0);
+  return at_t0.alpha * x + at_t0.sigma * noise;  // x_t0 = alpha x + sigma z
 }
 
 Solution generate(VelocityModel& model, const at::Tensor& start, const SolverOptions& options, const Guidance& guidance,

@@ -133,7 +133,8 @@ PathAt ModelUsage::path_at(const std::string& name, const std::string& use, bool
   std::shared_ptr<Scheduler> scheduler = make_scheduler(path->scheduler, path->poly_exponent);
   return [scheduler](double t) {
     SchedulerValues values = (*scheduler)(torch::tensor(t, torch::kDouble));
-    return PathCoefficients{values.alpha.item<double>(), values.sigma.item<double>()};
+    return PathCoefficients{values.alpha.item<double>(), values.sigma.item<double>(), values.d_alpha.item<double>(),
+                            values.d_sigma.item<double>()};
   };
 }
 

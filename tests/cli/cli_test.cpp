@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -1070,7 +1071,8 @@ TEST_F(Cli, SimulatesTasksAndScoresPosteriorsWithC2st) {
 // Sampling beyond the plain ODE, from the command line (issue 20): a time grid's times land in the
 // trajectory as the formula gives them, once; inversion and sampling from its noise return the
 // data; editing with strength 0 keeps the input and with strength 1 is plain sampling; the SDE
-// runs; and what cannot work is refused before anything is written.
+// runs; imputation keeps the known entries; and what cannot work is refused before anything is
+// written.
 TEST_F(Cli, TimeGridsInversionEditingAndStochasticSampling) {
   Result train = flowmatch("train --data moons --out " + path("m") + " --steps 400 --batch 256 --lr 2e-3 --width 128 --depth 2 --seed 3");
   ASSERT_EQ(train.exit_code, 0) << train.output;
@@ -1120,7 +1122,23 @@ TEST_F(Cli, TimeGridsInversionEditingAndStochasticSampling) {
   ASSERT_EQ(scored.exit_code, 0) << scored.output;
   EXPECT_LT(std::stod(report_of(scored.output).at("energy_distance")), 0.05) << scored.output;
 
+  // Imputation: NaN marks the missing entries; the known ones come back exactly, the rest filled.
+  write("partial.csv", "0.5,nan\nnan,0.25\n-1,0.5\nnan,nan\n");
+  Result filled = flowmatch("impute " + path("m") + " --data " + path("partial.csv") + " --steps 10 --corrector-steps 5 --out " +
+                            path("full.npy"));
+  ASSERT_EQ(filled.exit_code, 0) << filled.output;
+  EXPECT_EQ(report_of(filled.output)["missing_entries"], "4");
+  EXPECT_EQ(report_of(filled.output)["nfe"], std::to_string(10 * 2 + 9 * 5));
+  std::vector<float> full = read_npy_floats(path("full.npy"));
+  ASSERT_EQ(full.size(), 8u);
+  EXPECT_EQ(full[0], 0.5f);
+  EXPECT_EQ(full[3], 0.25f);
+  EXPECT_EQ(full[4], -1.0f);
+  EXPECT_EQ(full[5], 0.5f);
+  for (float value : full) EXPECT_TRUE(std::isfinite(value));
+
   write("nan.csv", "0.1,0.2\nnan,0.3\n");
+  write("inf.csv", "0.1,inf\nnan,0.3\n");
   const std::string m = path("m");
   std::vector<BadInput> cases = {
       {"sample " + m + " --time-grid shfit:3 --out " + path("o.npy"), "did you mean shift", "o.npy"},
@@ -1136,6 +1154,10 @@ TEST_F(Cli, TimeGridsInversionEditingAndStochasticSampling) {
       {"invert " + m + " --data " + path("x.npy") + " --solver euler --out " + path("o.csv"), "--out must name a .npy file", "o.csv"},
       {"invert " + m + " --data " + path("nan.csv") + " --out " + path("o.npy"), "NaN or infinite", "o.npy"},
       {"invert " + m + " --data " + path("x.npy") + " --class 1 --out " + path("o.npy"), "--class is for class-conditional image models", "o.npy"},
+      {"impute " + m + " --data " + path("inf.csv") + " --out " + path("o.npy"), "infinite value (NaN marks a missing one)", "o.npy"},
+      {"impute " + m + " --data " + path("partial.csv") + " --solver dopri5 --out " + path("o.npy"), "fixed grid", "o.npy"},
+      {"impute " + m + " --data " + path("partial.csv") + " --corrector-size 2 --out " + path("o.npy"), "(0, 1]", "o.npy"},
+      {"impute " + m + " --data " + path("x.npy") + " --context " + path("x.npy") + " --out " + path("o.npy"), "takes none", "o.npy"},
   };
   expect_each_refused(cases);
 }

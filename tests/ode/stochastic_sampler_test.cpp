@@ -13,7 +13,7 @@ namespace flowmatch {
 namespace {
 
 // CondOT: alpha = t, sigma = 1 - t.
-const PathAt kCondOT = [](double t) { return PathCoefficients{t, 1 - t}; };
+const PathAt kCondOT = [](double t) { return PathCoefficients{t, 1 - t, 1, -1}; };
 
 // Draws n points of N(mean, cov) in float64.
 at::Tensor draw_gaussian(const std::pair<at::Tensor, at::Tensor>& moments, int64_t n, at::Generator& gen) {

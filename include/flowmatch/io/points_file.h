@@ -9,6 +9,8 @@ namespace flowmatch {
 // Points files by extension: .npy or .csv. Reading returns float32 [N, D] (a 1-D array is [N, 1])
 // and rejects empty sets and non-finite values, naming the file and the first bad row.
 at::Tensor read_points(const std::string& path);
+// The same for points with missing entries (impute): NaN marks them, and only infinities are refused.
+at::Tensor read_partial_points(const std::string& path);
 void write_points(const std::string& path, const at::Tensor& points);
 // A points file of `rows` x `columns` written in pieces (append() takes the next rows, in order),
 // so that a set larger than memory goes to disk in bounded memory: .npy (float32) or .csv, the
