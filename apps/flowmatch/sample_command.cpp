@@ -111,14 +111,13 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<
     request.noise = noise.images;
     if (model.classes() > 0 && !request.class_label) request.labels = noise.labels;
   }
-  if (!a.from.empty()) {
-    require_file_type(a.from, "--from (images)", ".npy");
-    request.from = read_npy(a.from);
-    if (!torch::isfinite(request.from).all().item<bool>()) throw Error(a.from + " holds NaN or infinite values");
-    as_model_input(model, request.from, "images to edit (" + a.from + ")");
-    if ((cmd->count("--n") || !a.noise.empty()) && request.n != request.from.size(0))
-      throw Error(std::to_string(request.n) + " images to draw do not match the " + std::to_string(request.from.size(0)) + " images of " + a.from);
-    request.n = request.from.size(0);
+  if (!a.from.empty()) {  // a .npy or an image set; with --n, its first n images
+    ImageSet from = read_images(a.from, "");
+    const int64_t n = cmd->count("--n") ? std::min(a.n, from.size()) : from.size();
+    request.from = as_model_input(model, from.images.slice(0, 0, n), "images to edit (" + a.from + ")");
+    if (!a.noise.empty() && request.n != n)
+      throw Error(a.noise + " holds noise for " + std::to_string(request.n) + " images but there are " + std::to_string(n) + " to edit");
+    request.n = n;
     if (model.classes() > 0 && !request.class_label)
       throw Error("editing with a class-conditional model needs --class: the class to move the images toward");
     request.strength = a.strength;
@@ -327,7 +326,7 @@ void add_sample_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--batch", args->batch, "Samples integrated together (default 50 images, 10000 points; --trajectory keeps them all in one)");
   cmd->add_option("--from", args->from,
-                  "Edit: start from these points (.npy/.csv) or images (.npy [N, C, H, W] in [-1, 1]) part-way along the path "
+                  "Edit: start from these points (.npy/.csv) or images (.npy [N, C, H, W] in [-1, 1], or an image set such as fashion-mnist:test) part-way along the path "
                   "from noise, at t = 1 - strength, and integrate to t = 1");
   cmd->add_option("--strength", args->strength, "Editing: how far back toward noise to start (0 keeps the input, 1 samples afresh)")
       ->capture_default_str();
