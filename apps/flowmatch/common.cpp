@@ -51,7 +51,7 @@ void add_engine_option(CLI::App* cmd, std::string& engine) {
       ->capture_default_str()->check(CLI::IsMember({"auto", "native", "torch"}));
 }
 
-void add_solver_options(CLI::App* cmd, SolverOptions& options) {
+void add_solver_options(CLI::App* cmd, SolverOptions& options, bool adaptive) {
   cmd->add_option("--solver", options.method,
                   "Sampler: " + join_names(sampler_names()) + " (dopri5 adapts its steps; jump is for MeanFlow models; "
                   "default: the one the model was trained for)")
@@ -59,8 +59,9 @@ void add_solver_options(CLI::App* cmd, SolverOptions& options) {
   cmd->add_option("--steps", options.steps, "Steps of a fixed-grid solver")->capture_default_str();
   cmd->add_option("--time-grid", options.time_grid,
                   "Where a fixed-grid solver's steps fall: " + join_names(time_grid_names()) +
-                      " (shift:S > 1 and cosine put more steps near the noise, edm:RHO > 1 near the data; docs/sampling.md)")
+                      " (shift:S > 1 puts more steps near the noise, edm:RHO > 1 near the data, cosine at both ends; docs/sampling.md)")
       ->capture_default_str();
+  if (!adaptive) return;
   cmd->add_option("--atol", options.atol, "Absolute tolerance of dopri5")->capture_default_str();
   cmd->add_option("--rtol", options.rtol, "Relative tolerance of dopri5")->capture_default_str();
 }

@@ -31,8 +31,9 @@ void add_run_options(CLI::App* cmd, RunSettings& settings);
 // --engine: auto, native or torch (model/engine.h: on_engine).
 void add_engine_option(CLI::App* cmd, std::string& engine);
 
-// --solver, --steps, --time-grid, --atol, --rtol.
-void add_solver_options(CLI::App* cmd, SolverOptions& options);
+// --solver, --steps, --time-grid, and (unless `adaptive` is false: a command that steps a fixed grid)
+// dopri5's --atol, --rtol.
+void add_solver_options(CLI::App* cmd, SolverOptions& options, bool adaptive = true);
 // --noise-scale: stochastic sampling, for the commands that draw samples.
 void add_stochastic_option(CLI::App* cmd, SolverOptions& options);
 

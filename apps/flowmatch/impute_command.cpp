@@ -34,8 +34,7 @@ void run_impute(const ImputeArgs& a, CLI::App* cmd) {
   if (a.out.empty()) throw Error("--out is required: a .npy or .csv file for the completed points");
   check_points_extension(a.out);
   if (a.batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));
-  refuse_unused_solver_options(cmd, a.imputation.solver);
-  a.imputation.validate();
+  a.imputation.validate();  // a fixed-grid solver: it takes no --atol or --rtol
   check_writable_destination(a.out, a.overwrite);
   TrainedModel trained = load_trained_model(a.model);
   require_points_model(*trained.model, a.model, "impute");
@@ -103,7 +102,7 @@ void add_impute_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--batch", args->batch, "Rows completed together")->capture_default_str();
   add_engine_option(cmd, args->engine);
-  add_solver_options(cmd, args->imputation.solver);
+  add_solver_options(cmd, args->imputation.solver, false);
   add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
   cmd->callback([args, cmd] { run_impute(*args, cmd); });
