@@ -21,6 +21,7 @@
 #include "flowmatch/dist/world_info.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
+#include "flowmatch/io/points_file.h"
 #include "flowmatch/metrics/straightness.h"
 #include "flowmatch/model/model_registry.h"
 #include "flowmatch/model/module_weights.h"
@@ -485,6 +486,19 @@ void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at
   PathGeometry geometry = path_geometry(model, start, steps, given);
   report["straightness"] = geometry.straightness;
   report["curvature"] = geometry.curvature;
+}
+
+at::Tensor contexts_per_row(const VelocityModel& model, const ModelUsage& usage, const std::string& file, int64_t rows,
+                            const std::string& name, const std::string& use) {
+  if (model.context_dim() == 0) {
+    if (!file.empty()) throw Error("--context needs a model trained with one (train --context); " + name + " takes none");
+    return {};
+  }
+  if (file.empty()) throw Error("this model's " + use + " needs a context: give one context row per data row with --context FILE");
+  at::Tensor context = usage.model_context(model, read_points(file));
+  if (context.size(0) != rows)
+    throw Error("the data has " + std::to_string(rows) + " rows but the context " + file + " has " + std::to_string(context.size(0)));
+  return context;
 }
 
 int64_t class_index(const std::string& given, const VelocityModel& model, const ModelUsage& usage) {

@@ -29,7 +29,7 @@ struct ImputeArgs {
   RunSettings run;
 };
 
-void run_impute(const ImputeArgs& a, CLI::App* cmd) {
+void run_impute(const ImputeArgs& a) {
   if (a.data.empty()) throw Error("--data is required: a .npy/.csv of points with NaN where entries are missing");
   if (a.out.empty()) throw Error("--out is required: a .npy or .csv file for the completed points");
   check_points_extension(a.out);
@@ -44,15 +44,7 @@ void run_impute(const ImputeArgs& a, CLI::App* cmd) {
   const int64_t rows = given.size(0), dim = trained.model->data_dim();
   if (given.size(1) != dim)
     throw Error(a.data + " holds " + std::to_string(given.size(1)) + "-D points but the model is " + std::to_string(dim) + "-D");
-  at::Tensor context;
-  if (trained.model->context_dim() > 0) {
-    if (a.context.empty()) throw Error("this model's p(x | c) needs a context: give one row per data row with --context FILE");
-    context = usage.model_context(*trained.model, read_points(a.context));
-    if (context.size(0) != rows)
-      throw Error("the data has " + std::to_string(rows) + " rows but the context " + a.context + " has " + std::to_string(context.size(0)));
-  } else if (!a.context.empty()) {
-    throw Error("--context needs a model trained with one; " + a.model + " takes none");
-  }
+  at::Tensor context = contexts_per_row(*trained.model, usage, a.context, rows, a.model, "p(x | c)");
   const at::Tensor missing = given.isnan();
   const int64_t missing_entries = missing.sum().item<int64_t>();
 
@@ -105,7 +97,7 @@ void add_impute_command(CLI::App& app) {
   add_solver_options(cmd, args->imputation.solver, false);
   add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
-  cmd->callback([args, cmd] { run_impute(*args, cmd); });
+  cmd->callback([args] { run_impute(*args); });
 }
 
 }  // namespace flowmatch::cli

@@ -18,7 +18,6 @@
 #include "flowmatch/data/point_data.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
-#include "flowmatch/io/points_file.h"
 #include "flowmatch/metrics/normality.h"
 #include "flowmatch/model/engine.h"
 #include "flowmatch/ode/sampling.h"
@@ -53,15 +52,7 @@ Inversion points_to_invert(const InvertArgs& a, CLI::App* cmd, const VelocityMod
   if (out.x.size(1) != model.data_dim())
     throw Error(a.data + " holds " + std::to_string(out.x.size(1)) + "-D points but the model is " + std::to_string(model.data_dim()) + "-D");
   out.x = usage.to_model_units(out.x);
-  if (model.context_dim() > 0) {
-    if (a.context.empty()) throw Error("this model's flow depends on a context: give one row per data row with --context FILE");
-    out.context = usage.model_context(model, read_points(a.context));
-    if (out.context.size(0) != out.x.size(0))
-      throw Error("the data has " + std::to_string(out.x.size(0)) + " rows but the context " + a.context + " has " +
-                  std::to_string(out.context.size(0)));
-  } else if (!a.context.empty()) {
-    throw Error("--context needs a model trained with one; " + a.model + " takes none");
-  }
+  out.context = contexts_per_row(model, usage, a.context, out.x.size(0), a.model, "flow");
   return out;
 }
 

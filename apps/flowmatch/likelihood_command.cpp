@@ -15,7 +15,6 @@
 #include "flowmatch/figures/figures.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
-#include "flowmatch/io/points_file.h"
 #include "flowmatch/model/engine.h"
 #include "flowmatch/ode/batched_likelihood.h"
 #include "flowmatch/ode/likelihood.h"
@@ -58,18 +57,12 @@ void run_likelihood(const LikelihoodArgs& a, CLI::App* cmd) {
   PointData data(a.data, 0, gen);
   // Fresh draws from a built-in (10 000 unless --n), all rows of a file (or --n of them).
   int64_t n = a.n > 0 ? a.n : (data.is_finite() ? std::numeric_limits<int64_t>::max() : 10000);
-  at::Tensor context;  // one row per point, as the model takes it
-  if (model->context_dim() > 0) {
-    if (a.context.empty()) throw Error("this model gives log p(x | c): give one context row per data row with --context FILE");
-    if (!data.is_finite()) throw Error("--context needs --data to be a points file with one row per context row");
-    context = trained.usage.model_context(*model, read_points(a.context));
-    if (context.size(0) != data.points().size(0))
-      throw Error("the data " + a.data + " has " + std::to_string(data.points().size(0)) + " rows but the context " +
-                  a.context + " has " + std::to_string(context.size(0)));
-    if (a.n > 0 || !a.png.empty()) throw Error("--n and --png are not available with --context: every row is scored given its context");
-  } else if (!a.context.empty()) {
-    throw Error("--context needs a model trained with one (train --context); " + a.model + " takes none");
-  }
+  if (model->context_dim() > 0 && !a.context.empty() && !data.is_finite())
+    throw Error("--context needs --data to be a points file with one row per context row");
+  at::Tensor context = contexts_per_row(*model, trained.usage, a.context, data.is_finite() ? data.points().size(0) : 0, a.model,
+                                        "log p(x | c)");  // one row per point, as the model takes it
+  if (context.defined() && (a.n > 0 || !a.png.empty()))
+    throw Error("--n and --png are not available with --context: every row is scored given its context");
   at::Tensor points = context.defined() ? data.points() : data.reference(n, gen);
   if (points.size(1) != model->data_dim())
     throw Error(a.data + " holds " + std::to_string(points.size(1)) + "-D points but the model is " +

@@ -172,24 +172,24 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr
   }
   const int64_t groups = request.contexts.defined() ? request.contexts.size(0) : 1;  // of n samples, one per context
   const int64_t dim = model.data_dim();
-  if (!a.noise.empty()) {
-    request.noise = read_points(a.noise);
-    if (!cmd->count("--n") && request.noise.size(0) % groups == 0) request.n = request.noise.size(0) / groups;
-    if (request.noise.size(0) != request.rows())
-      throw Error(a.noise + " holds " + std::to_string(request.noise.size(0)) + " start points for " +
-                  std::to_string(request.rows()) + " samples (--n " + std::to_string(request.n) +
+  // Points given one per sample (--noise, --from): the first file given sets n unless --n does.
+  bool n_set = cmd->count("--n") > 0;
+  auto one_per_sample = [&](const std::string& file, const std::string& what) {
+    at::Tensor points = read_points(file);  // refuses NaN and infinities
+    if (!n_set && points.size(0) % groups == 0) request.n = points.size(0) / groups;
+    n_set = true;
+    if (points.size(0) != request.rows())
+      throw Error(file + " holds " + std::to_string(points.size(0)) + " " + what + " for " + std::to_string(request.rows()) +
+                  " samples (--n " + std::to_string(request.n) +
                   (groups > 1 ? " for each of " + std::to_string(groups) + " contexts)" : ")"));
-    if (request.noise.size(1) != dim)
-      throw Error(a.noise + " holds " + std::to_string(request.noise.size(1)) + "-D points but the model is " +
-                  std::to_string(dim) + "-D");
-  }
+    if (points.size(1) != dim)
+      throw Error(file + " holds " + std::to_string(points.size(1)) + "-D points but the model is " + std::to_string(dim) + "-D");
+    return points;
+  };
+  if (!a.noise.empty()) request.noise = one_per_sample(a.noise, "start points");
   if (usage.data_scaling && !usage.source.empty()) throw Error("a standardized model starts from N(0, I)");
   if (!a.from.empty()) {
-    request.from = read_points(a.from);  // refuses NaN and infinities
-    if (!cmd->count("--n") && a.noise.empty() && request.from.size(0) % groups == 0) request.n = request.from.size(0) / groups;
-    if (request.from.size(0) != request.rows() || request.from.size(1) != dim)
-      throw Error(a.from + " holds " + std::to_string(request.from.size(0)) + " " + std::to_string(request.from.size(1)) +
-                  "-D points to edit, for " + std::to_string(request.rows()) + " samples of a " + std::to_string(dim) + "-D model");
+    request.from = one_per_sample(a.from, "points to edit");
     request.strength = a.strength;
   }
   path_for(a, usage);  // refuses stochastic sampling and editing where the model cannot do them, before any work

@@ -11,7 +11,7 @@ namespace flowmatch {
 
 std::vector<std::string> time_grid_names() { return {"uniform", "shift:S", "edm:RHO", "cosine"}; }
 
-TimeGrid::TimeGrid(const std::string& spec) : spec_(spec) {
+TimeGrid::TimeGrid(const std::string& spec) {
   const size_t colon = spec.find(':');
   kind_ = spec.substr(0, colon);
   const bool parameterised = kind_ == "shift" || kind_ == "edm";

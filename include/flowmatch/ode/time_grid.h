@@ -29,12 +29,11 @@ class TimeGrid {
   // from 1 to 0 steps through the very times sampling steps through.
   std::vector<double> times(int64_t steps, double t0, double t1) const;
 
-  const std::string& spec() const { return spec_; }
   bool uniform() const { return kind_ == "uniform"; }
 
  private:
   double at(double u) const;  // g(u)
-  std::string spec_, kind_;
+  std::string kind_;
   double parameter_ = 0;
 };
 
