@@ -15,6 +15,7 @@ void add_fd_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_invert_command(CLI::App& app);
 void add_impute_command(CLI::App& app);
+void add_inpaint_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 
 }  // namespace flowmatch::cli

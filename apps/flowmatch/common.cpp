@@ -516,6 +516,25 @@ int64_t class_index(const std::string& given, const VelocityModel& model, const 
   return k;
 }
 
+at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string& class_name, bool cfg_given,
+                            const VelocityModel& model, const ModelUsage& usage) {
+  if (model.classes() == 0) {
+    if (!class_name.empty() || cfg_given) throw Error("--class and --cfg need a class-conditional model; this one is unconditional");
+    return {};
+  }
+  if (!class_name.empty()) return torch::full({n}, class_index(class_name, model, usage), torch::kLong);
+  if (images.labelled()) return images.labels.slice(0, 0, n);
+  throw Error("a class-conditional model takes each image's class: give --class, or labels with --labels");
+}
+
+void add_corrector_options(CLI::App* cmd, ImputationOptions& options) {
+  cmd->add_option("--corrector-steps", options.corrector_steps,
+                  "Langevin corrections of the missing entries at each grid time (more: closer to the exact conditional)")
+      ->capture_default_str();
+  cmd->add_option("--corrector-size", options.corrector_size, "Each correction's step, as a share of sigma_t^2 (0 < e <= 1)")
+      ->capture_default_str();
+}
+
 ImageSet read_images(const std::string& source, const std::string& labels_path) {
   if (!ends_with(source, ".npy")) {
     if (!is_image_source(source)) throw Error(source + " is neither a .npy of images nor an image set");

@@ -12,6 +12,7 @@
 #include "flowmatch/core/run_start.h"
 #include "flowmatch/core/stop_signals.h"
 #include "flowmatch/data/image_set.h"
+#include "flowmatch/ode/imputation.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/solver.h"
 #include "flowmatch/train/model_usage.h"
@@ -162,6 +163,15 @@ at::Tensor contexts_per_row(const VelocityModel& model, const ModelUsage& usage,
 // --class as given: a class index or one of the model's class names. Throws Error for another
 // name, or when the model is not class-conditional.
 int64_t class_index(const std::string& given, const VelocityModel& model, const ModelUsage& usage);
+
+// The class of each of the first n images for a class-conditional model: --class (class_name) for
+// all, else the images' own labels; undefined for an unconditional model. Throws Error when a
+// conditional model gets neither, or an unconditional one gets --class or --cfg (cfg_given).
+at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string& class_name, bool cfg_given,
+                            const VelocityModel& model, const ModelUsage& usage);
+
+// --corrector-steps and --corrector-size of impute and inpaint, with the defaults in `options`.
+void add_corrector_options(CLI::App* cmd, ImputationOptions& options);
 
 // Images as the command line names them: a .npy [N, C, H, W] in [-1, 1] (labels from labels_path,
 // or FILE.labels.npy beside it when that exists, as sample writes them) or an image set by name

@@ -37,7 +37,7 @@ void run_impute(const ImputeArgs& a) {
   a.imputation.validate();  // a fixed-grid solver: it takes no --atol or --rtol
   check_writable_destination(a.out, a.overwrite);
   TrainedModel trained = load_trained_model(a.model);
-  require_points_model(*trained.model, a.model, "impute");
+  require_points_model(*trained.model, a.model, "impute (inpaint fills images)");
   const ModelUsage& usage = trained.usage;
   PathAt path = usage.path_at(a.model, "imputation", true);
   at::Tensor given = read_partial_points(a.data);  // data units, NaN where missing
@@ -59,7 +59,7 @@ void run_impute(const ImputeArgs& a) {
     const int64_t end = std::min(rows, first + a.batch);
     Guidance guidance;
     if (context.defined()) guidance.context = context.slice(0, first, end);
-    Solution filled = impute(*model, model_units.slice(0, first, end), path, a.imputation, gen, guidance);
+    Solution filled = impute(*model, model_units.slice(0, first, end), missing.slice(0, first, end), path, a.imputation, gen, guidance);
     parts.push_back(filled.x);
     nfe = filled.nfe;
     progress.update(end, double(nfe));
@@ -87,14 +87,11 @@ void add_impute_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "Points with missing entries (.npy/.csv [N, D]; NaN, or nan in a .csv, marks one)");
   cmd->add_option("--out", args->out, "Where to write the completed points: .npy or .csv");
   cmd->add_option("--context", args->context, "Context models: one context row per data row (.npy/.csv)");
-  cmd->add_option("--corrector-steps", args->imputation.corrector_steps,
-                  "Langevin corrections of the missing entries at each grid time (more: closer to the exact conditional)")
-      ->capture_default_str();
-  cmd->add_option("--corrector-size", args->imputation.corrector_size, "Each correction's step, as a share of sigma_t^2 (0 < e <= 1)")
-      ->capture_default_str();
+  add_corrector_options(cmd, args->imputation);
   cmd->add_option("--batch", args->batch, "Rows completed together")->capture_default_str();
   add_engine_option(cmd, args->engine);
   add_solver_options(cmd, args->imputation.solver, false);
+  add_stochastic_option(cmd, args->imputation.solver);
   add_overwrite_flag(cmd, args->overwrite);
   add_run_options(cmd, args->run);
   cmd->callback([args] { run_impute(*args); });

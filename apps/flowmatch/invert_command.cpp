@@ -62,17 +62,7 @@ Inversion images_to_invert(const InvertArgs& a, CLI::App* cmd, VelocityModel& mo
   const int64_t n = a.n > 0 ? std::min(a.n, set.size()) : set.size();
   Inversion out;
   out.x = as_model_input(model, set.images.slice(0, 0, n), "images (" + a.data + ")");
-  if (model.classes() == 0) {
-    if (!a.class_name.empty() || cmd->count("--cfg")) throw Error("--class and --cfg need a class-conditional model; this one is unconditional");
-    return out;
-  }
-  if (!a.class_name.empty()) {
-    out.labels = torch::full({n}, class_index(a.class_name, model, usage), torch::kLong);
-  } else if (set.labelled()) {
-    out.labels = set.labels.slice(0, 0, n);
-  } else {
-    throw Error("a class-conditional model inverts each image given its class: give --class, or labels with --labels");
-  }
+  out.labels = labels_of_images(set, n, a.class_name, cmd->count("--cfg") > 0, model, usage);
   return out;
 }
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   flowmatch::cli::add_likelihood_command(app);
   flowmatch::cli::add_invert_command(app);
   flowmatch::cli::add_impute_command(app);
+  flowmatch::cli::add_inpaint_command(app);
   flowmatch::cli::add_reflow_command(app);
   flowmatch::cli::add_distill_command(app);
   flowmatch::cli::add_demo_command(app);

@@ -89,7 +89,7 @@ void describe_sampling(nlohmann::json& report, const SampleArgs& a, const Solver
 void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<VelocityModel>& model_ptr, const ModelUsage& usage,
                       const SolverOptions& solver) {
   VelocityModel& model = *model_ptr;
-  for (const char* option : {"--trajectory", "--trajectory-png", "--logp", "--float64", "--context", "--context-values"})
+  for (const char* option : {"--trajectory", "--trajectory-png", "--logp", "--context", "--context-values"})
     if (cmd->count(option)) throw Error(std::string(option) + " is for point models; this model makes images");
   require_file_type(a.out, "--out (images)", ".npy");
   int64_t batch = cmd->count("--batch") ? a.batch : 50;

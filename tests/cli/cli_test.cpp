@@ -832,6 +832,40 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
   ASSERT_EQ(by_engine[0].size(), by_engine[1].size());
   for (size_t i = 0; i < by_engine[0].size(); ++i) ASSERT_NEAR(by_engine[0][i], by_engine[1][i], 1e-4) << i;
 
+  // Inpainting: 16 images of class 1 (bright on the right, in [-1, 1]) lose their right half and get
+  // it back from the model given the left half. The kept half comes back bit for bit; the filled
+  // half is bright again, whether the class says so (cfg 1) or only the dark left half does (cfg 0,
+  // the unconditional field trained alongside).
+  std::vector<float> class1;
+  std::vector<int64_t> ones(16, 1);
+  for (int i = 0; i < 16; ++i)
+    for (int y = 0; y < 8; ++y)
+      for (int x = 0; x < 8; ++x) class1.push_back(((x < 4) ? 35 + jitter(rng) : 220 + jitter(rng)) / 127.5f - 1);
+  write_npy(path("class1.npy"), {16, 1, 8, 8}, class1);
+  write_npy(path("class1.labels.npy"), {16}, ones);
+  write_npy(path("unlabelled.npy"), {16, 1, 8, 8}, class1);
+  // The default (Euler along the SDE, 50 NFE) with each guidance, and midpoint with corrections.
+  for (std::string settings : {"--cfg 1", "--cfg 0", "--solver midpoint --steps 8 --noise-scale 0 --corrector-steps 2"}) {
+    std::string filled = path("filled.npy");
+    Result inpainted = flowmatch("inpaint " + path("run") + " --images " + path("class1.npy") + " --mask right-half " + settings +
+                                 " --out " + filled + " --png " + path("inpainted.png") + " --overwrite");
+    ASSERT_EQ(inpainted.exit_code, 0) << inpainted.output;
+    auto report = report_of(inpainted.output);
+    const bool midpoint = settings.find("midpoint") != std::string::npos;
+    EXPECT_EQ(report["nfe"], midpoint ? "30" : "50") << "midpoint: 8 steps and 2 corrections at each of the 7 inner grid times";
+    EXPECT_EQ(report["missing_share"], "0.5");
+    EXPECT_TRUE(fs::exists(path("inpainted.png")));
+    EXPECT_EQ(read_npy_values<int64_t>(path("filled.labels.npy")), ones);
+    std::vector<float> x = read_npy_floats(filled);
+    ASSERT_EQ(x.size(), class1.size());
+    double right_half = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (i % 8 < 4) ASSERT_EQ(x[i], class1[i]) << "kept pixel " << i << " changed";
+      else right_half += x[i] / double(x.size() / 2);
+    }
+    EXPECT_GT(right_half, 0.3) << settings << ": the filled right half should be bright (the data's is 0.73)";
+  }
+
   std::vector<BadInput> cases = {
       {"sample " + path("run") + " --class 2 --out " + path("o.npy"), "unknown class '2': give 0 .. 1", "o.npy"},
       {"sample " + path("run") + " --class left --out " + path("o.npy"), "unknown class 'left'", "o.npy"},
@@ -844,6 +878,19 @@ TEST_F(Cli, ConditionalUnetDrawsEachClassOnItsSide) {
       {"distill " + path("run") + " --steps-out 1 --out " + path("x"), "distill is for points models", "x"},
       {"eval --model " + path("run"), "eval --flow (path straightness) is for points models", ""},
       {"likelihood " + path("run") + " --data moons --out " + path("l.npy"), "likelihood is for points models", "l.npy"},
+      // Inpainting: masks that cannot be meant, and what else it refuses, before writing anything.
+      {"inpaint " + path("run") + " --images " + path("class1.npy") + " --mask " + path("class1.labels.npy") + " --out " + path("o.npy"),
+       "class1.labels.npy has shape [16]; for 16 images of shape [1, 8, 8] give [8, 8]", "o.npy"},
+      {"inpaint " + path("run") + " --images " + path("class1.npy") + " --mask rigth-half --out " + path("o.npy"), "did you mean right-half", "o.npy"},
+      {"inpaint " + path("run") + " --images " + path("class1.npy") + " --mask random:2 --out " + path("o.npy"), "must lie in (0, 1)", "o.npy"},
+      {"inpaint " + path("run") + " --images " + path("class1.npy") + " --out " + path("o.npy"), "--mask is required", "o.npy"},
+      {"inpaint " + path("run") + " --images " + path("halves-images.idx") + " --labels " + path("class1.labels.npy") +
+       " --mask center --out " + path("o.npy"), "--labels goes with a .npy of images", "o.npy"},
+      {"inpaint " + path("run") + " --images " + path("unlabelled.npy") + " --mask center --out " + path("o.npy"),
+       "give --class, or labels with --labels", "o.npy"},
+      {"inpaint " + path("run") + " --images " + path("class1.npy") + " --mask center --corrector-size 0 --out " + path("o.npy"), "(0, 1]", "o.npy"},
+      {"sample " + path("run") + " --from " + path("class1.npy") + " --strength -0.1 --class 1 --out " + path("o.npy"), "--strength must lie in [0, 1]", "o.npy"},
+      {"impute " + path("run") + " --data " + path("class1.npy") + " --out " + path("o.npy"), "impute (inpaint fills images) is for points models", "o.npy"},
   };
   expect_each_refused(cases);
 }
