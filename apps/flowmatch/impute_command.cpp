@@ -1,4 +1,4 @@
-// flowmatch impute MODEL|RUN_DIR --data PARTIAL --out FULL [--solver midpoint --steps 50 --time-grid ...]
+// flowmatch impute MODEL|RUN_DIR --data PARTIAL --out FULL [--solver midpoint --steps 50 --time-grid ... --noise-scale G]
 //                  [--corrector-steps 40] [--corrector-size 1] [--context C.npy] [--batch B]
 //
 // Fills the missing entries of each row (NaN in PARTIAL, the only input where NaN is allowed) with
