@@ -29,6 +29,7 @@
 #include "flowmatch/objective/objective_registry.h"
 #include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/sampling.h"
+#include "flowmatch/ode/stochastic_sampler.h"
 #include "flowmatch/ode/time_grid.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
@@ -525,6 +526,15 @@ at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string
   if (!class_name.empty()) return torch::full({n}, class_index(class_name, model, usage), torch::kLong);
   if (images.labelled()) return images.labels.slice(0, 0, n);
   throw Error("a class-conditional model takes each image's class: give --class, or labels with --labels");
+}
+
+void note_restarting_steps(const SolverOptions& solver, const PathAt& path) {
+  if (solver.noise_scale <= 0 || !path) return;
+  const int64_t restarts = restarting_steps(path, solver.noise_scale, TimeGrid(solver.time_grid).times(solver.steps, 0.0, 1.0));
+  if (2 * restarts > solver.steps)
+    std::cerr << "note: with --noise-scale " << solver.noise_scale << " and " << solver.steps << " steps, " << restarts
+              << " steps start again from fresh noise (the noise a step adds reaches the source's variance), so the last few make "
+                 "the result: give more --steps or a smaller --noise-scale\n";
 }
 
 void add_corrector_options(CLI::App* cmd, ImputationOptions& options) {

@@ -170,6 +170,10 @@ int64_t class_index(const std::string& given, const VelocityModel& model, const 
 at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string& class_name, bool cfg_given,
                             const VelocityModel& model, const ModelUsage& usage);
 
+// A note on stderr when a noise scale is so large for the grid that more than half of its steps
+// start again from fresh noise (restarting_steps in ode/stochastic_sampler.h).
+void note_restarting_steps(const SolverOptions& solver, const PathAt& path);
+
 // --corrector-steps and --corrector-size of impute and inpaint, with the defaults in `options`.
 void add_corrector_options(CLI::App* cmd, ImputationOptions& options);
 

@@ -40,6 +40,7 @@ void run_impute(const ImputeArgs& a) {
   require_points_model(*trained.model, a.model, "impute (inpaint fills images)");
   const ModelUsage& usage = trained.usage;
   PathAt path = usage.path_at(a.model, "imputation", true);
+  note_restarting_steps(a.imputation.solver, path);
   at::Tensor given = read_partial_points(a.data);  // data units, NaN where missing
   const int64_t rows = given.size(0), dim = trained.model->data_dim();
   if (given.size(1) != dim)

@@ -76,6 +76,7 @@ void run_inpaint(const InpaintArgs& a, CLI::App* cmd) {
   if (trained.model->sample_shape().size() != 3) throw Error(a.model + " is a points model: inpaint fills pixels; impute fills points");
   if (trained.model->classes() > 0) check_writable_destination(labels_out, a.overwrite);
   PathAt path = usage.path_at(a.model, "inpainting", true);
+  note_restarting_steps(a.imputation.solver, path);
   ImageSet set = read_images(a.images, a.labels);
   const int64_t n = a.n > 0 ? std::min(a.n, set.size()) : set.size();
   const at::Tensor images = set.images.slice(0, 0, n);

@@ -102,6 +102,7 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<
   if (!a.class_name.empty()) request.class_label = class_index(a.class_name, model, usage);
   if (cmd->count("--cfg") && model.classes() == 0) throw Error("--cfg needs a class-conditional model; this one is unconditional");
   request.path = path_for(a, usage);
+  note_restarting_steps(solver, request.path);
   if (!a.noise.empty()) {  // as invert wrote it: the noise, and a conditional model's labels beside it
     ImageSet noise = read_images(a.noise, "");
     as_model_input(model, noise.images, "noise (" + a.noise + ")");
@@ -192,7 +193,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr
     request.from = one_per_sample(a.from, "points to edit");
     request.strength = a.strength;
   }
-  path_for(a, usage);  // refuses stochastic sampling and editing where the model cannot do them, before any work
+  note_restarting_steps(solver, path_for(a, usage));  // path_for refuses stochastic sampling and editing where the model cannot do them
   const int64_t total = request.rows();
   request.batch = cmd->count("--batch") ? a.batch : 10000;
   if (request.batch <= 0) throw Error("--batch must be positive, got " + std::to_string(a.batch));

@@ -27,6 +27,13 @@ double renoised_time(const PathAt& path, double t, double variance) {
   return hi;
 }
 
+int64_t restarting_steps(const PathAt& path, double noise_scale, const std::vector<double>& times) {
+  int64_t restarts = 0;
+  for (size_t i = 1; i + 1 < times.size(); ++i)  // the first step starts at the noise already
+    restarts += renoised_time(path, times[i], 2 * noise_scale * path(times[i]).sigma * std::abs(times[i + 1] - times[i])) == 0.0;
+  return restarts;
+}
+
 StepStart renoising_step_start(const PathAt& path, double noise_scale, at::Generator& gen) {
   return [path, noise_scale, &gen](const at::Tensor& x, double t, double t_next) -> std::pair<at::Tensor, double> {
     const PathCoefficients at_t = path(t);

@@ -1165,6 +1165,11 @@ TEST_F(Cli, TimeGridsInversionEditingAndStochasticSampling) {
   Result noisy = flowmatch("sample " + path("m") + " --n 2000 --solver midpoint --steps 20 --noise-scale 1 --out " + path("sde.npy"));
   ASSERT_EQ(noisy.exit_code, 0) << noisy.output;
   EXPECT_EQ(report_of(noisy.output)["noise_scale"], "1.0");
+  EXPECT_EQ(noisy.output.find("start again from fresh noise"), std::string::npos) << noisy.output;
+  Result restarting = flowmatch("sample " + path("m") + " --n 10 --solver euler --steps 8 --noise-scale 30 --out " + path("restarts.npy"));
+  ASSERT_EQ(restarting.exit_code, 0) << restarting.output;
+  EXPECT_NE(restarting.output.find("with --noise-scale 30 and 8 steps, 6 steps start again from fresh noise"), std::string::npos)
+      << restarting.output;
   Result scored = flowmatch("eval " + path("sde.npy") + " --target moons");
   ASSERT_EQ(scored.exit_code, 0) << scored.output;
   EXPECT_LT(std::stod(report_of(scored.output).at("energy_distance")), 0.05) << scored.output;

@@ -67,6 +67,20 @@ TEST(StochasticSampler, KeepsTheGaussianMomentsAtEveryNoiseScale) {
   }
 }
 
+// On CondOT a step from t restarts when 2 G (1 - t) h >= sigma_0^2 = 1. G = 30: with 8 uniform
+// steps (h = 1/8) that is t <= 13/15, the steps from 1/8 .. 6/8; with 50 (h = 1/50), t <= 1/6,
+// the steps from 1/50 .. 8/50.
+TEST(StochasticSampler, CountsTheStepsThatRestartFromNoise) {
+  auto uniform = [](int64_t steps) {
+    std::vector<double> t;
+    for (int64_t i = 0; i <= steps; ++i) t.push_back(double(i) / double(steps));
+    return t;
+  };
+  EXPECT_EQ(restarting_steps(kCondOT, 30, uniform(8)), 6);
+  EXPECT_EQ(restarting_steps(kCondOT, 30, uniform(50)), 8);
+  EXPECT_EQ(restarting_steps(kCondOT, 0.5, uniform(8)), 0);
+}
+
 TEST(StochasticSampler, RefusesWhatCannotBeSampledStochastically) {
   testing::GaussianFlowField field;
   SolverOptions options;

@@ -1,6 +1,8 @@
 #pragma once
 #include <ATen/core/Generator.h>
 
+#include <vector>
+
 #include "flowmatch/ode/path_coefficients.h"
 #include "flowmatch/ode/runge_kutta.h"
 
@@ -29,5 +31,10 @@ StepStart renoising_step_start(const PathAt& path, double noise_scale, at::Gener
 // The earlier time t^ of that move: where sigma^2(t^) - (alpha^ sigma(t) / alpha(t))^2 = variance (0
 // when variance reaches sigma^2(0)), found by bisection. For tests and the docs.
 double renoised_time(const PathAt& path, double t, double variance);
+
+// How many steps of a grid `times` (from t = 0 up) move all the way back to t = 0, fresh noise,
+// because the variance the step adds, g(t)^2 h, reaches sigma_0^2: a noise scale too large for so
+// few steps, where the sample is made by the last steps alone.
+int64_t restarting_steps(const PathAt& path, double noise_scale, const std::vector<double>& times);
 
 }  // namespace flowmatch
