@@ -13,6 +13,7 @@
 #include "flowmatch/core/file_name.h"
 #include "flowmatch/core/memory_budget.h"
 #include "flowmatch/core/nearest_name.h"
+#include "flowmatch/core/progress.h"
 #include "flowmatch/core/registry.h"
 #include "flowmatch/core/threads.h"
 #include "flowmatch/data/image_set.h"
@@ -526,6 +527,22 @@ at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string
   if (!class_name.empty()) return torch::full({n}, class_index(class_name, model, usage), torch::kLong);
   if (images.labelled()) return images.labels.slice(0, 0, n);
   throw Error("a class-conditional model takes each image's class: give --class, or labels with --labels");
+}
+
+Solution solve_in_batches(const std::string& what, int64_t total, int64_t batch, const std::string& unit,
+                          const std::function<Solution(int64_t first, int64_t end)>& solve_batch) {
+  std::vector<at::Tensor> parts;
+  Solution last;
+  Progress progress(what, total, batch, "nfe", unit);
+  for (int64_t first = 0; first < total; first += batch) {
+    const int64_t end = std::min(total, first + batch);
+    last = solve_batch(first, end);
+    parts.push_back(last.x);
+    progress.update(end, double(last.nfe));
+  }
+  progress.finish();
+  last.x = torch::cat(parts);
+  return last;
 }
 
 void note_restarting_steps(const SolverOptions& solver, const PathAt& path) {

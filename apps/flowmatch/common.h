@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -169,6 +170,12 @@ int64_t class_index(const std::string& given, const VelocityModel& model, const 
 // conditional model gets neither, or an unconditional one gets --class or --cfg (cfg_given).
 at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string& class_name, bool cfg_given,
                             const VelocityModel& model, const ModelUsage& usage);
+
+// Solves rows first .. end - 1 of `total` with `solve_batch`, `batch` rows at a time, under a progress
+// line ("invert", in `unit`s, with the NFE), and returns the rows' results in order with the NFE of
+// the last batch.
+Solution solve_in_batches(const std::string& what, int64_t total, int64_t batch, const std::string& unit,
+                          const std::function<Solution(int64_t first, int64_t end)>& solve_batch);
 
 // A note on stderr when a noise scale is so large for the grid that more than half of its steps
 // start again from fresh noise (restarting_steps in ode/stochastic_sampler.h).

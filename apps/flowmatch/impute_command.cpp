@@ -12,7 +12,6 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/core/error.h"
-#include "flowmatch/core/progress.h"
 #include "flowmatch/io/points_file.h"
 #include "flowmatch/model/engine.h"
 #include "flowmatch/ode/imputation.h"
@@ -53,20 +52,13 @@ void run_impute(const ImputeArgs& a) {
   at::Generator gen = start_run(a.run.seed, a.run.threads, native ? Workload::NativeKernels : Workload::MatrixProducts);
   std::shared_ptr<VelocityModel> model = on_engine(trained.model, a.engine, a.run.threads);
   at::Tensor model_units = usage.to_model_units(given);  // NaN stays NaN
-  std::vector<at::Tensor> parts;
-  int64_t nfe = 0;
-  Progress progress("impute", rows, a.batch, "nfe", "points");
-  for (int64_t first = 0; first < rows; first += a.batch) {
-    const int64_t end = std::min(rows, first + a.batch);
-    Guidance guidance;
-    if (context.defined()) guidance.context = context.slice(0, first, end);
-    Solution filled = impute(*model, model_units.slice(0, first, end), missing.slice(0, first, end), path, a.imputation, gen, guidance);
-    parts.push_back(filled.x);
-    nfe = filled.nfe;
-    progress.update(end, double(nfe));
-  }
-  progress.finish();
-  at::Tensor full = torch::where(missing, usage.to_data_units(torch::cat(parts)).to(given.dtype()), given);  // known entries as given
+  const Guidance guidance{{}, 1.0, context};
+  const Solution filled = solve_in_batches("impute", rows, a.batch, "points", [&](int64_t first, int64_t end) {
+    return impute(*model, model_units.slice(0, first, end), missing.slice(0, first, end), path, a.imputation, gen,
+                  guidance.rows(first, end));
+  });
+  const int64_t nfe = filled.nfe;
+  at::Tensor full = torch::where(missing, usage.to_data_units(filled.x).to(given.dtype()), given);  // known entries as given
   if (!torch::isfinite(full).all().item<bool>())
     throw Error("the imputed values are not finite: the model or the solver diverged; nothing was written");
   write_points(a.out, full);

@@ -14,7 +14,6 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/core/error.h"
-#include "flowmatch/core/progress.h"
 #include "flowmatch/core/registry.h"
 #include "flowmatch/data/image_mask.h"
 #include "flowmatch/figures/image_grid.h"
@@ -86,20 +85,13 @@ void run_inpaint(const InpaintArgs& a, CLI::App* cmd) {
   const at::Tensor missing = inpainting_mask(a.mask, n, trained.model->sample_shape(), gen);
 
   std::shared_ptr<VelocityModel> model = on_engine(trained.model, a.engine, a.run.threads);
-  std::vector<at::Tensor> parts;
-  int64_t nfe = 0;
-  Progress progress("inpaint", n, a.batch, "nfe", "images");
-  for (int64_t first = 0; first < n; first += a.batch) {
-    const int64_t end = std::min(n, first + a.batch);
-    Guidance guidance;
-    if (labels.defined()) guidance = {labels.slice(0, first, end), a.cfg, {}};
-    Solution filled = impute(*model, model_images.slice(0, first, end), missing.slice(0, first, end), path, a.imputation, gen, guidance);
-    parts.push_back(filled.x);
-    nfe = filled.nfe;
-    progress.update(end, double(nfe));
-  }
-  progress.finish();
-  const at::Tensor filled = torch::where(missing, torch::cat(parts).to(images.scalar_type()), images);  // kept pixels as given
+  const Guidance guidance{labels, a.cfg, {}};
+  const Solution solved = solve_in_batches("inpaint", n, a.batch, "images", [&](int64_t first, int64_t end) {
+    return impute(*model, model_images.slice(0, first, end), missing.slice(0, first, end), path, a.imputation, gen,
+                  guidance.rows(first, end));
+  });
+  const int64_t nfe = solved.nfe;
+  const at::Tensor filled = torch::where(missing, solved.x.to(images.scalar_type()), images);  // kept pixels as given
   if (!torch::isfinite(filled).all().item<bool>())
     throw Error("the filled pixels are not finite: the model or the solver diverged; nothing was written");
 

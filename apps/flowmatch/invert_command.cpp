@@ -14,7 +14,6 @@
 #include "commands.h"
 #include "common.h"
 #include "flowmatch/core/error.h"
-#include "flowmatch/core/progress.h"
 #include "flowmatch/data/point_data.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
@@ -90,21 +89,12 @@ void run_invert(const InvertArgs& a, CLI::App* cmd) {
   Inversion data = images ? images_to_invert(a, cmd, *model, usage) : points_to_invert(a, cmd, *model, usage, gen);
   std::shared_ptr<VelocityModel> engine = on_engine(model, a.engine, a.run.threads);
   const int64_t total = data.x.size(0), batch = cmd->count("--batch") ? a.batch : images ? 50 : 10000;
-  std::vector<at::Tensor> parts;
-  int64_t nfe = 0;
-  Progress progress("invert", total, batch, "nfe", images ? "images" : "points");
-  for (int64_t first = 0; first < total; first += batch) {
-    const int64_t end = std::min(total, first + batch);
-    Guidance guidance;
-    if (data.labels.defined()) guidance = {data.labels.slice(0, first, end), a.cfg, {}};
-    if (data.context.defined()) guidance = {{}, 1.0, data.context.slice(0, first, end)};
-    Solution back = invert(*engine, data.x.slice(0, first, end), a.solver, guidance);
-    parts.push_back(back.x);
-    nfe = back.nfe;
-    progress.update(end, double(nfe));
-  }
-  progress.finish();
-  at::Tensor z = torch::cat(parts);
+  const Guidance guidance{data.labels, a.cfg, data.context};  // --cfg is refused for context models
+  const Solution back = solve_in_batches("invert", total, batch, images ? "images" : "points", [&](int64_t first, int64_t end) {
+    return invert(*engine, data.x.slice(0, first, end), a.solver, guidance.rows(first, end));
+  });
+  const at::Tensor z = back.x;
+  const int64_t nfe = back.nfe;
   if (!torch::isfinite(z).all().item<bool>())
     throw Error("the noise holds non-finite values: the model or the solver diverged; nothing was written");
   write_npy(a.out, z);  // in the solve's dtype: float64 noise keeps a --float64 round trip exact to its tolerance

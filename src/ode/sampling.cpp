@@ -20,6 +20,10 @@ Condition conditioned_then_unconditional(const VelocityModel& model, const Condi
 }
 }  // namespace
 
+Guidance Guidance::rows(int64_t first, int64_t end) const {
+  return {labels.defined() ? labels.slice(0, first, end) : labels, weight, context.defined() ? context.slice(0, first, end) : context};
+}
+
 VelocityFn velocity_of(VelocityModel& model, const Guidance& guidance) {
   auto times = [](const at::Tensor& x, double t) { return torch::full({x.size(0)}, t, x.options()); };
   Condition condition{guidance.labels, guidance.context, {}};

@@ -19,6 +19,8 @@ struct Guidance {
   at::Tensor labels;   // [N] int64 classes; undefined: none
   double weight = 1.0;
   at::Tensor context;  // [N, C] one context row per sample (context models); undefined: none
+
+  Guidance rows(int64_t first, int64_t end) const;  // the guidance of samples first .. end - 1
 };
 
 // The model as the solver's right-hand side: v(x, t) with t broadcast to the batch, guided towards
