@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages flowmatch needs to build and test, and only those that are
-# missing: silent when everything is there. `--bench` adds the PyTorch twin's packages.
+# missing: silent when everything is there. `--bench` adds the PyTorch twin's packages, `--browser`
+# Debian's chromium (the test that opens `flowmatch report`'s page headless is skipped without it).
 set -euo pipefail
 
 packages=(
@@ -16,13 +17,18 @@ packages=(
   zlib1g-dev              # gzip'd data files
   dataset-fashion-mnist   # the built-in fashion-mnist image set
   libgtest-dev            # tests
+  protobuf-compiler       # tests: protoc --decode_raw reads TensorBoard event files independently
   libbenchmark-dev        # micro-benchmarks
   liblemon-dev            # exact minibatch optimal transport (network simplex)
   libgloo-dev             # c10d collectives for multi-process training
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch python3-numpy)  # the PyTorch twin in bench/reference
-fi
+for option in "$@"; do
+  case "$option" in
+    --bench) packages+=(python3-torch python3-numpy) ;;  # the PyTorch twin in bench/reference
+    --browser) packages+=(chromium) ;;                   # a real browser for the report's test
+    *) echo "install-deps: unknown option $option (--bench, --browser)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for package in "${packages[@]}"; do
