@@ -6,13 +6,14 @@
 #include <cmath>
 
 #include "flowmatch/ode/imputation.h"
+#include "ode/condot_path.h"
 #include "ode/gaussian_flow_field.h"
 #include "test_util.h"
 
 namespace flowmatch {
 namespace {
 
-const PathAt kCondOT = [](double t) { return PathCoefficients{t, 1 - t, 1, -1}; };
+using testing::kCondOT;
 
 struct Moments {
   double mean, variance;

@@ -6,14 +6,14 @@
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/ode/stochastic_sampler.h"
+#include "ode/condot_path.h"
 #include "ode/gaussian_flow_field.h"
 #include "test_util.h"
 
 namespace flowmatch {
 namespace {
 
-// CondOT: alpha = t, sigma = 1 - t.
-const PathAt kCondOT = [](double t) { return PathCoefficients{t, 1 - t, 1, -1}; };
+using testing::kCondOT;
 
 // Draws n points of N(mean, cov) in float64.
 at::Tensor draw_gaussian(const std::pair<at::Tensor, at::Tensor>& moments, int64_t n, at::Generator& gen) {
