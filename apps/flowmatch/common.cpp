@@ -149,6 +149,28 @@ void add_optimisation_options(CLI::App* cmd, TrainOptions& o) {
       ->capture_default_str();
 }
 
+namespace {
+void add_evaluation_options(CLI::App* cmd, TrainArgs& a) {
+  EvaluationOptions& o = a.eval.options;
+  auto* eval = cmd->add_option_group("Evaluation");
+  eval->add_option("--eval-every", o.every,
+                   "Score samples of the weights being trained (EMA) every N steps and at the end, into metrics.jsonl "
+                   "(a multiple of --log-every; 0 = never; docs/observability.md)")
+      ->capture_default_str();
+  eval->add_option("--eval-n", o.n, "Samples per evaluation (0 = 2000 points or 500 images)")->capture_default_str();
+  eval->add_option("--eval-solver", a.eval.solver, "How they are drawn: " + join_names(sampler_names()) +
+                                                       " (default: as sample draws points; midpoint for images)");
+  eval->add_option("--eval-steps", a.eval.steps, "Steps of --eval-solver (0 = its own; 10 for images)")->capture_default_str();
+  eval->add_option("--keep-best", o.keep_best,
+                   "Keep the weights that score best on this measure as best.safetensors: energy_distance, sliced_w2, "
+                   "on_cell_fraction (checkerboard); fd, class_accuracy (images)");
+  eval->add_option("--eval-classifier", o.classifier, "Images: the fd judge's weights (default: fd's cached one)");
+  eval->add_flag("--tensorboard", a.options.tensorboard,
+                 "Also write a TensorBoard event file into the run folder: every metrics.jsonl number, and the samples' "
+                 "picture at each evaluation");
+}
+}  // namespace
+
 void add_train_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--config", a.config, "Read options from a TOML file (keys are the long option names; the command line wins)")
       ->configurable(false);
@@ -206,6 +228,7 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   add_model_options(cmd, a.net);
   add_objective_options(cmd, a.options);
   add_optimisation_options(cmd, a.options);
+  add_evaluation_options(cmd, a);
   auto* job = cmd->add_option_group("Processes");
   job->add_option("--nproc", a.nproc,
                   "Train as N processes on this machine (under torchrun, srun or mpirun, the launcher's environment "
@@ -385,6 +408,28 @@ void apply_defaults(CLI::App* cmd, std::initializer_list<std::pair<const char*, 
   }
 }
 
+namespace {
+// The evaluation --eval-every asks for (its judge loaded, or trained the first time), or null.
+std::shared_ptr<const SampleEvaluation> make_evaluation(const TrainArgs& a, const TrainingPairs& pairs,
+                                                        const VelocityModel& model, const ModelUsage& usage) {
+  EvaluationOptions options = a.eval.options;
+  if (options.every == 0) {
+    if (!options.keep_best.empty() || options.n != 0 || !a.eval.solver.empty() || a.eval.steps != 0 || !options.classifier.empty())
+      throw Error("--keep-best, --eval-n, --eval-solver, --eval-steps and --eval-classifier need --eval-every");
+    return nullptr;
+  }
+  if (a.eval.steps < 0) throw Error("--eval-steps must be positive");
+  if (!a.eval.solver.empty() || a.eval.steps > 0) {
+    options.solver = SolverOptions{a.eval.solver.empty() ? "rk4" : a.eval.solver};
+    if (a.eval.steps > 0) options.solver->steps = a.eval.steps;
+    else if (model.sample_shape().size() > 1) options.solver->steps = 10;
+  }
+  options.seed = a.run.seed;
+  std::cerr << "evaluating every " << options.every << " steps on " << pairs.describe() << "\n";
+  return std::make_shared<SampleEvaluation>(a.training, model, usage, options);
+}
+}  // namespace
+
 TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   bool resuming = !given.resume.empty();
   if (resuming)
@@ -441,6 +486,8 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   usage.path = TrainedPath{a.options.objective.scheduler, a.options.objective.poly_exponent, a.training.coupling};
   TrainOptions options = a.options;
   options.model_metadata = usage.to_metadata();
+  options.evaluation = make_evaluation(a, pairs, *model, usage);
+  options.validate();  // with the evaluation: its --eval-every against --log-every
   resolve_training_engine(cmd, options, *model);
   if (options.engine == "native") set_compute_threads(run.threads, Workload::NativeKernels);
   std::shared_ptr<RunDirLock> lock;

@@ -20,6 +20,7 @@
 #include "flowmatch/train/run_dir.h"
 #include "flowmatch/objective/training_set.h"
 #include "flowmatch/train/trainer.h"
+#include "flowmatch/train/training_evaluation.h"
 
 namespace flowmatch::cli {
 
@@ -84,6 +85,13 @@ struct ModelArgs {
 void add_model_options(CLI::App* cmd, ModelArgs& args);
 
 // Everything `flowmatch train` takes.
+// train's --eval-* options: scores of samples while training (training_evaluation.h).
+struct EvaluationArgs {
+  EvaluationOptions options;
+  std::string solver;   // "" = the evaluation's default
+  int64_t steps = 0;    // 0 = the solver's default
+};
+
 struct TrainArgs {
   std::string config;
   std::string resume;  // a run folder to continue
@@ -92,6 +100,7 @@ struct TrainArgs {
   bool overwrite = false;
   ModelArgs net;                       // net.name "": mlp for points, unet for images
   TrainOptions options;
+  EvaluationArgs eval;
   RunSettings run;
   int nproc = 1;              // start this many local processes as one job
   double dist_timeout = 60;   // seconds: the rendezvous and every collective of a multi-process job

@@ -33,6 +33,11 @@ void add_train_command(CLI::App& app) {
       report["best_step"] = result.best_step;
       report["validation_loss"] = result.validation_loss;
     }
+    for (const auto& [name, score] : result.scores) report["eval_" + name] = score;  // --eval-every: the last scores
+    if (result.best_eval_step > 0) {  // --keep-best
+      report["best_model"] = out + "/" + RunDir::kBest;
+      report["best_eval_step"] = result.best_eval_step;
+    }
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(args->run.seed + 1);
     if (result.model->sample_shape().size() > 1) {  // images: a grid of 10 per class (or 100), midpoint, 20 NFE
       SolverOptions solver{"midpoint", 10};

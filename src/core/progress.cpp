@@ -39,8 +39,9 @@ std::string Progress::line(int64_t done, double value) const {
     else std::snprintf(value_text, sizeof value_text, "  %s %.4f", value_name_.c_str(), value);
   }
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s %7ld/%ld [%s]%s  %.1f it/s  ETA %s", label_.c_str(), long(done), long(total_),
-                bar.c_str(), value_text, r, r > 0 ? clock_time(double(total_ - done) / r).c_str() : "?");
+  std::snprintf(buf, sizeof buf, "%s %7ld/%ld [%s]%s%s%s  %.1f it/s  ETA %s", label_.c_str(), long(done), long(total_),
+                bar.c_str(), value_text, note_.empty() ? "" : "  ", note_.c_str(), r,
+                r > 0 ? clock_time(double(total_ - done) / r).c_str() : "?");
   return buf;
 }
 

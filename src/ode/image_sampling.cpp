@@ -32,6 +32,7 @@ ImageSamples sample_images(VelocityModel& model, const ImageSampling& request, c
   const PathNoise path_noise{request.path, &gen};
   std::vector<at::Tensor> parts;
   Progress progress("sample", n, std::max<int64_t>(1, n / 10), "nfe", "images");
+  if (!request.show_progress) progress.mute();
   for (int64_t start = 0; start < n; start += request.batch) {
     int64_t end = std::min(n, start + request.batch);
     Guidance guidance;

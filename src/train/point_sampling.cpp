@@ -31,6 +31,7 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
   const PathNoise noise{path, &gen};
   torch::NoGradGuard no_grad;
   Progress progress("sample", total, batch, "", "samples");
+  if (!request.show_progress) progress.mute();
   for (int64_t first = 0; first < total; first += batch) {
     const int64_t rows = std::min(batch, total - first);
     Guidance guidance{{}, request.cfg, {}};

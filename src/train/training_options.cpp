@@ -2,6 +2,7 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/model/engine.h"
+#include "flowmatch/train/training_evaluation.h"
 
 namespace flowmatch {
 
@@ -21,6 +22,9 @@ void TrainOptions::validate() const {
   if (checkpoint_every < 0) throw Error("--checkpoint-every must be >= 0");
   if (shards < 0) throw Error("--shards must be >= 0");
   check_engine_name(engine);
+  if (evaluation && evaluation->options().every % log_every != 0)
+    throw Error("--eval-every must be a multiple of --log-every (" + std::to_string(log_every) +
+                "): the scores go on the log lines, beside the loss");
 }
 
 }  // namespace flowmatch

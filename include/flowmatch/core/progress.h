@@ -19,6 +19,8 @@ class Progress {
   // Counts on but prints nothing (the ranks of a multi-process job other than 0).
   void mute() { muted_ = true; }
   void update(int64_t done, double value);
+  // Text shown after the value from now on (the last evaluation's scores).
+  void note(std::string text) { note_ = std::move(text); }
   void finish();
   double seconds() const;
   double rate() const;  // steps per second so far
@@ -26,7 +28,7 @@ class Progress {
  private:
   std::string line(int64_t done, double value) const;
 
-  std::string label_, value_name_, unit_;
+  std::string label_, value_name_, unit_, note_;
   int64_t total_, log_every_, done_ = 0, first_ = 0, logged_ = 0;  // logged_: done at the last plain line
   bool terminal_, muted_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;

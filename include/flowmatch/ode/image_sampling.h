@@ -20,6 +20,7 @@ struct ImageSampling {
   at::Tensor noise;     // [n, C, H, W] start points (invert's output); undefined: drawn from gen
   double cfg = 1.0;     // the guidance weight w (sampling.h)
   int64_t batch = 50;   // images per solve, with a progress line
+  bool show_progress = true;  // the progress line on stderr (not for evaluations inside training)
   PathAt path;  // the model's path: stochastic sampling and editing move along it
   // Editing: start from these images [n, C, H, W] part-way along the path (start_on_path in
   // sampling.h) instead of from noise; undefined: from noise.

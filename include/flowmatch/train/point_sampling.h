@@ -25,6 +25,7 @@ struct PointSampling {
   double cfg = 1;       // classifier-free guidance weight w: v = v(x, t) + w (v(x, t | c) - v(x, t))
   int64_t batch = 10000;
   std::optional<LikelihoodOptions> density;  // also each sample's log-density, from the same solve
+  bool show_progress = true;  // a progress line on stderr (not for evaluations inside training)
 
   int64_t rows() const { return contexts.defined() ? contexts.size(0) * n : n; }
 };

@@ -15,7 +15,8 @@ struct RunDir {
   static constexpr const char* kMetrics = "metrics.jsonl";
   static constexpr const char* kLossCurve = "loss.png";
   static constexpr const char* kTrainingState = "training_state.safetensors";
-  static constexpr const char* kSamples = "samples.png";  // image models: a grid of samples at the end
+  static constexpr const char* kSamples = "samples.png";  // the latest evaluation's samples; image models: a grid at the end
+  static constexpr const char* kBest = "best.safetensors";  // --keep-best: the best-scoring weights
 
   static constexpr const char* kLock = ".lock";
 

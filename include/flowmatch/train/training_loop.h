@@ -13,6 +13,7 @@
 #include "flowmatch/dist/gradient_buckets.h"
 #include "flowmatch/dist/process_group.h"
 #include "flowmatch/dist/seed_streams.h"
+#include "flowmatch/io/tensorboard_events.h"
 #include "flowmatch/model/velocity_model.h"
 #include "flowmatch/train/ema.h"
 #include "flowmatch/train/fused_adamw.h"
@@ -25,8 +26,9 @@ namespace flowmatch {
 // Everything of a training run but its objective (trainer.cpp holds the few lines that are the
 // objective's): AdamW with its learning-rate schedule, clipping and EMA (LibTorch's, or with
 // options.engine "native" the fused pass of fused_adamw.h); the seed streams this
-// rank draws from; the gradients and loss agreed between the ranks; metrics.jsonl; checkpoints
-// and resuming; stop signals; progress. One step is
+// rank draws from; the gradients and loss agreed between the ranks; metrics.jsonl (and a
+// TensorBoard event file); evaluations and best.safetensors; checkpoints and resuming; stop
+// signals; progress. One step is
 //   begin_step, (draw the rows and compute the loss from streams()), update(loss), end_step.
 class TrainingLoop {
  public:
@@ -45,8 +47,9 @@ class TrainingLoop {
   // whether to stop agreed between them; clipping; AdamW; EMA. Throws Error when the loss or the
   // gradient is not finite.
   void update(const at::Tensor& loss, int64_t step);
-  // The log line every log_every steps (with the held-out loss, when validate_on was called), a
-  // checkpoint every checkpoint_every steps, and a stop (after saving) when a signal asked for one.
+  // The log line every log_every steps (with the held-out loss, when validate_on was called, and
+  // the evaluation's scores every options.evaluation->every steps and at the end), a checkpoint every
+  // checkpoint_every steps, and a stop (after saving) when a signal asked for one.
   void end_step(int64_t step);
   // Scores the weights (EMA when enabled) with `held_out_loss` at every log line, keeps the best,
   // and converges once options.patience lines in a row did not improve on it.
@@ -59,6 +62,11 @@ class TrainingLoop {
   void checkpoint(int64_t steps_done, std::shared_ptr<VelocityModel> kept = nullptr);
   // The held-out loss of the current weights, keeping them when they are the best so far.
   double validate(int64_t steps_done);
+  // Scores the current weights (EMA when enabled) into `line`, draws their samples into samples.png,
+  // and keeps them as best.safetensors when options.evaluation's kept measure improved.
+  void evaluate(int64_t steps_done, nlohmann::json& line);
+  // A line of metrics.jsonl, and each of its numbers a TensorBoard scalar.
+  void log(const nlohmann::json& line);
   // Training time so far, counting what the run had behind it when it resumed.
   double elapsed_seconds() const { return seconds_before_ + progress_->seconds(); }
 
@@ -76,6 +84,8 @@ class TrainingLoop {
   double share_ = 1;  // this rank's weight in the summed gradient: its rows / all rows
   std::optional<GradientBuckets> buckets_;
   std::optional<MetricsLog> metrics_;
+  std::optional<TensorBoardEvents> events_;
+  std::optional<double> best_score_;  // of best.safetensors, under options.evaluation's kept measure
   int64_t saved_step_ = -1;  // a stop at a checkpoint step saves once
   std::optional<StopSignals> stop_;  // caught from the first step on: set-up stops at once
   std::optional<Progress> progress_;

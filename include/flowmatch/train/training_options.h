@@ -10,6 +10,8 @@
 
 namespace flowmatch {
 
+class SampleEvaluation;
+
 // What a training run takes (trainer.h) and what it gives back.
 struct TrainOptions {
   ObjectiveOptions objective;    // flow-matching or meanflow, its path and its times
@@ -31,6 +33,9 @@ struct TrainOptions {
   // runs on LibTorch's thread count (core/threads.h: Workload::NativeKernels).
   std::string engine = "auto";
   std::map<std::string, std::string> model_metadata;  // stored in every weights file written
+  // --eval-every: the samples' scores at log lines, and best.safetensors (training_evaluation.h); none when null.
+  std::shared_ptr<const SampleEvaluation> evaluation;
+  bool tensorboard = false;  // also a TensorBoard event file in the run folder (io/tensorboard_events.h)
 
   void validate() const;  // throws Error naming the bad option
 };
@@ -43,6 +48,8 @@ struct TrainResult {
   int64_t best_step = 0;           // with held-out rows: the step whose weights were kept
   double validation_loss = 0;      // and their held-out loss
   std::string engine;              // the engine that trained: native or torch
+  std::map<std::string, double> scores;  // with an evaluation: its last scores
+  int64_t best_eval_step = 0;            // and, with a kept measure, the step of best.safetensors
 };
 
 }  // namespace flowmatch
