@@ -17,5 +17,6 @@ void add_invert_command(CLI::App& app);
 void add_impute_command(CLI::App& app);
 void add_inpaint_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace flowmatch::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   flowmatch::cli::add_fd_command(app);
   flowmatch::cli::add_convert_command(app);
   flowmatch::cli::add_simulate_command(app);
+  flowmatch::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "flowmatch/core/error.h"
+#include "flowmatch/figures/chart_axes.h"
 #include "flowmatch/figures/canvas.h"
 
 namespace flowmatch {
@@ -21,37 +22,6 @@ at::Tensor first_two(const at::Tensor& points) {
   if (points.dim() != 2 || points.size(0) == 0) throw Error("a figure needs a non-empty [N, D] set of points");
   if (points.size(1) == 1) return torch::cat({points, torch::zeros_like(points)}, 1).to(torch::kDouble);
   return points.slice(1, 0, 2).to(torch::kDouble);
-}
-
-// About six tick values in [lo, hi], multiples of a step of 1, 2 or 5 times a power of ten.
-std::vector<double> linear_ticks(double lo, double hi) {
-  double raw = (hi - lo) / 6, power = std::pow(10.0, std::floor(std::log10(raw))), step = 10 * power;
-  for (double m : {5.0, 2.0, 1.0})
-    if (m * power >= raw) step = m * power;
-  std::vector<double> ticks;
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) ticks.push_back(v);
-  return ticks;
-}
-
-std::string format_tick(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", std::abs(v) < 1e-12 ? 0.0 : v);
-  return buf;
-}
-
-// The same value in e-notation with nothing to spare (0.0005 -> "5e-4", 25000 -> "2.5e4"), for a
-// label that would not fit beside the y axis.
-std::string compact_tick(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2e", v);
-  std::string text = buf;
-  size_t e = text.find('e');
-  std::string mantissa = text.substr(0, e), exponent = text.substr(e + 1);
-  mantissa.erase(mantissa.find_last_not_of('0') + 1);
-  if (mantissa.back() == '.') mantissa.pop_back();
-  std::string sign = exponent[0] == '-' ? "-" : "";
-  exponent.erase(0, exponent.find_first_not_of("+-0"));
-  return mantissa + "e" + sign + (exponent.empty() ? "0" : exponent);
 }
 
 Canvas make_canvas(const PlotBox& box, const std::string& title, int extra_width = 0) {
@@ -76,23 +46,6 @@ Canvas make_canvas(const PlotBox& box, const std::string& title, int extra_width
 }
 
 // Frame and tick labels; with log_y the world's y is log10 of the value shown.
-// Tick positions in world units along an axis spanning [lo, hi]; on a log axis the world values are
-// log10 of the labels.
-std::vector<double> axis_ticks(double lo, double hi, bool log) {
-  if (!log) return linear_ticks(lo, hi);
-  std::vector<double> ticks;
-  if (hi - lo >= 1) {
-    // Spanning a decade or more: ticks at 1, 2 and 5 times powers of ten.
-    for (int k = int(std::floor(lo)); k <= int(std::ceil(hi)); ++k)
-      for (double m : {1.0, 2.0, 5.0})
-        if (double v = std::log10(m) + k; v >= lo && v <= hi) ticks.push_back(v);
-  } else {
-    // Within a decade: evenly spaced values, placed on the log axis.
-    for (double v : linear_ticks(std::pow(10.0, lo), std::pow(10.0, hi))) ticks.push_back(std::log10(v));
-  }
-  return ticks;
-}
-
 void draw_frame(Canvas& c, const PlotBox& box, bool log_x, bool log_y) {
   double l = c.to_px(box.x_min), r = c.to_px(box.x_max), t = c.to_py(box.y_max), b = c.to_py(box.y_min);
   for (auto [x0, y0, x1, y1] : {std::array<double, 4>{l, t, r, t}, {l, b, r, b}, {l, t, l, b}, {r, t, r, b}})
@@ -250,35 +203,15 @@ void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor
 
 void draw_line_chart_png(const std::string& path, const std::vector<LineSeries>& series, const std::string& title,
                          const std::string& x_label, const std::string& y_label, bool log_x, bool log_y) {
-  static const Color palette[] = {{0.1f, 0.25f, 0.7f},  {0.85f, 0.35f, 0.1f}, {0.15f, 0.6f, 0.2f},
-                                  {0.7f, 0.15f, 0.55f}, {0.45f, 0.45f, 0.45f}, {0.0f, 0.65f, 0.75f}};
-  auto world = [](double v, bool log) { return log ? std::log10(v) : v; };
-  auto drawable = [&](double x, double y) {
-    return std::isfinite(x) && std::isfinite(y) && (!log_x || x > 0) && (!log_y || y > 0);
-  };
-  double inf = std::numeric_limits<double>::infinity();
-  PlotBox box = {inf, -inf, inf, -inf};
-  for (const auto& s : series) {
-    if (s.x.size() != s.y.size()) throw Error("a line chart's series '" + s.name + "' has unequal x and y");
-    for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!drawable(s.x[i], s.y[i])) continue;
-      box = {std::min(box.x_min, world(s.x[i], log_x)), std::max(box.x_max, world(s.x[i], log_x)),
-             std::min(box.y_min, world(s.y[i], log_y)), std::max(box.y_max, world(s.y[i], log_y))};
-    }
-  }
-  if (!(box.x_min <= box.x_max)) throw Error("a line chart needs at least one point it can draw");
-  if (box.x_max == box.x_min) box.x_max = box.x_min + 1;
-  double pad = std::max((box.y_max - box.y_min) * 0.05, 0.05);
-  box.y_min -= pad;
-  box.y_max += pad;
+  PlotBox box = line_chart_box(series, log_x, log_y);
   Canvas canvas = make_canvas(box, title);
   for (size_t k = 0; k < series.size(); ++k) {
     const LineSeries& s = series[k];
-    const Color& colour = palette[k % std::size(palette)];
+    const Color& colour = series_colour(k);
     double last_px = NAN, last_py = NAN;
     for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!drawable(s.x[i], s.y[i])) continue;
-      double px = canvas.to_px(world(s.x[i], log_x)), py = canvas.to_py(world(s.y[i], log_y));
+      if (!chart_drawable(s.x[i], s.y[i], log_x, log_y)) continue;
+      double px = canvas.to_px(chart_world(s.x[i], log_x)), py = canvas.to_py(chart_world(s.y[i], log_y));
       if (!std::isnan(last_px)) canvas.line(last_px, last_py, px, py, colour);
       if (series.size() > 1) canvas.fill_rect(int(px) - 2, int(py) - 2, int(px) + 3, int(py) + 3, colour);
       last_px = px;

@@ -1213,3 +1213,123 @@ TEST_F(Cli, TimeGridsInversionEditingAndStochasticSampling) {
   };
   expect_each_refused(cases);
 }
+
+// The lines of metrics.jsonl that carry `field`, as text.
+std::vector<std::string> lines_with(const std::string& metrics, const std::string& field) {
+  std::vector<std::string> found;
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("\"" + field + "\":") != std::string::npos) found.push_back(line);
+  return found;
+}
+// A number of a metrics.jsonl line.
+double field_of(const std::string& line, const std::string& field) {
+  size_t at = line.find("\"" + field + "\":");
+  return std::stod(line.substr(at + field.size() + 3));
+}
+
+TEST_F(Cli, EvaluationWhileTrainingKeepsTheBestAndLeavesTrainingAsItWas) {
+  const std::string run = "train --data checkerboard --steps 400 --batch 256 --width 64 --depth 2 --log-every 50 --seed 3 "
+                          "--threads 2 --out ";
+  Result plain = flowmatch(run + path("plain"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  Result evaluated = flowmatch(run + path("evaluated") +
+                               " --eval-every 100 --eval-n 1000 --keep-best energy_distance --tensorboard");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
+  // Evaluation draws from its own generator: the training is byte for byte the same.
+  EXPECT_EQ(read_bytes(path("evaluated/model.safetensors")), read_bytes(path("plain/model.safetensors")));
+  EXPECT_NE(evaluated.output.find("energy_distance "), std::string::npos) << evaluated.output;  // on the progress line
+
+  std::string metrics = read_bytes(path("evaluated/metrics.jsonl"));
+  std::vector<std::string> scored = lines_with(metrics, "eval_energy_distance");
+  ASSERT_EQ(scored.size(), 4u) << metrics;  // steps 100, 200, 300, 400
+  for (const std::string& line : scored) EXPECT_NE(line.find("\"eval_on_cell_fraction\":"), std::string::npos) << line;
+  std::vector<std::string> kept = lines_with(metrics, "best_eval_step");
+  ASSERT_FALSE(kept.empty());
+  const std::string& best = kept.back();
+  EXPECT_EQ(report_of(evaluated.output)["best_eval_step"], std::to_string(int64_t(field_of(best, "step"))));
+  for (const std::string& line : scored)  // the kept step scored lowest
+    EXPECT_GE(field_of(line, "eval_energy_distance"), field_of(best, "eval_energy_distance"));
+  // best.safetensors recomputes its logged scores with sample and eval.
+  Result drawn = flowmatch("sample " + path("evaluated/best.safetensors") + " --n 1000 --seed 3 --threads 2 --out " + path("b.npy"));
+  ASSERT_EQ(drawn.exit_code, 0) << drawn.output;
+  Result scored_again = flowmatch("eval " + path("b.npy") + " --target checkerboard --seed 3");
+  ASSERT_EQ(scored_again.exit_code, 0) << scored_again.output;
+  auto again = report_of(scored_again.output);
+  EXPECT_NEAR(std::stod(again["energy_distance"]), field_of(best, "eval_energy_distance"), 1e-12);  // summation order only
+  EXPECT_NEAR(std::stod(again["sliced_w2"]), field_of(best, "eval_sliced_w2"), 1e-12);
+  EXPECT_EQ(std::stod(again["on_cell_fraction"]), field_of(best, "eval_on_cell_fraction"));
+  std::string best_file = read_bytes(path("evaluated/best.safetensors"));
+  EXPECT_NE(best_file.find("\"flowmatch.best_measure\":\"energy_distance\""), std::string::npos);
+  EXPECT_NE(best_file.find("\"step\":\"" + std::to_string(int64_t(field_of(best, "step"))) + "\""), std::string::npos);
+
+  // The TensorBoard event file holds every number of the log, and the samples' picture (its records
+  // are decoded field by field in tests/io/tensorboard_events_test.cpp).
+  std::string events;
+  for (const auto& entry : fs::directory_iterator(path("evaluated")))
+    if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0) events = read_bytes(entry.path());
+  for (std::string tag : {"brain.Event:2", "loss", "grad_norm", "eval_energy_distance", "eval_sliced_w2", "samples", "\x89PNG"})
+    EXPECT_NE(events.find(tag), std::string::npos) << tag;
+
+  const std::string m = path("plain");
+  write("ctx.csv", "0.1\n0.2\n0.3\n0.4\n0.5\n0.6\n0.7\n0.8\n0.9\n1.0\n");
+  write("x.csv", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n");
+  const std::string quick = "train --data checkerboard --steps 10 --out " + path("bad");
+  std::vector<BadInput> cases = {
+      {quick + " --eval-every 100 --keep-best fd", "--keep-best fd is not a measure of this data (energy_distance, sliced_w2, on_cell_fraction)", "bad"},
+      {quick + " --eval-every 100 --keep-best energy_distanse", "did you mean energy_distance?", "bad"},
+      {quick + " --eval-every 150", "--eval-every must be a multiple of --log-every (100)", "bad"},
+      {quick + " --keep-best energy_distance", "need --eval-every", "bad"},
+      {quick + " --eval-every 100 --eval-n 1", "--eval-n must be at least 2", "bad"},
+      {quick + " --eval-every 100 --eval-solver rk5", "rk5", "bad"},
+      {"train --data " + path("x.csv") + " --context " + path("ctx.csv") + " --steps 10 --eval-every 100 --out " + path("bad"),
+       "a context model", "bad"},
+  };
+  expect_each_refused(cases);
+}
+
+TEST_F(Cli, ReportShowsRunsSideBySideInAHeadlessBrowser) {
+  for (std::string lr : {"1e-3", "3e-3"}) {
+    Result run = flowmatch("train --data checkerboard --steps 200 --batch 128 --width 32 --depth 1 --log-every 50 --threads 2 "
+                           "--eval-every 100 --eval-n 500 --lr " + lr + " --out " + path("lr" + lr));
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+  }
+  const std::string runs = path("lr1e-3") + " " + path("lr3e-3");
+  Result made = flowmatch("report " + runs + " --out " + path("report.html"));
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  std::string html = read_bytes(path("report.html"));
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // no address but the SVG namespace
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"differs\"><th>lr</th>"), std::string::npos);  // the setting that differs is marked
+  EXPECT_EQ(html.find("<tr class=\"differs\"><th>steps</th>"), std::string::npos);
+  EXPECT_NE(html.find("aria-label=\"eval_energy_distance\""), std::string::npos);  // a chart per measure
+
+  std::vector<BadInput> cases = {
+      {"report " + path("nowhere") + " --out " + path("r.html"), "nowhere is not a run folder (no such folder)", "r.html"},
+      {"report " + dir_ + " --out " + path("r.html"), "it has no metrics.jsonl", "r.html"},
+      {"report " + runs + " --out " + path("r.txt"), "--out must name an .html file", "r.txt"},
+      {"report " + runs + " --out " + path("report.html"), "exists", ""},
+  };
+  expect_each_refused(cases);
+
+  if (shell("command -v chromium").exit_code != 0)
+    GTEST_SKIP() << "no browser: scripts/install-deps.sh --browser installs Debian's chromium for this check";
+  // Loaded from the file with every name unresolvable; the page's own check reports on <body>.
+  for (int width : {390, 1280}) {
+    SCOPED_TRACE("window width " + std::to_string(width));
+    Result page = shell("timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" +
+                        path("browser") + " --host-resolver-rules='MAP * ~NOTFOUND' --enable-logging=stderr --v=0 "
+                        "--window-size=" + std::to_string(width) + ",900 --dump-dom file://" + path("report.html"));
+    ASSERT_EQ(page.exit_code, 0) << page.output;
+    EXPECT_EQ(page.output.find("CONSOLE"), std::string::npos) << page.output;  // no script error, nothing refused
+    std::smatch body;
+    ASSERT_TRUE(std::regex_search(page.output, body, std::regex("<body([^>]*)>"))) << page.output;
+    const std::string attributes = body[1].str();
+    EXPECT_NE(attributes.find("data-images=\"4\""), std::string::npos) << attributes;  // samples.png and loss.png of each
+    EXPECT_NE(attributes.find("data-broken-images=\"0\""), std::string::npos) << attributes;
+    EXPECT_NE(attributes.find("data-overflows=\"no\""), std::string::npos) << attributes;  // nothing wider than the window
+    std::smatch curves;
+    ASSERT_TRUE(std::regex_search(attributes, curves, std::regex("data-curves=\"(\\d+)\""))) << attributes;
+    EXPECT_GE(std::stoi(curves[1]), 2 * 7);  // two runs' loss, lr, grad norm, rate, time and two scores at least
+  }
+}

@@ -4,14 +4,12 @@
 #include <string>
 #include <vector>
 
+#include "flowmatch/figures/chart_axes.h"
+
 namespace flowmatch {
 
 // PNG figures. Points of D > 2 are drawn as their first two coordinates, and the title says so.
 
-// A region of the plane: the drawn area of a figure.
-struct PlotBox {
-  double x_min, x_max, y_min, y_max;
-};
 // A square around the 0.5%..99.5% quantiles of the first two coordinates of points [N, D], with a
 // 5% margin.
 PlotBox square_bounds(const at::Tensor& points);
@@ -34,12 +32,9 @@ void draw_density_map_png(const std::string& path, const at::Tensor& density, co
 void draw_trajectories_png(const std::string& path, const std::vector<at::Tensor>& states, const std::string& title,
                            int64_t max_paths = 600);
 
-// Lines through the points of each series, in distinct colours, with a legend of the named ones,
-// the axes' labels, and log10 axes on request (points that a log axis cannot show are left out).
-struct LineSeries {
-  std::string name;
-  std::vector<double> x, y;
-};
+// Lines through the points of each series (chart_axes.h), in distinct colours, with a legend of the
+// named ones, the axes' labels, and log10 axes on request (points that a log axis cannot show are
+// left out).
 void draw_line_chart_png(const std::string& path, const std::vector<LineSeries>& series, const std::string& title,
                          const std::string& x_label, const std::string& y_label, bool log_x, bool log_y);
 
