@@ -577,13 +577,15 @@ at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string
 }
 
 Solution solve_in_batches(const std::string& what, int64_t total, int64_t batch, const std::string& unit,
-                          const std::function<Solution(int64_t first, int64_t end)>& solve_batch) {
+                          const std::function<Solution(int64_t first, int64_t end, const SolveProgress& on_progress)>& solve_batch) {
   std::vector<at::Tensor> parts;
   Solution last;
   Progress progress(what, total, batch, "nfe", unit);
   for (int64_t first = 0; first < total; first += batch) {
     const int64_t end = std::min(total, first + batch);
-    last = solve_batch(first, end);
+    last = solve_batch(first, end, [&](double along, int64_t nfe) {
+      progress.update(first + int64_t(double(end - first) * along), double(nfe));
+    });
     parts.push_back(last.x);
     progress.update(end, double(last.nfe));
   }

@@ -181,10 +181,10 @@ at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string
                             const VelocityModel& model, const ModelUsage& usage);
 
 // Solves rows first .. end - 1 of `total` with `solve_batch`, `batch` rows at a time, under a progress
-// line ("invert", in `unit`s, with the NFE), and returns the rows' results in order with the NFE of
-// the last batch.
+// line ("invert", in `unit`s, with the NFE) that `solve_batch` moves within the batch by handing
+// `on_progress` to its solver, and returns the rows' results in order with the NFE of the last batch.
 Solution solve_in_batches(const std::string& what, int64_t total, int64_t batch, const std::string& unit,
-                          const std::function<Solution(int64_t first, int64_t end)>& solve_batch);
+                          const std::function<Solution(int64_t first, int64_t end, const SolveProgress& on_progress)>& solve_batch);
 
 // A note on stderr when a noise scale is so large for the grid that more than half of its steps
 // start again from fresh noise (restarting_steps in ode/stochastic_sampler.h).

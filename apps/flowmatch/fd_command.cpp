@@ -38,13 +38,13 @@ void run_fd(const FdArgs& a) {
                  "idle cores, several times that on busy ones), and caches it at "
               << classifier_path << "; later runs reuse it\n";
   FdJudge judge = load_or_train_fd_classifier(classifier_path);
-  Judgement judged = judge_images(*judge.classifier, samples.images);
-  at::Tensor reference = judge_images(*judge.classifier, load_image_source(a.reference, "", 28, 1).images).features;
+  Judgement judged = judge_images(*judge.classifier, samples.images, "fd samples");
+  at::Tensor reference = judge_images(*judge.classifier, load_image_source(a.reference, "", 28, 1).images, "fd reference").features;
   // The floor: the same distance for as many real images from the held-out set.
   ImageSet held_out = load_image_source(a.floor_set, "", 28, 1);
   int64_t n = std::min(samples.size(), held_out.size());
   at::Tensor rows = torch::randperm(held_out.size(), gen, torch::kLong).slice(0, 0, n);
-  at::Tensor floor_features = judge_images(*judge.classifier, held_out.images.index_select(0, rows)).features;
+  at::Tensor floor_features = judge_images(*judge.classifier, held_out.images.index_select(0, rows), "fd floor").features;
 
   nlohmann::json report = {{"samples", a.samples},
                            {"n", samples.size()},

@@ -86,8 +86,10 @@ void run_inpaint(const InpaintArgs& a, CLI::App* cmd) {
 
   std::shared_ptr<VelocityModel> model = on_engine(trained.model, a.engine, a.run.threads);
   const Guidance guidance{labels, a.cfg, {}};
-  const Solution solved = solve_in_batches("inpaint", n, a.batch, "images", [&](int64_t first, int64_t end) {
-    return impute(*model, model_images.slice(0, first, end), missing.slice(0, first, end), path, a.imputation, gen,
+  const Solution solved = solve_in_batches("inpaint", n, a.batch, "images", [&](int64_t first, int64_t end, const SolveProgress& on_progress) {
+    ImputationOptions stepping = a.imputation;
+    stepping.solver.on_progress = on_progress;
+    return impute(*model, model_images.slice(0, first, end), missing.slice(0, first, end), path, stepping, gen,
                   guidance.rows(first, end));
   });
   const int64_t nfe = solved.nfe;

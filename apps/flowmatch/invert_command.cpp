@@ -90,8 +90,10 @@ void run_invert(const InvertArgs& a, CLI::App* cmd) {
   std::shared_ptr<VelocityModel> engine = on_engine(model, a.engine, a.run.threads);
   const int64_t total = data.x.size(0), batch = cmd->count("--batch") ? a.batch : images ? 50 : 10000;
   const Guidance guidance{data.labels, a.cfg, data.context};  // --cfg is refused for context models
-  const Solution back = solve_in_batches("invert", total, batch, images ? "images" : "points", [&](int64_t first, int64_t end) {
-    return invert(*engine, data.x.slice(0, first, end), a.solver, guidance.rows(first, end));
+  const Solution back = solve_in_batches("invert", total, batch, images ? "images" : "points", [&](int64_t first, int64_t end, const SolveProgress& on_progress) {
+    SolverOptions stepping = a.solver;
+    stepping.on_progress = on_progress;
+    return invert(*engine, data.x.slice(0, first, end), stepping, guidance.rows(first, end));
   });
   const at::Tensor z = back.x;
   const int64_t nfe = back.nfe;

@@ -36,7 +36,7 @@ std::string Progress::line(int64_t done, double value) const {
   char value_text[64] = "";
   if (!value_name_.empty()) {
     if (std::isnan(value)) std::snprintf(value_text, sizeof value_text, "  %s -", value_name_.c_str());  // none yet
-    else std::snprintf(value_text, sizeof value_text, "  %s %.4f", value_name_.c_str(), value);
+    else std::snprintf(value_text, sizeof value_text, "  %s %.5g", value_name_.c_str(), value);
   }
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s %7ld/%ld [%s]%s%s%s  %.1f it/s  ETA %s", label_.c_str(), long(done), long(total_),

@@ -35,17 +35,22 @@ at::Tensor FdClassifier::features(const at::Tensor& images) {
   return torch::relu(hidden_(h.flatten(1)));
 }
 
-Judgement judge_images(FdClassifier& classifier, const at::Tensor& images) {
+Judgement judge_images(FdClassifier& classifier, const at::Tensor& images, const std::string& label) {
   if (images.dim() != 4 || images.size(1) != 1 || images.size(2) != 28 || images.size(3) != 28)
     throw Error("the fd classifier judges Fashion-MNIST-like images [N, 1, 28, 28], got " + c10::str(images.sizes()));
   c10::InferenceMode inference;
   classifier.eval();
+  const int64_t n = images.size(0);
+  Progress progress(label, n, std::max<int64_t>(kJudgeBatch, n / 10), "", "images");
+  if (label.empty()) progress.mute();
   std::vector<at::Tensor> features, predictions;
-  for (int64_t start = 0; start < images.size(0); start += kJudgeBatch) {
+  for (int64_t start = 0; start < n; start += kJudgeBatch) {
     at::Tensor f = classifier.features(images.slice(0, start, start + kJudgeBatch).to(torch::kFloat));
     features.push_back(f);
     predictions.push_back(classifier.logits(f).argmax(1));
+    progress.update(std::min(n, start + kJudgeBatch), NAN);
   }
+  progress.finish();
   return {torch::cat(features), torch::cat(predictions)};
 }
 

@@ -24,8 +24,9 @@ BatchedLogDensity log_likelihood_in_batches(VelocityModel& model, const at::Tens
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t end = std::min(start + batch, n);
     LikelihoodOptions stepping = options;  // the line moves with the solver: start + (end - start) x its progress
-    stepping.on_progress = [&](double along) {
+    stepping.solver.on_progress = [&](double along, int64_t nfe) {
       if (stop.requested()) throw Interrupted{};  // the batch in progress is dropped
+      progress.note("nfe " + std::to_string(nfe));
       progress.update(start + int64_t(double(end - start) * along), start > 0 ? nll_sum / double(start) : NAN);
     };
     Guidance given;

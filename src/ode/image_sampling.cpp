@@ -37,7 +37,9 @@ ImageSamples sample_images(VelocityModel& model, const ImageSampling& request, c
     int64_t end = std::min(n, start + request.batch);
     Guidance guidance;
     if (samples.labels.defined()) guidance = {samples.labels.slice(0, start, end), request.cfg, {}};
-    Solution part = generate(model, noise.slice(0, start, end), sampler, guidance, path_noise, t0);
+    SolverOptions stepping = sampler;  // the line moves within the batch, with the evaluations so far
+    stepping.on_progress = [&](double along, int64_t nfe) { progress.update(start + int64_t(double(end - start) * along), double(nfe)); };
+    Solution part = generate(model, noise.slice(0, start, end), stepping, guidance, path_noise, t0);
     parts.push_back(part.x);
     samples.nfe = part.nfe;
     progress.update(end, double(part.nfe));

@@ -37,7 +37,6 @@ Solution solve_with_divergence(VelocityModel& model, const at::Tensor& start, do
   model.eval();
   VelocityFn velocity = velocity_of(model, given);
   VelocityFn augmented = [&](const at::Tensor& state, double t) {
-    if (options.on_progress) options.on_progress((t - t0) / (t1 - t0));
     at::AutoGradMode grad_on(true);  // the divergence needs dv/dx even under NoGradGuard
     at::Tensor x = state.narrow(1, 0, d);
     if (!differentiable || !x.requires_grad()) x = x.detach().requires_grad_(true);

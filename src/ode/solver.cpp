@@ -1,5 +1,7 @@
 #include "flowmatch/ode/solver.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <sstream>
 
@@ -44,10 +46,16 @@ void SolverOptions::validate() const {
     throw Error("--noise-scale is for fixed-grid solvers (euler, midpoint, heun, rk4); dopri5 integrates the ODE");
 }
 
-Solution solve(const VelocityFn& v, const at::Tensor& x0, double t0, double t1, const SolverOptions& options,
+Solution solve(const VelocityFn& v_given, const at::Tensor& x0, double t0, double t1, const SolverOptions& options,
                const StepStart& step_start) {
   options.validate();
   if (options.noise_scale > 0 && !step_start) throw Error("stochastic sampling (--noise-scale) is for drawing samples");
+  int64_t evaluations = 0;
+  VelocityFn reporting = [&](const at::Tensor& x, double t) {  // v, telling on_progress how far along the solve is
+    options.on_progress(std::clamp((t - t0) / (t1 - t0), 0.0, 1.0), ++evaluations);
+    return v_given(x, t);
+  };
+  const VelocityFn& v = options.on_progress ? reporting : v_given;
   if (options.method == kAdaptive) return solve_dopri5(v, x0, t0, t1, options.atol, options.rtol, options.keep_trajectory);
   return solve_fixed_grid(*fixed_grid_tableau(options.method), v, x0, TimeGrid(options.time_grid).times(options.steps, t0, t1),
                           options.keep_trajectory, step_start);

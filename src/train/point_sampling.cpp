@@ -30,10 +30,14 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
   else if (request.from.defined()) path = usage.path_at("the model", "editing (--from)", false);
   const PathNoise noise{path, &gen};
   torch::NoGradGuard no_grad;
-  Progress progress("sample", total, batch, "", "samples");
+  Progress progress("sample", total, batch, "nfe", "samples");
   if (!request.show_progress) progress.mute();
   for (int64_t first = 0; first < total; first += batch) {
     const int64_t rows = std::min(batch, total - first);
+    SolverOptions stepping = solver;  // the line moves within the batch, with the evaluations so far
+    stepping.on_progress = [&](double along, int64_t nfe) { progress.update(first + int64_t(double(rows) * along), double(nfe)); };
+    std::optional<LikelihoodOptions> stepping_density = density;
+    if (stepping_density) stepping_density->solver.on_progress = stepping.on_progress;
     Guidance guidance{{}, request.cfg, {}};
     if (context.defined())  // row i is drawn given context i / n
       guidance.context = context.index_select(0, torch::arange(first, first + rows, torch::kLong).div(request.n, "floor"));
@@ -44,20 +48,20 @@ void sample_points(VelocityModel& model, const ModelUsage& usage, const PointSam
     SampleBatch out;
     out.first = first;
     if (density) {
-      DensitySolution s = sample_with_log_density(model, start, *density, gen, guidance);
+      DensitySolution s = sample_with_log_density(model, start, *stepping_density, gen, guidance);
       out.path = s.path;
       out.log_density = s.log_density.to(torch::kDouble) + usage.log_density_shift();  // in the data's units
       if (!torch::isfinite(out.log_density).all().item<bool>())
         throw Error("some log-densities are not finite: the model or the solver diverged");
     } else {
-      out.path = generate(model, start, solver, guidance, noise, t0);
+      out.path = generate(model, start, stepping, guidance, noise, t0);
     }
     if (!torch::isfinite(out.path.x).all().item<bool>())
       throw Error("the samples hold non-finite values: the model or the solver diverged");
     out.path.x = usage.to_data_units(out.path.x);
     for (auto& state : out.path.states) state = usage.to_data_units(state);
     each_batch(out);
-    progress.update(first + rows, 0);
+    progress.update(first + rows, double(out.path.nfe));
   }
   progress.finish();
 }

@@ -42,7 +42,7 @@ SampleEvaluation::SampleEvaluation(const TrainingData& data, const VelocityModel
     std::string path = options_.classifier.empty() ? default_fd_classifier_path() : options_.classifier;
     judge_ = std::make_shared<FdJudge>(load_or_train_fd_classifier(path));
     ImageSet reference = load_image_source(data.data, data.labels, data.image_size, data.channels);
-    reference_features_ = judge_images(*judge_->classifier, reference.images).features;
+    reference_features_ = judge_images(*judge_->classifier, reference.images, "eval reference").features;
   } else {
     measures_ = {{"energy_distance", true}, {"sliced_w2", true}};
     if (target_ == "checkerboard") measures_.push_back({"on_cell_fraction", false});

@@ -6,7 +6,7 @@
 namespace flowmatch {
 
 // Progress of a long loop on stderr: on a terminal, one redrawn line
-//   train  1200/4000 [#######.............]  loss 0.8123  412.3 it/s  ETA 0:07
+//   train  1200/4000 [#######.............]  loss 0.8123  energy_distance 0.0052  412.3 it/s  ETA 0:07
 // (at most 10 redraws a second); elsewhere, a plain line each time `done` passes a multiple of
 // `log_every` (done may jump or move in parts of a step). The value shown
 // is named `value_name` (none when empty), and the finishing line counts `unit`s.

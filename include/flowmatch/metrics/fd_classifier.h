@@ -45,10 +45,11 @@ FdJudge load_or_train_fd_classifier(const std::string& path, const FdClassifierR
 // $XDG_CACHE_HOME/flowmatch/ (or ~/.cache/flowmatch/) fd-classifier-fashion-mnist-v1.safetensors
 std::string default_fd_classifier_path();
 
-// Features [N, 128] and predicted classes [N] of images [N, 1, 28, 28], in batches, under inference mode.
+// Features [N, 128] and predicted classes [N] of images [N, 1, 28, 28], in batches, under inference
+// mode; with a `label`, under a progress line of that name.
 struct Judgement {
   at::Tensor features, predictions;
 };
-Judgement judge_images(FdClassifier& classifier, const at::Tensor& images);
+Judgement judge_images(FdClassifier& classifier, const at::Tensor& images, const std::string& label = "");
 
 }  // namespace flowmatch

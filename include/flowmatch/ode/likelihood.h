@@ -32,8 +32,6 @@ struct LikelihoodOptions {
   std::string divergence = "exact";  // exact (D backward passes) | hutchinson
   int64_t probes = 1;                // Hutchinson: probes per point, drawn once per point and held along its path
   std::string probe = "rademacher";  // rademacher | gaussian
-  // Called before each evaluation with how far along the path the solver is, 0 to 1 (progress lines).
-  std::function<void(double)> on_progress;
 
   // Throws Error for an unknown divergence or probe, probes < 1, or bad solver options.
   void validate() const;

@@ -1,6 +1,7 @@
 #pragma once
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ std::vector<std::string> solver_names();
 
 // An ODE solver and its settings. Sampling also accepts the jump of interval models under this
 // `method` (sampling.h), which is not an ODE solver and which solve() refuses.
+// How far along [t0, t1] a solve is (0 .. 1), and its network evaluations so far.
+using SolveProgress = std::function<void(double along, int64_t nfe)>;
+
 struct SolverOptions {
   std::string method = "rk4";
   int64_t steps = 20;               // fixed-grid steps
@@ -23,6 +27,10 @@ struct SolverOptions {
   // G of stochastic sampling (stochastic_sampler.h), 0 for the ODE; fixed-grid solvers only.
   double noise_scale = 0;
   bool keep_trajectory = false;
+  // Called at every network evaluation with how far along [t0, t1] it is (0 .. 1) and the
+  // evaluations so far: progress lines that move within a solve and show dopri5's NFE. It may throw
+  // to abandon the solve (a stop signal).
+  SolveProgress on_progress = nullptr;
 
   // Throws Error for a method that is not an ODE solver, steps <= 0, a non-positive tolerance, an
   // unknown time grid, a negative noise scale, or a grid or noise given to dopri5.
