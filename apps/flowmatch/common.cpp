@@ -163,7 +163,7 @@ void add_evaluation_options(CLI::App* cmd, TrainArgs& a) {
   eval->add_option("--eval-steps", a.eval.steps, "Steps of --eval-solver (0 = its own; 10 for images)")->capture_default_str();
   eval->add_option("--keep-best", o.keep_best,
                    "Keep the weights that score best on this measure as best.safetensors: energy_distance, sliced_w2, "
-                   "on_cell_fraction (checkerboard); fd, class_accuracy (images)");
+                   "on_cell_fraction (checkerboard), nll (D <= 8); fd, class_accuracy (images)");
   eval->add_option("--eval-classifier", o.classifier, "Images: the fd judge's weights (default: fd's cached one)");
   eval->add_flag("--tensorboard", a.options.tensorboard,
                  "Also write a TensorBoard event file into the run folder: every metrics.jsonl number, and the samples' "

@@ -2,11 +2,12 @@
 
 #include <torch/torch.h>
 
-#include <iostream>
+#include <algorithm>
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/nearest_name.h"
 #include "flowmatch/data/image_set.h"
+#include "flowmatch/data/point_data.h"
 #include "flowmatch/figures/figures.h"
 #include "flowmatch/figures/image_grid.h"
 #include "flowmatch/metrics/fd_classifier.h"
@@ -14,6 +15,7 @@
 #include "flowmatch/metrics/sample_quality.h"
 #include "flowmatch/model/engine.h"
 #include "flowmatch/ode/image_sampling.h"
+#include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/point_sampling.h"
 
@@ -46,6 +48,9 @@ SampleEvaluation::SampleEvaluation(const TrainingData& data, const VelocityModel
   } else {
     measures_ = {{"energy_distance", true}, {"sliced_w2", true}};
     if (target_ == "checkerboard") measures_.push_back({"on_cell_fraction", false});
+    // The reference points' mean negative log-likelihood, where it is cheap: exact divergences (D
+    // backward passes) of a flow from N(0, I) in at most kMaxNllDim dimensions.
+    if (usage_.source.empty() && model.data_dim() <= kMaxNllDim) measures_.push_back({"nll", true});
   }
   if (!options_.keep_best.empty() && !kept()) {
     std::vector<std::string> names;
@@ -55,6 +60,10 @@ SampleEvaluation::SampleEvaluation(const TrainingData& data, const VelocityModel
     throw Error("--keep-best " + options_.keep_best + " is not a measure of this data (" + list + ")" +
                 did_you_mean(options_.keep_best, names));
   }
+}
+
+bool SampleEvaluation::scores_nll() const {
+  return std::any_of(measures_.begin(), measures_.end(), [](const Measure& m) { return m.name == "nll"; });
 }
 
 std::optional<Measure> SampleEvaluation::kept() const {
@@ -90,7 +99,14 @@ std::map<std::string, double> SampleEvaluation::score_points(VelocityModel& mode
   at::Generator reference_gen = at::make_generator<at::CPUGeneratorImpl>(options_.seed);  // as `eval --seed` draws
   nlohmann::json report = evaluate_samples(samples, target_, 0, reference_gen);
   std::map<std::string, double> scores;
-  for (const Measure& m : measures_) scores[m.name] = report.at(m.name).get<double>();
+  for (const Measure& m : measures_)
+    if (m.name != "nll") scores[m.name] = report.at(m.name).get<double>();
+  if (scores_nll()) {  // -mean log p(x) of the reference points `eval` compared with, as `likelihood --n N --seed` draws them
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
+    at::Tensor reference = PointData(target_, 0, gen).reference(options_.n, gen);
+    DensitySolution density = log_likelihood(model, usage_.to_model_units(reference), LikelihoodOptions{}, gen);
+    scores["nll"] = -(density.log_density.to(torch::kDouble) + usage_.log_density_shift()).mean().item<double>();
+  }
   return scores;
 }
 

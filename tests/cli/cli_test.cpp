@@ -1243,7 +1243,9 @@ TEST_F(Cli, EvaluationWhileTrainingKeepsTheBestAndLeavesTrainingAsItWas) {
   std::string metrics = read_bytes(path("evaluated/metrics.jsonl"));
   std::vector<std::string> scored = lines_with(metrics, "eval_energy_distance");
   ASSERT_EQ(scored.size(), 4u) << metrics;  // steps 100, 200, 300, 400
-  for (const std::string& line : scored) EXPECT_NE(line.find("\"eval_on_cell_fraction\":"), std::string::npos) << line;
+  for (const std::string& line : scored)
+    for (std::string measure : {"eval_sliced_w2", "eval_on_cell_fraction", "eval_nll"})
+      EXPECT_NE(line.find("\"" + measure + "\":"), std::string::npos) << measure << " in " << line;
   std::vector<std::string> kept = lines_with(metrics, "best_eval_step");
   ASSERT_FALSE(kept.empty());
   const std::string& best = kept.back();
@@ -1259,6 +1261,9 @@ TEST_F(Cli, EvaluationWhileTrainingKeepsTheBestAndLeavesTrainingAsItWas) {
   EXPECT_NEAR(std::stod(again["energy_distance"]), field_of(best, "eval_energy_distance"), 1e-12);  // summation order only
   EXPECT_NEAR(std::stod(again["sliced_w2"]), field_of(best, "eval_sliced_w2"), 1e-12);
   EXPECT_EQ(std::stod(again["on_cell_fraction"]), field_of(best, "eval_on_cell_fraction"));
+  Result likelihood = flowmatch("likelihood " + path("evaluated/best.safetensors") + " --data checkerboard --n 1000 --seed 3 --threads 2");
+  ASSERT_EQ(likelihood.exit_code, 0) << likelihood.output;
+  EXPECT_NEAR(std::stod(report_of(likelihood.output)["nll_nats"]), field_of(best, "eval_nll"), 1e-9);
   std::string best_file = read_bytes(path("evaluated/best.safetensors"));
   EXPECT_NE(best_file.find("\"flowmatch.best_measure\":\"energy_distance\""), std::string::npos);
   EXPECT_NE(best_file.find("\"step\":\"" + std::to_string(int64_t(field_of(best, "step"))) + "\""), std::string::npos);
@@ -1276,7 +1281,7 @@ TEST_F(Cli, EvaluationWhileTrainingKeepsTheBestAndLeavesTrainingAsItWas) {
   write("x.csv", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n");
   const std::string quick = "train --data checkerboard --steps 10 --out " + path("bad");
   std::vector<BadInput> cases = {
-      {quick + " --eval-every 100 --keep-best fd", "--keep-best fd is not a measure of this data (energy_distance, sliced_w2, on_cell_fraction)", "bad"},
+      {quick + " --eval-every 100 --keep-best fd", "--keep-best fd is not a measure of this data (energy_distance, sliced_w2, on_cell_fraction, nll)", "bad"},
       {quick + " --eval-every 100 --keep-best energy_distanse", "did you mean energy_distance?", "bad"},
       {quick + " --eval-every 150", "--eval-every must be a multiple of --log-every (100)", "bad"},
       {quick + " --keep-best energy_distance", "need --eval-every", "bad"},

@@ -38,11 +38,16 @@ struct Measure {
 //   flowmatch eval s.npy --target DATA --seed SEED        (points)
 //   flowmatch fd s.npy --reference DATA                   (images)
 // Points: energy distance and sliced W2 against the built-in's fresh samples or the file's rows
-// (evaluation.h), and for the checkerboard the on-cell fraction. Images of 1 x 28 x 28: the
+// (evaluation.h), for the checkerboard the on-cell fraction, and for a flow from N(0, I) in at
+// most kMaxNllDim dimensions the mean negative log-likelihood (nats) of n of those points, as
+//   flowmatch likelihood MODEL --data DATA --n N --seed SEED
+// computes it (dopri5, exact divergence). Images of 1 x 28 x 28: the
 // Fréchet distance in the fd judge's features to the training images, and, for a
 // class-conditional model, the share of samples the judge puts in their class.
 class SampleEvaluation {
  public:
+  static constexpr int64_t kMaxNllDim = 8;
+
   // Loads (or trains, the first time) the judge for images and their reference features. Throws
   // Error for a context model (its held-out loss scores it), images the judge cannot read, or a
   // keep_best that is not one of measures().
@@ -58,6 +63,7 @@ class SampleEvaluation {
                                       const std::string& png_path) const;
 
  private:
+  bool scores_nll() const;  // whether the measures include nll
   std::map<std::string, double> score_points(VelocityModel& model, int64_t step, const std::string& png_path) const;
   std::map<std::string, double> score_images(VelocityModel& model, int64_t step, const std::string& png_path) const;
 
