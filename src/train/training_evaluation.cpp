@@ -41,16 +41,12 @@ SampleEvaluation::SampleEvaluation(const TrainingData& data, const VelocityModel
                   describe_shape(model.sample_shape()));
     measures_ = {{"fd", true}};
     if (model.classes() > 0) measures_.push_back({"class_accuracy", false});
-    std::string path = options_.classifier.empty() ? default_fd_classifier_path() : options_.classifier;
-    judge_ = std::make_shared<FdJudge>(load_or_train_fd_classifier(path));
-    ImageSet reference = load_image_source(data.data, data.labels, data.image_size, data.channels);
-    reference_features_ = judge_images(*judge_->classifier, reference.images, "eval reference").features;
   } else {
     measures_ = {{"energy_distance", true}, {"sliced_w2", true}};
     if (target_ == "checkerboard") measures_.push_back({"on_cell_fraction", false});
     // The reference points' mean negative log-likelihood, where it is cheap: exact divergences (D
-    // backward passes) of a flow from N(0, I) in at most kMaxNllDim dimensions.
-    if (usage_.source.empty() && model.data_dim() <= kMaxNllDim) measures_.push_back({"nll", true});
+    // backward passes) of a flow integrated as an ODE from N(0, I), in at most kMaxNllDim dimensions.
+    if (usage_.source.empty() && !usage_.sampler && model.data_dim() <= kMaxNllDim) measures_.push_back({"nll", true});
   }
   if (!options_.keep_best.empty() && !kept()) {
     std::vector<std::string> names;
@@ -59,6 +55,12 @@ SampleEvaluation::SampleEvaluation(const TrainingData& data, const VelocityModel
     for (const std::string& name : names) list += (list.empty() ? "" : ", ") + name;
     throw Error("--keep-best " + options_.keep_best + " is not a measure of this data (" + list + ")" +
                 did_you_mean(options_.keep_best, names));
+  }
+  if (images_) {  // the judge (trained the first time) and its features of the training images
+    std::string path = options_.classifier.empty() ? default_fd_classifier_path() : options_.classifier;
+    judge_ = std::make_shared<FdJudge>(load_or_train_fd_classifier(path));
+    ImageSet reference = load_image_source(data.data, data.labels, data.image_size, data.channels);
+    reference_features_ = judge_images(*judge_->classifier, reference.images, "eval reference").features;
   }
 }
 

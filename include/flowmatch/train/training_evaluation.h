@@ -38,8 +38,9 @@ struct Measure {
 //   flowmatch eval s.npy --target DATA --seed SEED        (points)
 //   flowmatch fd s.npy --reference DATA                   (images)
 // Points: energy distance and sliced W2 against the built-in's fresh samples or the file's rows
-// (evaluation.h), for the checkerboard the on-cell fraction, and for a flow from N(0, I) in at
-// most kMaxNllDim dimensions the mean negative log-likelihood (nats) of n of those points, as
+// (evaluation.h), for the checkerboard the on-cell fraction, and for a flow from N(0, I) sampled
+// as an ODE (not MeanFlow's jumps) in at most kMaxNllDim dimensions the mean negative
+// log-likelihood (nats) of n of those points, as
 //   flowmatch likelihood MODEL --data DATA --n N --seed SEED
 // computes it (dopri5, exact divergence). Images of 1 x 28 x 28: the
 // Fréchet distance in the fd judge's features to the training images, and, for a
