@@ -45,8 +45,12 @@ SampleEvaluation::SampleEvaluation(const TrainingData& data, const VelocityModel
     measures_ = {{"energy_distance", true}, {"sliced_w2", true}};
     if (target_ == "checkerboard") measures_.push_back({"on_cell_fraction", false});
     // The reference points' mean negative log-likelihood, where it is cheap: exact divergences (D
-    // backward passes) of a flow integrated as an ODE from N(0, I), in at most kMaxNllDim dimensions.
-    if (usage_.source.empty() && !usage_.sampler && model.data_dim() <= kMaxNllDim) measures_.push_back({"nll", true});
+    // backward passes) of a flow from N(0, I) in at most kMaxNllDim dimensions, along the ODE the
+    // samples were drawn with (dopri5 would follow the checkerboard's edges for 25 s each time).
+    const std::vector<std::string> odes = solver_names();
+    if (usage_.source.empty() && model.data_dim() <= kMaxNllDim &&
+        std::find(odes.begin(), odes.end(), solver_.method) != odes.end())
+      measures_.push_back({"nll", true});
   }
   if (!options_.keep_best.empty() && !kept()) {
     std::vector<std::string> names;
@@ -103,10 +107,13 @@ std::map<std::string, double> SampleEvaluation::score_points(VelocityModel& mode
   std::map<std::string, double> scores;
   for (const Measure& m : measures_)
     if (m.name != "nll") scores[m.name] = report.at(m.name).get<double>();
-  if (scores_nll()) {  // -mean log p(x) of the reference points `eval` compared with, as `likelihood --n N --seed` draws them
+  if (scores_nll()) {  // -mean log p(x) of the reference points `eval` compared with, as `likelihood --n N --seed S` scores them
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
-    at::Tensor reference = PointData(target_, 0, gen).reference(options_.n, gen);
-    DensitySolution density = log_likelihood(model, usage_.to_model_units(reference), LikelihoodOptions{}, gen);
+    at::Tensor reference = PointData(target_, 0, gen).reference(std::min(options_.n, kNllPoints), gen);
+    LikelihoodOptions along;  // exact divergence, on the samples' ODE
+    along.solver = solver_;
+    along.solver.noise_scale = 0;
+    DensitySolution density = log_likelihood(model, usage_.to_model_units(reference), along, gen);
     scores["nll"] = -(density.log_density.to(torch::kDouble) + usage_.log_density_shift()).mean().item<double>();
   }
   return scores;

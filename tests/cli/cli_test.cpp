@@ -1261,7 +1261,8 @@ TEST_F(Cli, EvaluationWhileTrainingKeepsTheBestAndLeavesTrainingAsItWas) {
   EXPECT_NEAR(std::stod(again["energy_distance"]), field_of(best, "eval_energy_distance"), 1e-12);  // summation order only
   EXPECT_NEAR(std::stod(again["sliced_w2"]), field_of(best, "eval_sliced_w2"), 1e-12);
   EXPECT_EQ(std::stod(again["on_cell_fraction"]), field_of(best, "eval_on_cell_fraction"));
-  Result likelihood = flowmatch("likelihood " + path("evaluated/best.safetensors") + " --data checkerboard --n 1000 --seed 3 --threads 2");
+  Result likelihood = flowmatch("likelihood " + path("evaluated/best.safetensors") +
+                                " --data checkerboard --n 500 --seed 3 --solver rk4 --steps 20 --threads 2");  // as sample drew
   ASSERT_EQ(likelihood.exit_code, 0) << likelihood.output;
   EXPECT_NEAR(std::stod(report_of(likelihood.output)["nll_nats"]), field_of(best, "eval_nll"), 1e-9);
   std::string best_file = read_bytes(path("evaluated/best.safetensors"));

@@ -39,15 +39,17 @@ struct Measure {
 //   flowmatch fd s.npy --reference DATA                   (images)
 // Points: energy distance and sliced W2 against the built-in's fresh samples or the file's rows
 // (evaluation.h), for the checkerboard the on-cell fraction, and for a flow from N(0, I) sampled
-// as an ODE (not MeanFlow's jumps) in at most kMaxNllDim dimensions the mean negative
-// log-likelihood (nats) of n of those points, as
-//   flowmatch likelihood MODEL --data DATA --n N --seed SEED
-// computes it (dopri5, exact divergence). Images of 1 x 28 x 28: the
+// with an ODE solver (not MeanFlow's jumps) in at most kMaxNllDim dimensions the mean negative
+// log-likelihood (nats) of min(n, kNllPoints) of those points along that solver's path (without
+// its noise), as
+//   flowmatch likelihood MODEL --data DATA --n min(N, 500) --seed SEED --solver S --steps K
+// computes it (exact divergence). Images of 1 x 28 x 28: the
 // Fréchet distance in the fd judge's features to the training images, and, for a
 // class-conditional model, the share of samples the judge puts in their class.
 class SampleEvaluation {
  public:
   static constexpr int64_t kMaxNllDim = 8;
+  static constexpr int64_t kNllPoints = 500;  // at most: each takes D backward passes per evaluation
 
   // Loads (or trains, the first time) the judge for images and their reference features. Throws
   // Error for a context model (its held-out loss scores it), images the judge cannot read, or a
