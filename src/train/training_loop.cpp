@@ -118,7 +118,7 @@ TrainingLoop::TrainingLoop(std::shared_ptr<VelocityModel> model, const TrainOpti
     std::optional<Measure> kept = options.evaluation ? options.evaluation->kept() : std::nullopt;
     if (options.resume && kept && std::filesystem::exists(best)) {
       std::map<std::string, std::string> metadata = read_safetensors(best).metadata;
-      if (metadata["flowmatch.best_measure"] == kept->name) {
+      if (metadata["flowmatch.best_measure"] == kept->name && metadata.count("flowmatch.best_score") && metadata.count("step")) {
         best_score_ = std::stod(metadata["flowmatch.best_score"]);
         result_.best_eval_step = std::stoll(metadata["step"]);
       }
@@ -215,7 +215,7 @@ void TrainingLoop::evaluate(int64_t steps_done, nlohmann::json& line) {
   std::optional<Measure> kept = evaluation.kept();
   if (!kept) return;
   const double score = scores.at(kept->name);
-  if (best_score_ && !kept->better(score, *best_score_)) return;
+  if (!std::isfinite(score) || (best_score_ && !kept->better(score, *best_score_))) return;
   best_score_ = score;
   std::map<std::string, std::string> metadata = with_step(options_.model_metadata, steps_done);
   metadata["flowmatch.best_measure"] = kept->name;
