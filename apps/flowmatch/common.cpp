@@ -594,6 +594,16 @@ Solution solve_in_batches(const std::string& what, int64_t total, int64_t batch,
   return last;
 }
 
+Solution impute_in_batches(const std::string& what, const std::string& unit, VelocityModel& model, const at::Tensor& data,
+                           const at::Tensor& missing, const PathAt& path, const ImputationOptions& options, int64_t batch,
+                           at::Generator& gen, const Guidance& guidance) {
+  return solve_in_batches(what, data.size(0), batch, unit, [&](int64_t first, int64_t end, const SolveProgress& on_progress) {
+    ImputationOptions stepping = options;
+    stepping.solver.on_progress = on_progress;
+    return impute(model, data.slice(0, first, end), missing.slice(0, first, end), path, stepping, gen, guidance.rows(first, end));
+  });
+}
+
 void note_restarting_steps(const SolverOptions& solver, const PathAt& path) {
   if (solver.noise_scale <= 0 || !path) return;
   const int64_t restarts = restarting_steps(path, solver.noise_scale, TimeGrid(solver.time_grid).times(solver.steps, 0.0, 1.0));

@@ -185,6 +185,11 @@ at::Tensor labels_of_images(const ImageSet& images, int64_t n, const std::string
 // `on_progress` to its solver, and returns the rows' results in order with the NFE of the last batch.
 Solution solve_in_batches(const std::string& what, int64_t total, int64_t batch, const std::string& unit,
                           const std::function<Solution(int64_t first, int64_t end, const SolveProgress& on_progress)>& solve_batch);
+// impute (ode/imputation.h) of `data`'s rows `batch` at a time, under solve_in_batches' progress line:
+// what impute and inpaint both run.
+Solution impute_in_batches(const std::string& what, const std::string& unit, VelocityModel& model, const at::Tensor& data,
+                           const at::Tensor& missing, const PathAt& path, const ImputationOptions& options, int64_t batch,
+                           at::Generator& gen, const Guidance& guidance);
 
 // A note on stderr when a noise scale is so large for the grid that more than half of its steps
 // start again from fresh noise (restarting_steps in ode/stochastic_sampler.h).

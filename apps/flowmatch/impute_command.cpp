@@ -53,12 +53,8 @@ void run_impute(const ImputeArgs& a) {
   std::shared_ptr<VelocityModel> model = on_engine(trained.model, a.engine, a.run.threads);
   at::Tensor model_units = usage.to_model_units(given);  // NaN stays NaN
   const Guidance guidance{{}, 1.0, context};
-  const Solution filled = solve_in_batches("impute", rows, a.batch, "points", [&](int64_t first, int64_t end, const SolveProgress& on_progress) {
-    ImputationOptions stepping = a.imputation;
-    stepping.solver.on_progress = on_progress;
-    return impute(*model, model_units.slice(0, first, end), missing.slice(0, first, end), path, stepping, gen,
-                  guidance.rows(first, end));
-  });
+  const Solution filled =
+      impute_in_batches("impute", "points", *model, model_units, missing, path, a.imputation, a.batch, gen, guidance);
   const int64_t nfe = filled.nfe;
   at::Tensor full = torch::where(missing, usage.to_data_units(filled.x).to(given.dtype()), given);  // known entries as given
   if (!torch::isfinite(full).all().item<bool>())

@@ -86,12 +86,8 @@ void run_inpaint(const InpaintArgs& a, CLI::App* cmd) {
 
   std::shared_ptr<VelocityModel> model = on_engine(trained.model, a.engine, a.run.threads);
   const Guidance guidance{labels, a.cfg, {}};
-  const Solution solved = solve_in_batches("inpaint", n, a.batch, "images", [&](int64_t first, int64_t end, const SolveProgress& on_progress) {
-    ImputationOptions stepping = a.imputation;
-    stepping.solver.on_progress = on_progress;
-    return impute(*model, model_images.slice(0, first, end), missing.slice(0, first, end), path, stepping, gen,
-                  guidance.rows(first, end));
-  });
+  const Solution solved =
+      impute_in_batches("inpaint", "images", *model, model_images, missing, path, a.imputation, a.batch, gen, guidance);
   const int64_t nfe = solved.nfe;
   const at::Tensor filled = torch::where(missing, solved.x.to(images.scalar_type()), images);  // kept pixels as given
   if (!torch::isfinite(filled).all().item<bool>())
