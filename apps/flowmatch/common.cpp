@@ -17,6 +17,7 @@
 #include "flowmatch/core/registry.h"
 #include "flowmatch/core/threads.h"
 #include "flowmatch/data/image_set.h"
+#include "flowmatch/data/token_data.h"
 #include "flowmatch/dist/local_launcher.h"
 #include "flowmatch/dist/seed_streams.h"
 #include "flowmatch/dist/world_info.h"
@@ -116,7 +117,8 @@ void add_objective_options(CLI::App* cmd, TrainOptions& o) {
   auto* objective = cmd->add_option_group("Objective");
   objective->add_option("--objective", o.objective.name,
                         join_names(objective_names()) +
-                            " (flow-matching: v regresses x1 - x0; meanflow: a one-step model of average velocities)")
+                            " (flow-matching: v regresses x1 - x0; meanflow: a one-step model of average velocities; "
+                            "discrete-flow-matching, for token data and chosen by it: p(x1 | x_t) by cross entropy)")
       ->capture_default_str();
   objective->add_option("--interval-fraction", o.objective.interval_fraction, "meanflow: share of training rows with s < t")
       ->capture_default_str();
@@ -179,8 +181,9 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
                   "gives every option; only --threads, --nproc and --dist-timeout may be given too)")
       ->configurable(false);
   cmd->add_option("--data", a.training.data, "A built-in distribution (checkerboard, 8gaussians, moons, circles, spirals, "
-                                    "swissroll, gaussian), a .npy/.csv file of points [N, D], or images: fashion-mnist, "
-                                    "a folder of PNG/JPEG pictures (sub-folders are classes), or an IDX file");
+                                    "swissroll, gaussian), a .npy/.csv file of points [N, D], images (fashion-mnist, "
+                                    "a folder of PNG/JPEG pictures whose sub-folders are classes, or an IDX file), or "
+                                    "tokens (discrete-checkerboard, a .txt file of lines, a .npy of int64 tokens [N, L])");
   auto* images = cmd->add_option_group("Images");
   images->add_option("--labels", a.training.labels, "IDX labels for IDX images given to --data");
   images->add_option("--image-size", a.training.image_size, "Picture folders: scale and centre-crop to this square size")
@@ -195,7 +198,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--data-n", a.training.data_n, "Draw this many points once from a built-in and train on that fixed set")
       ->capture_default_str();
   cmd->add_option("--source", a.training.source,
-                  "Start the flow from this built-in or points file instead of N(0, I) (data-to-data transport)");
+                  "Start the flow from this built-in or points file instead of N(0, I) (data-to-data transport); "
+                  "tokens: mask (the default) or uniform");
   cmd->add_option("--coupling", a.training.coupling,
                   "Pair each batch's source and data points: " + join_names(coupling_names()) +
                       " (ot: exact minibatch optimal transport)")
@@ -223,6 +227,15 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
   // on by default is recorded as false too, so --resume and reruns would turn it off.)
   context->add_flag("--raw-context", a.training.raw_context,
                     "Keep the context as given (by default it is z-scored, the statistics stored in the weights)");
+  auto* tokens = cmd->add_option_group("Tokens");
+  tokens->add_option("--max-length", a.training.max_length,
+                     "Text: the sequence length in characters (0 = the longest line's, plus its end)")
+      ->capture_default_str();
+  tokens->add_flag("--truncate", a.training.truncate, "Text: cut lines longer than --max-length instead of refusing them");
+  tokens->add_option("--vocabulary", a.training.vocabulary, "A .npy of tokens: the vocabulary size (0 = the largest token + 1)")
+      ->capture_default_str();
+  tokens->add_option("--bins", a.training.bins, "discrete-checkerboard: bins per coordinate, the vocabulary (a multiple of 4)")
+      ->capture_default_str();
   cmd->add_option("--out", a.out, "Run folder to write (config.toml, metrics.jsonl, model.safetensors, loss.png)");
   cmd->add_flag("--overwrite", a.overwrite, "Replace a model already in the run folder");
   add_model_options(cmd, a.net);
@@ -247,12 +260,14 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
 void add_model_options(CLI::App* cmd, ModelArgs& a) {
   auto* model = cmd->add_option_group("Model");
   model->add_option("--model", a.name,
-                    "Velocity network: " + join_names(model_names()) + " (default: mlp for points, unet for images)");
+                    "Velocity network: " + join_names(model_names()) +
+                        " (default: mlp for points, unet for images, token-mlp for tokens of length up to 8, transformer beyond)");
   model->add_option("--width", a.width, "Hidden width (0 = the model's default)");
   model->add_option("--widths", a.widths, "unet: channels per resolution level, e.g. 32,64,64 (the default)")->delimiter(',');
-  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp, residual blocks per level of unet "
-                                        "(0 = the model's default)");
+  model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp and token-mlp, residual blocks per "
+                                        "level of unet, blocks of transformer (0 = the model's default)");
   model->add_option("--groups", a.groups, "unet: GroupNorm groups, dividing every width (0 = the model's default)");
+  model->add_option("--heads", a.heads, "transformer: attention heads, dividing the width (0 = the model's default)");
   model->add_option("--activation", a.activation, "mlp activation: silu, relu or gelu (empty = the model's default)");
   model->add_option("--time-dim", a.time_dim, "Size of the sinusoidal time embedding (0 = the model's default)");
   model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = the model's default)");
@@ -260,9 +275,13 @@ void add_model_options(CLI::App* cmd, ModelArgs& a) {
   model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = the model's default)");
 }
 
-nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t classes, int64_t context_dim, bool interval) const {
+nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t classes, int64_t context_dim, bool interval,
+                                 int64_t vocabulary) const {
   nlohmann::json c = {{"name", name}};
-  if (shape.size() == 3) {
+  if (vocabulary > 0) {
+    c["length"] = shape.at(0);
+    c["vocabulary"] = vocabulary;
+  } else if (shape.size() == 3) {
     c["image_shape"] = shape;
     c["classes"] = classes;
   } else {
@@ -270,6 +289,7 @@ nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t clas
   }
   if (!widths.empty()) c["widths"] = widths;
   if (groups != 0) c["groups"] = groups;
+  if (heads != 0) c["heads"] = heads;
   if (width != 0) c["width"] = width;
   if (depth != 0) c["depth"] = depth;
   if (time_dim != 0) c["time_dim"] = time_dim;
@@ -311,6 +331,13 @@ std::vector<CLI::Option*> all_options(CLI::App* cmd) {
   return options;
 }
 
+void refuse_options_except(CLI::App* cmd, const std::vector<std::string>& allowed, const std::string& what) {
+  for (const CLI::Option* opt : all_options(cmd))
+    if (opt->count() > 0 && !opt->get_name().empty() && opt->get_name().rfind("--", 0) == 0 &&
+        std::find(allowed.begin(), allowed.end(), opt->get_name()) == allowed.end())
+      throw Error(opt->get_name() + " is not for " + what + "; it takes " + join_names(allowed));
+}
+
 std::vector<std::string> long_option_names(CLI::App* cmd, const std::string& prefix, bool configurable_only) {
   std::vector<std::string> names;
   for (const CLI::Option* opt : all_options(cmd))
@@ -344,8 +371,14 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
 namespace {
 
 // The model config from the options and the data; an objective of intervals adds the interval input.
-nlohmann::json model_config(const TrainArgs& a, const TrainingPairs& pairs, const Objective& objective) {
+nlohmann::json model_config(const TrainArgs& a, const TrainingSet& set, const Objective& objective) {
+  const TrainingPairs& pairs = *set.pairs;
   std::vector<int64_t> shape = pairs.sample_shape();
+  const bool token_model = a.net.name == "token-mlp" || a.net.name == "transformer";
+  if (set.vocabulary > 0 && !token_model)
+    throw Error("--model " + a.net.name + " is for points or images; " + a.training.data + " holds tokens (token-mlp, transformer)");
+  if (set.vocabulary > 0) return a.net.config(shape, 0, 0, false, set.vocabulary);
+  if (token_model) throw Error("--model " + a.net.name + " is for token data; " + a.training.data + " is not");
   if (a.net.name == "unet" && shape.size() != 3) throw Error("--model unet is for images; " + a.training.data + " holds points");
   if (a.net.name != "unet" && shape.size() != 1) throw Error("--model " + a.net.name + " is for points; images need --model unet");
   if (pairs.context_dim() > 0 && a.net.name == "unet") throw Error("--context is for points models (mlp, seed-mlp)");
@@ -369,11 +402,18 @@ void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
 }
 }  // namespace
 
+namespace {
+// Records a value the command chose itself on `cmd`, so that config.toml says what ran and --resume runs it again.
+void record_option(CLI::App* cmd, const std::string& name, const std::string& value) {
+  CLI::Option* opt = cmd->get_option(name);
+  opt->clear();
+  opt->add_result(value);
+}
+}  // namespace
+
 void resolve_training_engine(CLI::App* cmd, TrainOptions& options, const VelocityModel& model) {
   options.engine = training_engine(model, options);
-  CLI::Option* opt = cmd->get_option("--engine");
-  opt->clear();
-  opt->add_result(options.engine);
+  record_option(cmd, "--engine", options.engine);
 }
 
 void apply_resumed_run(CLI::App* cmd, const std::string& run_dir, const std::string& state, const std::string& saved_when) {
@@ -455,7 +495,17 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   if (a.out.empty()) throw Error("--out is required: the run folder to write");
   a.options.validate();
   bool images = is_image_source(a.training.data);
-  if (a.net.name.empty()) a.net.name = images ? "unet" : "mlp";
+  const bool tokens = is_token_source(a.training.data);
+  if (tokens && !cmd->count("--objective")) {  // chosen by the data
+    a.options.objective.name = "discrete-flow-matching";
+    record_option(cmd, "--objective", a.options.objective.name);
+  }
+  if (tokens != (a.options.objective.name == "discrete-flow-matching"))
+    throw Error(tokens ? "--objective " + a.options.objective.name + " is for points and images; " + a.training.data +
+                             " holds tokens, which train with discrete-flow-matching"
+                       : "--objective discrete-flow-matching is for token data (discrete-checkerboard, a .txt file, a .npy of "
+                         "int64 tokens); " + a.training.data + " is not");
+  if (a.net.name.empty() && !tokens) a.net.name = images ? "unet" : "mlp";
   std::unique_ptr<Objective> objective = make_objective(a.options.objective);
   if (objective->needs_interval() && a.net.name != "mlp")
     throw Error("--objective " + a.options.objective.name + " needs --model mlp (it adds the interval input " +
@@ -468,7 +518,9 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   at::Generator gen = start_run(run.seed, run.threads, images ? Workload::Convolutions : Workload::MatrixProducts);
   TrainingSet set = make_training_pairs(a.training, gen);
   const TrainingPairs& pairs = *set.pairs;
-  nlohmann::json model_json = model_config(a, pairs, *objective);
+  // Tokens: a one-hot MLP for short sequences (the discrete checkerboard's 2), a transformer for longer ones.
+  if (a.net.name.empty()) a.net.name = pairs.sample_shape()[0] <= 8 ? "token-mlp" : "transformer";
+  nlohmann::json model_json = model_config(a, set, *objective);
   const double values = model_value_count(model_json);  // before building it: 5 copies to train it
   require_memory(4.0 * 5 * values, "training this " + model_json.value("name", std::string()) + " (about " +
                                        std::to_string(int64_t(values)) + " parameters)");
@@ -478,7 +530,8 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
                  "training this " + config.value("name", std::string()) + " (" + std::to_string(parameter_count(*model)) +
                      " parameters) at batch " + std::to_string(a.options.batch));
   ModelUsage usage;
-  usage.source = a.training.source;
+  usage.source = tokens && a.training.source.empty() ? "mask" : a.training.source;
+  usage.characters = set.characters;
   if (model->classes() > 0) usage.class_names = set.class_names;
   usage.data_scaling = set.data_scaling;
   usage.context_scaling = set.context_scaling;

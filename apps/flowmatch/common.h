@@ -72,15 +72,17 @@ void add_optimisation_options(CLI::App* cmd, TrainOptions& options);
 // The network options (--model, --width, ...) of train and convert.
 struct ModelArgs {
   std::string name;  // --model
-  int64_t width = 0, depth = 0, time_dim = 0, fourier_features = -1, groups = 0;  // 0 / -1: the model's default
+  int64_t width = 0, depth = 0, time_dim = 0, fourier_features = -1, groups = 0, heads = 0;  // 0 / -1: the model's default
   std::vector<int64_t> widths;
   double time_scale = 0, fourier_scale = 0;
   std::string activation;
   std::string context_mode = "add";
   // The model config (model_registry.h) for samples of `shape` ([D] points or [C, H, W] images),
   // `classes` labels (unet) and contexts of size context_dim (mlp, seed-mlp), with model-specific
-  // defaults for what was left unset; `interval` adds MeanFlow's interval input.
-  nlohmann::json config(const std::vector<int64_t>& shape, int64_t classes, int64_t context_dim, bool interval) const;
+  // defaults for what was left unset; `interval` adds MeanFlow's interval input. With a vocabulary V
+  // > 0, a token model's config for sequences of length shape[0].
+  nlohmann::json config(const std::vector<int64_t>& shape, int64_t classes, int64_t context_dim, bool interval,
+                        int64_t vocabulary = 0) const;
 };
 void add_model_options(CLI::App* cmd, ModelArgs& args);
 
@@ -143,6 +145,9 @@ void run_local_processes(int processes);
 
 // The options of `cmd`, those in its option groups included.
 std::vector<CLI::Option*> all_options(CLI::App* cmd);
+// Throws Error naming the first option given to `cmd` that is not in `allowed` (long names): "--x
+// is not for WHAT; it takes --a, --b".
+void refuse_options_except(CLI::App* cmd, const std::vector<std::string>& allowed, const std::string& what);
 // The long names of cmd's options, its option groups' included, each after `prefix`; with
 // configurable_only, only those a config file may set.
 std::vector<std::string> long_option_names(CLI::App* cmd, const std::string& prefix, bool configurable_only = false);

@@ -5,6 +5,7 @@
 //                  context models: --context C.npy | --context-values A,B,... [--cfg W]
 //                  [--time-grid uniform|shift:S|edm:RHO|cosine] [--noise-scale G]
 //                  editing: --from X.npy --strength S (start at t = 1 - S on the path from noise to X)
+//                  token models: --out FILE.txt|FILE.npy [--steps K] [--temperature T] [--png HIST.png]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -30,6 +31,10 @@
 #include "flowmatch/ode/image_sampling.h"
 #include "flowmatch/ode/likelihood.h"
 #include "flowmatch/ode/sampling.h"
+#include "flowmatch/ode/token_sampling.h"
+#include "flowmatch/core/progress.h"
+#include "flowmatch/data/token_data.h"
+#include "flowmatch/metrics/token_quality.h"
 #include "flowmatch/train/point_sampling.h"
 #include "flowmatch/train/model_usage.h"
 #include "flowmatch/train/run_dir.h"
@@ -45,6 +50,7 @@ struct SampleArgs {
   int64_t n = 1000;
   std::string class_name;  // images: a class index or name; "" = every class
   double cfg = 1.0;
+  double temperature = 1.0;  // token models
   bool overwrite = false;
   // Unless given: 50 for images (larger batches are no faster, and 250 ran 5x slower here,
   // docs/design.md), 10000 for points.
@@ -268,6 +274,45 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr
   print_report(report);
 }
 
+// A token model: sequences drawn by the discrete Euler sampler, as text lines (a model of text) or
+// .npy tokens [N, L], and for 2-token sequences their histogram to --png.
+void run_token_sample(const SampleArgs& a, CLI::App* cmd, const TrainedModel& trained) {
+  refuse_options_except(cmd, {"--n", "--out", "--steps", "--temperature", "--batch", "--png", "--seed", "--threads", "--overwrite"},
+                        "a token model (" + a.model + ")");
+  VelocityModel& model = *trained.model;
+  const std::optional<CharacterVocabulary>& characters = trained.usage.characters;
+  require_file_type(a.out, characters ? "--out (a model of text lines)" : "--out (tokens)", characters ? ".txt" : ".npy");
+  const int64_t length = model.sample_shape()[0], vocabulary = model.vocabulary();
+  if (!a.png.empty() && length != 2)
+    throw Error("--png draws the histogram of 2-token sequences; this model's are " + std::to_string(length) + " tokens long");
+  TokenSampling request;
+  request.n = a.n;
+  if (cmd->count("--steps")) request.steps = a.solver.steps;
+  if (cmd->count("--batch")) request.batch = a.batch;
+  request.temperature = a.temperature;
+  request.validate();
+  const MixturePath path = trained.usage.mixture_path(model, a.model);
+  require_memory(sampling_memory_bytes(model, std::min(request.batch, request.n)) + 8.0 * double(request.n * length),
+                 "sampling " + std::to_string(request.n) + " sequences");
+  at::Generator gen = start_run(a.run.seed, a.run.threads, Workload::MatrixProducts);
+  Progress progress("sample", request.n, request.batch, "nfe", "sequences");
+  request.on_progress = [&](double along, int64_t nfe) { progress.update(int64_t(along * double(request.n)), double(nfe)); };
+  auto start = std::chrono::steady_clock::now();
+  TokenSamples samples = sample_tokens(model, path, request, gen);
+  std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  progress.finish();
+  if (characters) write_text_lines(a.out, characters->decode(samples.tokens));
+  else write_npy(a.out, samples.tokens);
+  nlohmann::json report = {{"samples", a.out}, {"n", request.n}, {"sampler", "discrete-euler"}, {"nfe", samples.nfe},
+                           {"temperature", request.temperature}, {"source", path.source()}, {"sample_seconds", seconds.count()}};
+  if (!a.png.empty()) {  // row y = second token, column x = first
+    draw_density_map_png(a.png, pair_histogram(samples.tokens, vocabulary).t(), PlotBox{0, double(vocabulary), 0, double(vocabulary)},
+                         "token histogram (discrete Euler, NFE " + std::to_string(samples.nfe) + ")");
+    report["png"] = a.png;
+  }
+  print_report(report);
+}
+
 void run_sample(const SampleArgs& a, CLI::App* cmd) {
   if (a.out.empty()) throw Error("--out is required: a .npy or .csv file for the samples (.npy for images)");
   std::vector<std::string> outputs = {a.out};
@@ -291,6 +336,7 @@ void run_sample(const SampleArgs& a, CLI::App* cmd) {
   std::string writer = std::filesystem::is_directory(a.model) ? run_dir_writer(a.model) : "";
   if (!writer.empty()) std::cerr << "note: " << a.model << " is still being written by " << writer << "\n";
   if (trained.step > 0) std::cerr << "sampling the weights saved at training step " << trained.step << "\n";
+  if (trained.model->vocabulary() > 0) return run_token_sample(a, cmd, trained);
   const ModelUsage& usage = trained.usage;
   std::shared_ptr<VelocityModel> model = trained.model;
   SolverOptions solver = a.solver;
@@ -311,7 +357,7 @@ void add_sample_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("sample", "Generate points by integrating dx/dt = v(x, t) from noise at t = 0 to t = 1");
   cmd->add_option("model", args->model, "A weights file (.safetensors) or a run folder")->required();
   cmd->add_option("--n", args->n, "Number of samples")->capture_default_str();
-  cmd->add_option("--out", args->out, "Where to write the samples: .npy or .csv");
+  cmd->add_option("--out", args->out, "Where to write the samples: .npy or .csv (token models: .txt lines for text, .npy tokens)");
   cmd->add_option("--noise", args->noise, "Integrate these starting points (.npy/.csv [N, D]) instead of fresh ones (noise, or the model's --source)");
   cmd->add_option("--trajectory", args->trajectory,
                   "Keep the intermediate states: [K+1, N, D] to this .npy, their times to *.times.npy");
@@ -330,6 +376,9 @@ void add_sample_command(CLI::App& app) {
                   "Edit: start from these points (.npy/.csv) or images (.npy [N, C, H, W] in [-1, 1], or an image set such as fashion-mnist:test) part-way along the path "
                   "from noise, at t = 1 - strength, and integrate to t = 1");
   cmd->add_option("--strength", args->strength, "Editing: how far back toward noise to start (0 keeps the input, 1 samples afresh)")
+      ->capture_default_str();
+  cmd->add_option("--temperature", args->temperature,
+                  "Token models: divide the logits by this (below 1 sharper, above 1 more varied); --steps sets the discrete Euler steps (default 100)")
       ->capture_default_str();
   add_engine_option(cmd, args->engine);
   add_solver_options(cmd, args->solver);

@@ -47,7 +47,7 @@ void add_train_command(CLI::App& app) {
       draw_image_grid_png(out + "/" + RunDir::kSamples, samples.images, samples.labels, usage.class_names,
                           "step " + std::to_string(result.steps) + ": " + image_grid_title(solver, samples, 1.0));
       report["samples_png"] = out + "/" + RunDir::kSamples;
-    } else if (result.model->context_dim() == 0) {  // a context model's paths depend on the context
+    } else if (result.model->context_dim() == 0 && result.model->vocabulary() == 0) {  // a context model's paths depend on the context
       report_path_geometry(report, *on_engine(result.model, result.engine, args->run.threads),
                            usage.draw_start(2000, result.model->data_dim(), gen));
     }

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <fstream>
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/io/atomic_file.h"
@@ -131,6 +132,24 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& name) {
 }
 
 at::Tensor read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+
+bool npy_holds_int64(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::string start(12, '\0');
+  if (!file.read(start.data(), 12) || start.compare(0, 6, kMagic, 6) != 0) return false;
+  size_t width = uint8_t(start[6]) == 1 ? 2 : 4;
+  std::string header(read_le(start, 8, width), '\0');
+  file.seekg(std::streamoff(8 + width));
+  if (header.size() > (1u << 20) || !file.read(header.data(), std::streamsize(header.size()))) return false;
+  try {
+    HeaderScanner scan(header, path);
+    scan.seek("descr");
+    std::string descr = scan.quoted();
+    return descr == "<i8" || descr == "=i8";
+  } catch (const Error&) {
+    return false;
+  }
+}
 
 namespace {
 // magic, version 1.0, the header's length, and the header: a Python dict literal padded with

@@ -11,6 +11,8 @@
 #include "flowmatch/model/module_weights.h"
 #include "flowmatch/model/residual_mlp.h"
 #include "flowmatch/model/seed_mlp.h"
+#include "flowmatch/model/token_mlp.h"
+#include "flowmatch/model/token_transformer.h"
 #include "flowmatch/model/unet.h"
 
 namespace flowmatch {
@@ -24,6 +26,8 @@ const Registry<ModelFactory>& models() {
                                                             {"mlp", ResidualMLP::from_config},
                                                             {"seed-mlp", SeedMLP::from_config},
                                                             {"unet", UNet::from_config},
+                                                            {"token-mlp", TokenMLP::from_config},
+                                                            {"transformer", TokenTransformer::from_config},
                                                         });
   return registry;
 }

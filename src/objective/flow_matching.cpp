@@ -15,7 +15,9 @@ at::Tensor cfm_loss(const VelocityModelFn& model, const Scheduler& scheduler, co
 FlowMatching::FlowMatching(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler)
     : scheduler_(std::move(scheduler)), time_sampler_(std::move(time_sampler)) {}
 
-TrainingTimes FlowMatching::draw_times(int64_t n, at::Generator& gen) const { return {at::Tensor(), time_sampler_(n, gen)}; }
+TrainingTimes FlowMatching::draw_times(const PairBatch& pairs, at::Generator& gen) const {
+  return {at::Tensor(), time_sampler_(pairs.x1.size(0), gen)};
+}
 
 at::Tensor FlowMatching::loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                               const TrainingTimes& times) const {

@@ -36,8 +36,8 @@ at::Tensor meanflow_loss(VelocityModel& model, const Scheduler& scheduler, const
 MeanFlow::MeanFlow(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler, double interval_fraction)
     : scheduler_(std::move(scheduler)), time_sampler_(std::move(time_sampler)), interval_fraction_(interval_fraction) {}
 
-TrainingTimes MeanFlow::draw_times(int64_t n, at::Generator& gen) const {
-  return draw_interval_times(time_sampler_, interval_fraction_, n, gen);
+TrainingTimes MeanFlow::draw_times(const PairBatch& pairs, at::Generator& gen) const {
+  return draw_interval_times(time_sampler_, interval_fraction_, pairs.x1.size(0), gen);
 }
 
 at::Tensor MeanFlow::loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,

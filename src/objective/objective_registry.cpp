@@ -4,6 +4,7 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/registry.h"
+#include "flowmatch/objective/discrete_flow_matching.h"
 #include "flowmatch/objective/flow_matching.h"
 #include "flowmatch/objective/meanflow.h"
 
@@ -18,6 +19,10 @@ const Registry<ObjectiveFactory>& objectives() {
                        {"flow-matching",
                         [](const ObjectiveOptions& o) {
                           return std::make_unique<FlowMatching>(make_scheduler(o.scheduler, o.poly_exponent), o.time_sampler);
+                        }},
+                       {"discrete-flow-matching",
+                        [](const ObjectiveOptions& o) {
+                          return std::make_unique<DiscreteFlowMatching>(make_scheduler(o.scheduler, o.poly_exponent), o.time_sampler);
                         }},
                        {"meanflow",
                         [](const ObjectiveOptions& o) {

@@ -7,6 +7,7 @@
 #include "flowmatch/data/image_set.h"
 #include "flowmatch/data/toy_distributions.h"
 #include "flowmatch/objective/context_pairs.h"
+#include "flowmatch/objective/token_pairs.h"
 
 namespace flowmatch {
 
@@ -35,6 +36,21 @@ TrainingSet make_context_pairs(const TrainingData& spec, at::Generator& gen) {
 
 TrainingSet make_training_pairs(const TrainingData& spec, at::Generator& gen) {
   TrainingSet set;
+  const TrainingData defaults;
+  const bool token_options = spec.max_length != defaults.max_length || spec.truncate || spec.vocabulary != defaults.vocabulary ||
+                             spec.bins != defaults.bins;
+  if (is_token_source(spec.data)) {
+    if (spec.coupling != "independent" || spec.data_n != 0 || spec.has_context() || spec.standardize || !spec.labels.empty() ||
+        spec.flip || spec.unconditional)
+      throw Error("--coupling, --data-n, --context, --standardize and the image options are for points and images; " + spec.data +
+                  " holds tokens");
+    TokenData data = read_token_data({spec.data, spec.max_length, spec.truncate, spec.vocabulary, spec.bins});
+    set.characters = data.characters;
+    set.vocabulary = data.vocabulary;
+    set.pairs = std::make_unique<TokenPairs>(std::move(data), spec.source.empty() ? "mask" : spec.source);
+    return set;
+  }
+  if (token_options) throw Error("--max-length, --truncate, --vocabulary and --bins are for token data; " + spec.data + " is not");
   if (is_image_source(spec.data)) {
     if (!spec.source.empty() || spec.coupling != "independent" || spec.data_n != 0 || spec.has_context() || spec.standardize)
       throw Error("--source, --coupling, --data-n, --context and --standardize are for points; images always start from N(0, I)");

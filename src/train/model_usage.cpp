@@ -8,6 +8,7 @@
 #include "flowmatch/data/point_data.h"
 #include "flowmatch/io/safetensors.h"
 #include "flowmatch/model/model_registry.h"
+#include "flowmatch/objective/discrete_flow_matching.h"
 #include "flowmatch/objective/scheduler.h"
 #include "flowmatch/ode/sampling.h"
 #include "flowmatch/train/run_dir.h"
@@ -22,6 +23,7 @@ constexpr const char* kRectification = "flowmatch.rectification";
 constexpr const char* kClasses = "flowmatch.classes";
 constexpr const char* kDataScaling = "flowmatch.data_standardization";
 constexpr const char* kContextScaling = "flowmatch.context_standardization";
+constexpr const char* kCharacters = "flowmatch.characters";
 }  // namespace
 
 std::map<std::string, std::string> ModelUsage::to_metadata() const {
@@ -31,6 +33,7 @@ std::map<std::string, std::string> ModelUsage::to_metadata() const {
   if (!class_names.empty()) metadata[kClasses] = nlohmann::json(class_names).dump();
   if (data_scaling) metadata[kDataScaling] = data_scaling->to_json();
   if (context_scaling) metadata[kContextScaling] = context_scaling->to_json();
+  if (characters) metadata[kCharacters] = nlohmann::json(characters->characters()).dump();
   if (sampler) {
     nlohmann::json entry = {{"solver", sampler->method}, {"steps", sampler->steps}};
     if (sampler->time_grid != "uniform") entry["time_grid"] = sampler->time_grid;
@@ -63,6 +66,14 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
     usage.data_scaling = Standardization::from_json(it->second, path + ": " + kDataScaling + " in __metadata__");
   if (auto it = metadata.find(kContextScaling); it != metadata.end())
     usage.context_scaling = Standardization::from_json(it->second, path + ": " + kContextScaling + " in __metadata__");
+  if (auto it = metadata.find(kCharacters); it != metadata.end()) {
+    nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
+    try {
+      usage.characters = CharacterVocabulary(entry.get<std::vector<std::string>>());
+    } catch (const nlohmann::json::exception&) {
+      throw Error(path + ": malformed " + kCharacters + " in __metadata__: " + it->second);
+    }
+  }
   if (auto it = metadata.find(kSampler); it != metadata.end()) {
     nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
     SolverOptions sampler;
@@ -110,6 +121,8 @@ TrainedModel load_trained_model(const std::string& model_or_run_dir, bool float6
   if ((usage.data_scaling && usage.data_scaling->dim() != trained.model->data_dim()) ||
       (usage.context_scaling && usage.context_scaling->dim() != trained.model->context_dim()))
     throw Error(path + ": the standardization in __metadata__ does not fit the model's dimensions");
+  if (usage.characters && usage.characters->size() != trained.model->vocabulary())
+    throw Error(path + ": the characters in __metadata__ do not fit the model's vocabulary");
   if (float64) trained.model->to(torch::kDouble);
   return trained;
 }
@@ -136,6 +149,12 @@ PathAt ModelUsage::path_at(const std::string& name, const std::string& use, bool
     return PathCoefficients{values.alpha.item<double>(), values.sigma.item<double>(), values.d_alpha.item<double>(),
                             values.d_sigma.item<double>()};
   };
+}
+
+MixturePath ModelUsage::mixture_path(const VelocityModel& model, const std::string& name) const {
+  if (model.vocabulary() == 0) throw Error(name + " is not a token model (it was not trained with discrete flow matching)");
+  TrainedPath trained = path.value_or(TrainedPath{});
+  return make_mixture_path(trained.scheduler, trained.poly_exponent, source, model.vocabulary());
 }
 
 at::Tensor ModelUsage::draw_start(int64_t n, int64_t dim, at::Generator& gen) const {

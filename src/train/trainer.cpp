@@ -52,7 +52,7 @@ StepRows draw_rows(const RowSource& source, int64_t rows, at::Generator& gen) {
   StepRows step;
   step.pairs = source.pairs.draw(rows, gen);
   step.condition = condition_of(source, step.pairs, gen);
-  step.times = source.objective.draw_times(rows, gen);
+  step.times = source.objective.draw_times(step.pairs, gen);
   return step;
 }
 
@@ -75,6 +75,7 @@ StepRows draw_step(const RowSource& source, int64_t batch, SeedStreams& streams)
   step.condition.dropped = cat([](const StepRows& r) { return r.condition.dropped; });
   step.times.s = cat([](const StepRows& r) { return r.times.s; });
   step.times.t = cat([](const StepRows& r) { return r.times.t; });
+  step.times.reveal = cat([](const StepRows& r) { return r.times.reveal; });
   return step;
 }
 
@@ -97,7 +98,7 @@ std::optional<StepRows> validation_rows(const TrainingPairs& pairs, const Object
   v.pairs.x0 = torch::randn(v.pairs.x1.sizes(), gen);
   v.condition.labels = repeated(held_out->labels);
   v.condition.context = repeated(held_out->context);
-  v.times = objective.draw_times(v.pairs.x1.size(0), gen);
+  v.times = objective.draw_times(v.pairs, gen);
   return v;
 }
 }  // namespace

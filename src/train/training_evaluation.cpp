@@ -28,6 +28,9 @@ SampleEvaluation::SampleEvaluation(const TrainingData& data, const VelocityModel
   if (model.context_dim() > 0)
     throw Error("--eval-every scores samples against the data, which a context model draws given each context; its "
                 "held-out loss (validation_loss in metrics.jsonl) already scores it at every log line");
+  if (model.vocabulary() > 0)
+    throw Error("--eval-every scores points and images; score a token model's samples with flowmatch eval and its "
+                "held-out bound with flowmatch likelihood (docs/discrete.md)");
   images_ = model.sample_shape().size() > 1;
   if (options_.n == 0) options_.n = images_ ? 500 : 2000;
   if (options_.n < 2) throw Error("--eval-n must be at least 2");

@@ -639,7 +639,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"train --data checkers --out " + path("x"), "unknown distribution 'checkers'", "x"},
       {"train --data moons --out " + path("x") + " --steps 0", "--steps must be positive", "x"},
       {"train --data moons --out " + path("x") + " --model unet", "--model unet is for images; moons holds points", "x"},
-      {"train --data moons --out " + path("x") + " --model transformer", "unknown model 'transformer'", "x"},
+      {"train --data moons --out " + path("x") + " --model transformer", "--model transformer is for token data; moons is not", "x"},
       {"train --data moons --out " + path("x") + " --flip", "are for images; moons holds points", "x"},
       {"train --data fashion-mnist --out " + path("x") + " --coupling ot", "are for points; images always start from N(0, I)", "x"},
       {"train --data fashion-mnist --out " + path("x") + " --model mlp", "--model mlp is for points", "x"},
@@ -1338,4 +1338,113 @@ TEST_F(Cli, ReportShowsRunsSideBySideInAHeadlessBrowser) {
     ASSERT_TRUE(std::regex_search(attributes, curves, std::regex("data-curves=\"(\\d+)\""))) << attributes;
     EXPECT_GE(std::stoi(curves[1]), 2 * 7);  // two runs' loss, lr, grad norm, rate, time and two scores at least
   }
+}
+
+// The discrete checkerboard (32 bins a side here): the token model chosen by the data learns the
+// board, one sampler step draws the two tokens independently (half off the cells), the bound on
+// exact samples lies between the data's entropy and the uniform's, and a stopped run resumes to
+// the same bytes.
+TEST_F(Cli, DiscreteCheckerboardLearnsTheBoardAndResumesToTheSameBytes) {
+  const std::string run = "train --data discrete-checkerboard --bins 32 --steps 1500 --batch 256 --width 128 --depth 2 "
+                          "--log-every 50 --checkpoint-every 25 --seed 2 --threads 1 --out ";
+  auto start = std::chrono::steady_clock::now();
+  Result whole = flowmatch(run + path("whole"));
+  const double whole_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  const std::string config = read_bytes(path("whole/config.toml"));
+  EXPECT_NE(config.find("objective=\"discrete-flow-matching\""), std::string::npos) << config;  // chosen by the data
+  EXPECT_NE(config.find("model=\"token-mlp\""), std::string::npos) << config;
+
+  Result sampled = flowmatch("sample " + path("whole") + " --n 20000 --steps 50 --out " + path("s.npy") + " --png " + path("h.png"));
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.output;
+  EXPECT_EQ(report_of(sampled.output)["nfe"], "50");
+  EXPECT_TRUE(fs::exists(path("h.png")));
+  Result scored = flowmatch("eval " + path("s.npy") + " --target discrete-checkerboard --bins 32");
+  ASSERT_EQ(scored.exit_code, 0) << scored.output;
+  EXPECT_GE(std::stod(report_of(scored.output)["on_cell_fraction"]), 0.95) << scored.output;
+  EXPECT_LE(std::stod(report_of(scored.output)["tv_ratio"]), 1.6) << scored.output;
+  ASSERT_EQ(flowmatch("sample " + path("whole") + " --n 20000 --steps 1 --out " + path("one.npy")).exit_code, 0);
+  Result one_step = flowmatch("eval " + path("one.npy") + " --target discrete-checkerboard --bins 32");
+  EXPECT_NEAR(std::stod(report_of(one_step.output)["on_cell_fraction"]), 0.5, 0.05) << one_step.output;
+
+  // 4000 exact sequences: 8 on-cells of 16 x 16 bins, so 9 bits a sequence, 4.5 a token; uniform is 5.
+  std::mt19937 rng(3);
+  std::vector<int64_t> exact;
+  for (int i = 0; i < 4000; ++i) {
+    int cell = int(rng() % 8), row = cell / 2, column = 2 * (cell % 2) + (1 - row % 2);
+    exact.push_back(column * 8 + int(rng() % 8));
+    exact.push_back(row * 8 + int(rng() % 8));
+  }
+  write_npy(path("exact.npy"), {4000, 2}, exact);
+  Result bound = flowmatch("likelihood " + path("whole") + " --data " + path("exact.npy"));
+  ASSERT_EQ(bound.exit_code, 0) << bound.output;
+  const double bits = std::stod(report_of(bound.output)["bits_per_token"]);
+  EXPECT_GT(bits, 4.5 - 0.05) << bound.output;
+  EXPECT_LT(bits, 4.8) << bound.output;
+
+  std::random_device entropy;
+  const double delay = std::uniform_real_distribution<double>(0.4, 0.8)(entropy) * whole_seconds;
+  Result stopped = shell("timeout -s TERM " + std::to_string(delay) + " " + FLOWMATCH_BIN + " " + run + path("stopped"));
+  ASSERT_EQ(stopped.exit_code, 124) << "not stopped after " << delay << " s\n" << stopped.output;
+  Result resumed = flowmatch("train --resume " + path("stopped") + " --threads 1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(read_bytes(path("stopped/model.safetensors")) == read_bytes(path("whole/model.safetensors"))) << "after " << delay << " s";
+}
+
+// A text model learns a small language of syllables (ka lo mi su, one to three of them): its bound
+// on held-out words is well below the uniform's log2 9 = 3.17 bits a character, and most of its
+// samples are words of the language. Then every kind of bad token input is refused.
+TEST_F(Cli, TextModelLearnsALanguageAndBadTokenInputIsRefused) {
+  const std::vector<std::string> syllables{"ka", "lo", "mi", "su"};
+  std::vector<std::string> words;
+  for (const auto& a : syllables) {
+    words.push_back(a);
+    for (const auto& b : syllables) {
+      words.push_back(a + b);
+      for (const auto& c : syllables) words.push_back(a + b + c);
+    }
+  }
+  std::shuffle(words.begin(), words.end(), std::mt19937(4));
+  std::string train_lines, held_lines;
+  for (size_t i = 0; i < words.size(); ++i) (i < 70 ? train_lines : held_lines) += words[i] + "\n";
+  write("words.txt", train_lines);
+  write("held.txt", held_lines);
+  Result trained = flowmatch("train --data " + path("words.txt") + " --model transformer --width 32 --depth 2 --heads 2 "
+                             "--steps 800 --batch 128 --log-every 100 --seed 5 --threads 1 --out " + path("text"));
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  Result bound = flowmatch("likelihood " + path("text") + " --data " + path("held.txt"));
+  ASSERT_EQ(bound.exit_code, 0) << bound.output;
+  EXPECT_LT(std::stod(report_of(bound.output)["bits_per_character"]), 2.2) << bound.output;
+  Result sampled = flowmatch("sample " + path("text") + " --n 500 --steps 20 --out " + path("s.txt"));
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.output;
+  write("all.txt", train_lines + held_lines);
+  Result scored = flowmatch("eval " + path("s.txt") + " --target " + path("all.txt"));
+  ASSERT_EQ(scored.exit_code, 0) << scored.output;
+  EXPECT_GT(std::stod(report_of(scored.output)["in_target_share"]), 0.7) << scored.output << read_bytes(path("s.txt"));
+
+  write("empty.txt", "");
+  write("long.txt", "kalomi\nka\n");
+  write("other.txt", "kaz\n");
+  write_npy(path("tokens.npy"), {2, 2}, std::vector<int64_t>{0, 1, 2, 7});
+  const std::string text = path("text"), words_file = path("words.txt");
+  expect_each_refused({
+      {"train --data " + path("empty.txt") + " --out " + path("x"), "empty.txt is empty: give one sequence per line", "x"},
+      {"train --data " + path("long.txt") + " --max-length 3 --out " + path("x"), "line 1 has 6 characters, more than the sequence length 3", "x"},
+      {"train --data " + path("tokens.npy") + " --vocabulary 5 --out " + path("x"), "token 7 at row 1, position 1 is outside the vocabulary 0 .. 4", "x"},
+      {"train --data " + path("tokens.npy") + " --vocabulary 70000 --out " + path("x"), "over the limit of 65536", "x"},
+      {"train --data " + words_file + " --objective flow-matching --out " + path("x"), "holds tokens, which train with discrete-flow-matching", "x"},
+      {"train --data moons --objective discrete-flow-matching --out " + path("x"), "is for token data", "x"},
+      {"train --data " + words_file + " --model mlp --out " + path("x"), "--model mlp is for points or images", "x"},
+      {"train --data " + words_file + " --source noise --out " + path("x"), "unknown token source 'noise'", "x"},
+      {"train --data discrete-checkerboard --bins 30 --out " + path("x"), "--bins must be a multiple of 4", "x"},
+      {"train --data moons --bins 64 --out " + path("x"), "are for token data; moons is not", "x"},
+      {"train --data " + words_file + " --eval-every 100 --out " + path("x"), "--eval-every scores points and images", "x"},
+      {"sample " + text + " --out " + path("o.npy"), "--out (a model of text lines) must name a .txt file", "o.npy"},
+      {"sample " + text + " --solver rk4 --out " + path("o.txt"), "--solver is not for a token model", "o.txt"},
+      {"sample " + text + " --temperature 0 --out " + path("o.txt"), "--temperature must be a positive number", "o.txt"},
+      {"sample " + text + " --png " + path("h.png") + " --out " + path("o.txt"), "histogram of 2-token sequences", "o.txt"},
+      {"likelihood " + text + " --data " + path("other.txt"), "line 1: the character 'z' is not in the model's vocabulary", ""},
+      {"likelihood " + text + " --data " + path("tokens.npy"), "this model reads text", ""},
+      {"eval " + path("s.txt") + " --target discrete-checkerboard", "discrete-checkerboard samples are a .npy", ""},
+  });
 }

@@ -107,9 +107,12 @@ TEST(ModelRegistry, CountsAModelsValuesWithoutBuildingItOrDrawing) {
 }
 
 TEST(ModelRegistry, EachModelOwnsItsDefaults) {
-  EXPECT_EQ(model_names(), (std::vector<std::string>{"mlp", "seed-mlp", "unet"}));
+  EXPECT_EQ(model_names(), (std::vector<std::string>{"mlp", "seed-mlp", "unet", "token-mlp", "transformer"}));
+  EXPECT_EQ(testing::error_of([] { make_model({{"name", "mamba"}, {"data_dim", 2}}); }),
+            "unknown model 'mamba' (choose mlp, seed-mlp, unet, token-mlp or transformer)");
   EXPECT_EQ(testing::error_of([] { make_model({{"name", "transformer"}, {"data_dim", 2}}); }),
-            "unknown model 'transformer' (choose mlp, seed-mlp or unet)");
+            "a token model's config needs length >= 1");
+  EXPECT_EQ(make_model({{"name", "token-mlp"}, {"length", 2}, {"vocabulary", 8}})->config()["width"], 256);
   nlohmann::json seed = make_model({{"name", "seed-mlp"}, {"data_dim", 2}})->config();
   EXPECT_EQ(seed, (nlohmann::json{{"name", "seed-mlp"}, {"data_dim", 2}, {"width", 512}, {"depth", 5}, {"time_dim", 512}}));
   nlohmann::json mlp = make_model({{"name", "mlp"}, {"data_dim", 2}})->config();

@@ -27,11 +27,11 @@ TEST(AffinePath, CondOtIsTheStraightLineAndItsVelocity) {
 }
 
 TEST(Objective, EachIsPickedByNameAndAnUnknownOneIsRefused) {
-  EXPECT_EQ(objective_names(), (std::vector<std::string>{"flow-matching", "meanflow"}));
+  EXPECT_EQ(objective_names(), (std::vector<std::string>{"flow-matching", "discrete-flow-matching", "meanflow"}));
   ObjectiveOptions options;
   options.name = "consistency";
   EXPECT_EQ(testing::error_of([&] { make_objective(options); }),
-            "unknown objective 'consistency' (choose flow-matching or meanflow)");
+            "unknown objective 'consistency' (choose flow-matching, discrete-flow-matching or meanflow)");
   options.name = "meanflow";
   options.interval_fraction = 1.5;
   EXPECT_EQ(testing::error_of([&] { make_objective(options); }), "--interval-fraction must lie in [0, 1]");
@@ -42,11 +42,11 @@ TEST(Objective, FlowMatchingIsTheConditionalLossAtItsOwnTimes) {
   auto objective = make_objective(ObjectiveOptions{});
   EXPECT_FALSE(objective->needs_interval());
   EXPECT_FALSE(objective->sampler().has_value());
-  TrainingTimes times = objective->draw_times(64, gen);
+  PairBatch pairs{torch::randn({64, 2}, gen), torch::randn({64, 2}, gen), {}};
+  TrainingTimes times = objective->draw_times(pairs, gen);
   EXPECT_FALSE(times.s.defined());
   ASSERT_EQ(times.t.sizes(), (c10::IntArrayRef{64}));
   auto model = make_model({{"name", "mlp"}, {"data_dim", 2}, {"width", 16}, {"depth", 1}});
-  PairBatch pairs{torch::randn({64, 2}, gen), torch::randn({64, 2}, gen), {}};
   VelocityModelFn v = [&](const at::Tensor& x, const at::Tensor& t) { return model->forward(x, t); };
   EXPECT_DOUBLE_EQ(objective->loss(*model, pairs, {}, times).item<double>(),
                    cfm_loss(v, *make_scheduler("condot"), pairs.x0, pairs.x1, times.t).item<double>());
@@ -61,7 +61,7 @@ TEST(Objective, MeanFlowDrawsIntervalsNeedsAnIntervalModelAndSamplesWithOneJump)
   ASSERT_TRUE(objective->sampler().has_value());
   EXPECT_EQ(objective->sampler()->method, kJumpSampler);
   EXPECT_EQ(objective->sampler()->steps, 1);
-  TrainingTimes times = objective->draw_times(64, gen);
+  TrainingTimes times = objective->draw_times(PairBatch{{}, torch::zeros({64, 2}), {}}, gen);
   EXPECT_TRUE((times.s <= times.t).all().item<bool>());
 }
 

@@ -12,6 +12,9 @@ namespace flowmatch {
 // Reading returns a tensor of the stored shape, float32 for floating-point files and int64 for
 // int64 files (class labels); the header is validated against the file size before any data is touched.
 at::Tensor read_npy(const std::string& path);
+// Whether the .npy file at `path` holds int64 values (tokens, labels), from its header alone; false
+// for a file that is not a readable .npy (reading it says why).
+bool npy_holds_int64(const std::string& path);
 // Decodes .npy bytes; `name` appears in error messages.
 at::Tensor parse_npy(const std::string& bytes, const std::string& name);
 // Writes a float32, float64 or int64 tensor of any shape as .npy, atomically.

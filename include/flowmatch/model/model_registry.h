@@ -10,7 +10,8 @@
 namespace flowmatch {
 
 // Builds a model from its config: {"name": "mlp" | "seed-mlp", "data_dim": D, ...options} or
-// {"name": "unet", "image_shape": [C, H, W], ...options}. Options
+// {"name": "unet", "image_shape": [C, H, W], ...options} or {"name": "token-mlp" | "transformer",
+// "length": L, "vocabulary": V, ...options}. Options
 // left out take their defaults; unknown names and options throw Error.
 std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config);
 // The number of values (parameters and buffers) the model built from `config` would hold, without
@@ -18,7 +19,8 @@ std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config);
 // layers), so it is counted at data_dim 1 and 2 and extrapolated. For refusing a model too large
 // for memory before allocating it; draws nothing from the default random generator.
 double model_value_count(const nlohmann::json& config);
-// mlp, seed-mlp, unet: one entry each in model_registry.cpp.
+// mlp, seed-mlp, unet, and the token models token-mlp and transformer: one entry each in
+// model_registry.cpp.
 std::vector<std::string> model_names();
 
 // Weights as safetensors under PyTorch state_dict names, with the model config in

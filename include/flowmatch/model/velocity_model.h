@@ -18,6 +18,11 @@ namespace flowmatch {
 // the unconditional v(x, t) for the label K ("no class", what label dropout trains); forward(x, t)
 // is the unconditional one.
 //
+// Token models (vocabulary() = V > 0, discrete flow matching) take sequences x [B, L] of int64 tokens
+// in 0 .. V, where V is the mask token, and return logits [B, L, V] of the data token at each
+// position, p_1|t(x1 | x_t); the jump rates of the sampler's Markov chain follow from it
+// (objective/mixture_path.h), as the velocity follows from a continuous model's output.
+//
 // Context models (context_dim() = C > 0) give v(x, t | c) for a context vector c [B, C] (a
 // simulator's observation, features, a coarse field), and the unconditional v(x, t) for rows whose
 // context is dropped; forward(x, t) is the unconditional one.
@@ -34,6 +39,7 @@ class VelocityModel : public torch::nn::Module {
   virtual int64_t classes() const { return 0; }
   // v(x, t | labels), labels [B] int64 in 0 .. classes(); throws Error unless classes() > 0.
   virtual at::Tensor forward_class(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels);
+  virtual int64_t vocabulary() const { return 0; }
   virtual int64_t context_dim() const { return 0; }
   // v(x, t | c), context [B, C]; rows where `dropped` [B] bool is true (undefined: none) get the
   // unconditional field. Throws Error unless context_dim() > 0.

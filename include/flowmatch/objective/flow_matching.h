@@ -24,7 +24,7 @@ at::Tensor cfm_loss(const VelocityModelFn& model, const Scheduler& scheduler, co
 class FlowMatching : public Objective {
  public:
   FlowMatching(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler);
-  TrainingTimes draw_times(int64_t n, at::Generator& gen) const override;
+  TrainingTimes draw_times(const PairBatch& pairs, at::Generator& gen) const override;
   at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                   const TrainingTimes& times) const override;
 

@@ -36,7 +36,7 @@ at::Tensor meanflow_loss(VelocityModel& model, const Scheduler& scheduler, const
 class MeanFlow : public Objective {
  public:
   MeanFlow(std::unique_ptr<Scheduler> scheduler, TimeSampler time_sampler, double interval_fraction);
-  TrainingTimes draw_times(int64_t n, at::Generator& gen) const override;
+  TrainingTimes draw_times(const PairBatch& pairs, at::Generator& gen) const override;
   at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,
                   const TrainingTimes& times) const override;
   bool needs_interval() const override { return true; }

@@ -13,18 +13,19 @@
 namespace flowmatch {
 
 // The times of a batch's rows: t [B], and for objectives of intervals a start s [B] <= t
-// (undefined otherwise).
+// (undefined otherwise). Discrete flow matching adds each position's uniform draw reveal [B, L]:
+// the position shows the data token at t when reveal < kappa_t (mixture_path.h).
 struct TrainingTimes {
-  at::Tensor s, t;
+  at::Tensor s, t, reveal;
 };
 
-// What the network regresses on one batch: flow matching, MeanFlow (objective_registry.h names
+// What the network learns from one batch: flow matching, MeanFlow, discrete flow matching (objective_registry.h names
 // them). The trainer draws the pairs and labels; the objective draws the times and computes the loss.
 class Objective {
  public:
   virtual ~Objective() = default;
-  // The times of n rows, from `gen` (the order of draws is part of a run's bytes).
-  virtual TrainingTimes draw_times(int64_t n, at::Generator& gen) const = 0;
+  // The times of the batch's rows, from `gen` (the order of draws is part of a run's bytes).
+  virtual TrainingTimes draw_times(const PairBatch& pairs, at::Generator& gen) const = 0;
   // The loss of one batch; `condition` holds the rows' classes (some dropped to "no class") or
   // contexts (some dropped), and is empty for an unconditional model.
   virtual at::Tensor loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,

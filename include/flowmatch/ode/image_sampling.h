@@ -6,6 +6,7 @@
 #include <string>
 
 #include "flowmatch/model/velocity_model.h"
+#include "flowmatch/ode/path_coefficients.h"
 #include "flowmatch/ode/solver.h"
 
 namespace flowmatch {

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "flowmatch/data/standardization.h"
+#include "flowmatch/data/token_data.h"
 #include "flowmatch/model/velocity_model.h"
+#include "flowmatch/ode/mixture_path.h"
 #include "flowmatch/ode/path_coefficients.h"
 #include "flowmatch/ode/solver.h"
 
@@ -27,7 +29,7 @@ struct TrainedPath {
 // __metadata__ so that `flowmatch sample MODEL` does the right thing without flags.
 struct ModelUsage {
   // Where its flow starts: "" for N(0, I), else the built-in or points file it was trained from
-  // (data-to-data transport, --source).
+  // (data-to-data transport, --source); for a token model, its mixture path's source: mask or uniform.
   std::string source;
   // The sampler it was trained for: euler with K steps after distillation, jump after MeanFlow.
   std::optional<SolverOptions> sampler;
@@ -39,8 +41,11 @@ struct ModelUsage {
   std::optional<TrainedPath> path;
   // The z-scores it was trained in (training_set.h): of x (--standardize), and of its context.
   std::optional<Standardization> data_scaling, context_scaling;
+  // A token model trained on text: the characters its tokens 1 .. V - 1 stand for.
+  std::optional<CharacterVocabulary> characters;
 
-  // flowmatch.source, .sampler, .path, .rectification, .classes, .data_standardization, .context_standardization
+  // flowmatch.source, .sampler, .path, .rectification, .classes, .data_standardization,
+  // .context_standardization, .characters
   std::map<std::string, std::string> to_metadata() const;
   // Throws Error naming `path` when the sampler entry is malformed.
   static ModelUsage from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
@@ -64,6 +69,9 @@ struct ModelUsage {
   // flow does not start from N(0, I); with `needs_score`, also unless its pairs were independent
   // (the score formula of stochastic_sampler.h needs x0 independent of x1).
   PathAt path_at(const std::string& name, const std::string& use, bool needs_score) const;
+  // A token model's mixture path (ode/mixture_path.h): its scheduler's kappa, its source and
+  // vocabulary. Throws Error, naming the model `name`, unless `model` is a token model.
+  MixturePath mixture_path(const VelocityModel& model, const std::string& name) const;
 };
 
 // A trained model and how it is meant to be used, from one read of its weights file.
