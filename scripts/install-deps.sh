@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages flowmatch needs to build and test, and only those that are
-# missing: silent when everything is there. `--bench` adds the PyTorch twin's packages, `--browser`
-# Debian's chromium (the test that opens `flowmatch report`'s page headless is skipped without it).
+# missing: silent when everything is there. `--bench` adds the PyTorch twin's packages and the word
+# list of bench/discrete, `--browser` Debian's chromium (the test that opens `flowmatch report`'s
+# page headless is skipped without it).
 set -euo pipefail
 
 packages=(
@@ -24,7 +25,7 @@ packages=(
 )
 for option in "$@"; do
   case "$option" in
-    --bench) packages+=(python3-torch python3-numpy) ;;  # the PyTorch twin in bench/reference
+    --bench) packages+=(python3-torch python3-numpy wamerican) ;;  # the PyTorch twin in bench/reference, the word list of bench/discrete
     --browser) packages+=(chromium) ;;                   # a real browser for the report's test
     *) echo "install-deps: unknown option $option (--bench, --browser)" >&2; exit 2 ;;
   esac

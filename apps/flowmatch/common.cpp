@@ -261,7 +261,7 @@ void add_model_options(CLI::App* cmd, ModelArgs& a) {
   auto* model = cmd->add_option_group("Model");
   model->add_option("--model", a.name,
                     "Velocity network: " + join_names(model_names()) +
-                        " (default: mlp for points, unet for images, token-mlp for tokens of length up to 8, transformer beyond)");
+                        " (default: mlp for points, unet for images, token-mlp for sequences of up to 32 tokens, transformer beyond)");
   model->add_option("--width", a.width, "Hidden width (0 = the model's default)");
   model->add_option("--widths", a.widths, "unet: channels per resolution level, e.g. 32,64,64 (the default)")->delimiter(',');
   model->add_option("--depth", a.depth, "Residual blocks of mlp, layers of seed-mlp and token-mlp, residual blocks per "
@@ -518,8 +518,9 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   at::Generator gen = start_run(run.seed, run.threads, images ? Workload::Convolutions : Workload::MatrixProducts);
   TrainingSet set = make_training_pairs(a.training, gen);
   const TrainingPairs& pairs = *set.pairs;
-  // Tokens: a one-hot MLP for short sequences (the discrete checkerboard's 2), a transformer for longer ones.
-  if (a.net.name.empty()) a.net.name = pairs.sample_shape()[0] <= 8 ? "token-mlp" : "transformer";
+  // Tokens: an MLP over the embedded tokens up to 32 of them (on CPUs it trains words several times
+  // faster than the transformer, and better in the same time: docs/discrete.md), a transformer beyond.
+  if (a.net.name.empty()) a.net.name = pairs.sample_shape()[0] <= 32 ? "token-mlp" : "transformer";
   nlohmann::json model_json = model_config(a, set, *objective);
   const double values = model_value_count(model_json);  // before building it: 5 copies to train it
   require_memory(4.0 * 5 * values, "training this " + model_json.value("name", std::string()) + " (about " +

@@ -5,7 +5,8 @@ a start symbol before each word and an end symbol after it, fitted on the traini
 Prints JSON: for each alpha of a grid, the held-out bits per character (the word's characters and
 its end, as `flowmatch likelihood` counts them for a text model), and for the best alpha (chosen on
 the held-out lines themselves, which favours the baseline) the shares of N sampled words that are
-distinct, found among the training lines, and found among the held-out lines.
+distinct, found among the training lines, and found among the held-out lines (all, and those of
+three characters or more: many of wamerican's words are single letters).
 
 usage: bigram.py TRAIN.txt HELDOUT.txt [--samples N] [--seed S]
 """
@@ -77,6 +78,7 @@ def main():
         "distinct_share": len(set(samples)) / len(samples),
         "in_train_share": sum(s in known for s in samples) / len(samples),
         "in_held_out_share": sum(s in held for s in samples) / len(samples),
+        "in_held_out_share_3plus": sum(s in held and len(s) >= 3 for s in samples) / len(samples),
         "examples": samples[:12],
     }, indent=1, ensure_ascii=False))
 

@@ -24,9 +24,12 @@ TokenMLP::TokenMLP(TokenShape shape, const TokenMLPOptions& options)
   in_projection_ = register_module("in_projection", torch::nn::Linear(shape.length * options.embedding_dim, options.width));
   t_projection_ = register_module("t_projection", torch::nn::Linear(options.time_dim, options.width));
   auto blocks = register_module("blocks", torch::nn::ModuleList());
+  auto norms = register_module("norms", torch::nn::ModuleList());
   for (int64_t i = 0; i < options.depth; ++i) {
     blocks_.push_back(torch::nn::Linear(options.width, options.width));
     blocks->push_back(blocks_.back());
+    norms_.push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.width})));
+    norms->push_back(norms_.back());
   }
   out_projection_ = register_module("out_projection", torch::nn::Linear(options.width, shape.length * shape.vocabulary));
 }
@@ -34,7 +37,7 @@ TokenMLP::TokenMLP(TokenShape shape, const TokenMLPOptions& options)
 at::Tensor TokenMLP::forward(const at::Tensor& x, const at::Tensor& t) {
   check_tokens(x);
   at::Tensor h = in_projection_(embedding_(x).flatten(1)) + t_projection_(sinusoidal_embedding(t, frequencies_, 1000.0));
-  for (auto& block : blocks_) h = torch::silu(block(h));
+  for (size_t i = 0; i < blocks_.size(); ++i) h = h + blocks_[i](torch::silu(norms_[i](h)));
   return out_projection_(h).view({x.size(0), shape_.length, shape_.vocabulary});
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 
 #include <vector>
 
@@ -12,7 +13,8 @@ namespace flowmatch {
 // A token model (velocity_model.h) for short sequences of a fixed length L: each position's token
 // is embedded, the L embeddings are concatenated, and an MLP with a time input gives all L x V logits:
 //   h = in_projection([E(x_1), ..., E(x_L)]) + t_projection(emb(t)),  emb = sinusoidal embedding of t * 1000
-//   h = SiLU(blocks.i(h)) for i = 0 .. depth - 1,  logits = out_projection(h) viewed as [B, L, V]
+//   h = h + blocks.i(SiLU(norms.i(h))) for i = 0 .. depth - 1 (pre-norm residual blocks)
+//   logits = out_projection(h) viewed as [B, L, V]
 struct TokenMLPOptions {
   int64_t width = 256;
   int64_t depth = 4;
@@ -38,6 +40,7 @@ class TokenMLP : public TokenModel {
   torch::nn::Embedding embedding_{nullptr};
   torch::nn::Linear in_projection_{nullptr}, t_projection_{nullptr}, out_projection_{nullptr};
   std::vector<torch::nn::Linear> blocks_;
+  std::vector<torch::nn::LayerNorm> norms_;
 };
 
 }  // namespace flowmatch
