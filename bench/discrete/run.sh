@@ -75,7 +75,8 @@ PY
     "$flowmatch" eval "$out/words-samples-$temperature.txt" --target "$out/words-train.txt" --held-out "$out/words-heldout.txt" > "$out/words-eval-$temperature.txt" 2>&1
   done
   python3 "$here/bigram.py" "$out/words-train.txt" "$out/words-heldout.txt" > "$out/bigram.json"
-  bigram() { python3 -c "import json,sys; print(json.load(open('$out/bigram.json'))['$1'])"; }
+  # bigram KEY [TEMPERATURE]: a number of bigram.json (at that sampling temperature)
+  bigram() { python3 -c "import json; r = json.load(open('$out/bigram.json')); print(r['temperature']['$2']['$1'] if '$2' else r['$1'])"; }
   {
     echo "## words: wamerican, $(wc -l < "$out/words-train.txt") training and $(wc -l < "$out/words-heldout.txt") held-out words ($(date -u +%F))"
     echo
@@ -89,8 +90,11 @@ PY
         "$(value in_held_out_share "$out/words-eval-$temperature.txt")" "$long" "$(value train_seconds "$out/words-train.log")" \
         "$(value sample_seconds "$out/words-sample-$temperature.txt")"
     done
-    printf '| character bigram (add-%s) | %.4f | T = 1 | %.4f | %.4f | %.4f | %.4f | | |\n' "$(bigram best_alpha)" "$(bigram best_bits_per_character)" \
-      "$(bigram distinct_share)" "$(bigram in_train_share)" "$(bigram in_held_out_share)" "$(bigram in_held_out_share_3plus)"
+    for temperature in 1 0.7; do
+      printf '| character bigram (add-%s) | %.4f | T = %s | %.4f | %.4f | %.4f | %.4f | | |\n' "$(bigram best_alpha)" "$(bigram best_bits_per_character)" \
+        "$temperature" "$(bigram distinct_share "$temperature")" "$(bigram in_train_share "$temperature")" \
+        "$(bigram in_held_out_share "$temperature")" "$(bigram in_held_out_share_3plus "$temperature")"
+    done
     echo
     echo "flowmatch's samples at T = 1: $(head -24 "$out/words-samples-1.txt" | paste -sd ' ')"
     echo
