@@ -400,9 +400,7 @@ void record_resolved_model(CLI::App* cmd, const nlohmann::json& config) {
       opt->add_result(value.is_string() ? value.get<std::string>() : value.dump());
   }
 }
-}  // namespace
 
-namespace {
 // Records a value the command chose itself on `cmd`, so that config.toml says what ran and --resume runs it again.
 void record_option(CLI::App* cmd, const std::string& name, const std::string& value) {
   CLI::Option* opt = cmd->get_option(name);
