@@ -17,8 +17,7 @@ TrainingTimes DiscreteFlowMatching::draw_times(const PairBatch& pairs, at::Gener
 // -log p_1|t(x1 | x_t) averaged over batch and positions, x_t = x1 where reveal < kappa_t
 at::Tensor DiscreteFlowMatching::loss(VelocityModel& model, const PairBatch& pairs, const Condition&,
                                       const TrainingTimes& times) const {
-  at::Tensor kappa = (*scheduler_)(times.t).alpha.unsqueeze(1);
-  at::Tensor x_t = torch::where(times.reveal < kappa, pairs.x1, pairs.x0);
+  at::Tensor x_t = mix_tokens(pairs.x0, pairs.x1, (*scheduler_)(times.t).alpha, times.reveal);
   at::Tensor logits = model.forward(x_t, times.t);
   return torch::nn::functional::cross_entropy(logits.flatten(0, 1), pairs.x1.flatten());
 }
@@ -40,8 +39,8 @@ at::Tensor negative_elbo(VelocityModel& model, const MixturePath& path, const at
     at::Tensor x_t = path.mix(path.draw_source(n, length, gen), x1, t, torch::rand({n, length}, gen));
     at::Tensor log_p = path.posterior_log_probs(model, x_t, t).to(torch::kDouble);
     at::Tensor same = x_t == x1;
-    at::Tensor p_xt = x_t < path.vocabulary();  // the mask token has posterior 0
-    at::Tensor p_at_xt = torch::where(p_xt, log_p.gather(-1, x_t.clamp_max(path.vocabulary() - 1).unsqueeze(-1)).squeeze(-1).exp(),
+    at::Tensor shows_data = x_t < path.vocabulary();  // the mask token has posterior 0
+    at::Tensor p_at_xt = torch::where(shows_data, log_p.gather(-1, x_t.clamp_max(path.vocabulary() - 1).unsqueeze(-1)).squeeze(-1).exp(),
                                       torch::zeros_like(t, torch::kDouble).unsqueeze(1));
     at::Tensor log_p_x1 = log_p.gather(-1, x1.unsqueeze(-1)).squeeze(-1);
     at::Tensor lambda = (path.kappa_rate(t) / (1 - path.kappa(t))).to(torch::kDouble).unsqueeze(1);

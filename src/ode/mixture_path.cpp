@@ -41,8 +41,12 @@ at::Tensor MixturePath::draw_source(int64_t n, int64_t length, at::Generator& ge
 }
 
 // x_t = x1 where reveal < kappa_t, else x0
+at::Tensor mix_tokens(const at::Tensor& x0, const at::Tensor& x1, const at::Tensor& kappa, const at::Tensor& reveal) {
+  return torch::where(reveal < kappa.to(reveal.scalar_type()).unsqueeze(1), x1, x0);
+}
+
 at::Tensor MixturePath::mix(const at::Tensor& x0, const at::Tensor& x1, const at::Tensor& t, const at::Tensor& reveal) const {
-  return torch::where(reveal < kappa(t).to(reveal.scalar_type()).unsqueeze(1), x1, x0);
+  return mix_tokens(x0, x1, kappa(t), reveal);
 }
 
 at::Tensor MixturePath::posterior_log_probs(VelocityModel& model, const at::Tensor& x_t, const at::Tensor& t,

@@ -38,7 +38,7 @@ class MixturePath {
   at::Tensor kappa_rate(const at::Tensor& t) const;
   // Source sequences x0 [n, length].
   at::Tensor draw_source(int64_t n, int64_t length, at::Generator& gen) const;
-  // x_t: x1 where reveal < kappa_t, x0 elsewhere; x0, x1, reveal [B, L] (reveal ~ U[0, 1)), t [B].
+  // x_t at times t [B]: mix_tokens with kappa_t.
   at::Tensor mix(const at::Tensor& x0, const at::Tensor& x1, const at::Tensor& t, const at::Tensor& reveal) const;
   // log p_1|t(. | x_t) [B, L, V] from the model's logits at temperature tau (logits / tau). From the
   // mask source, a position already showing a data token keeps it: there the path's posterior is
@@ -50,6 +50,10 @@ class MixturePath {
   std::string source_;
   int64_t vocabulary_;
 };
+
+// A draw of the mixture path, position by position: x1 where reveal < kappa, x0 elsewhere; x0, x1,
+// reveal [B, L] (reveal ~ U[0, 1)), kappa [B] (kappa_t of each row).
+at::Tensor mix_tokens(const at::Tensor& x0, const at::Tensor& x1, const at::Tensor& kappa, const at::Tensor& reveal);
 
 // mask, uniform
 std::vector<std::string> token_source_names();
