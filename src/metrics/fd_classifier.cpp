@@ -7,6 +7,7 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/core/progress.h"
+#include "flowmatch/io/atomic_file.h"
 #include "flowmatch/model/module_weights.h"
 
 namespace flowmatch {
@@ -100,14 +101,17 @@ FdJudge load_or_train_fd_classifier(const std::string& path, const FdClassifierR
     judge.test_accuracy = std::atof(accuracy_entry->second.c_str());
     return judge;
   }
+  // The folder first, so that a path that cannot be written fails before the minutes of training.
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();  // "" for a bare file name
+  std::error_code failed;
+  if (!folder.empty()) std::filesystem::create_directories(folder, failed);
+  if (failed) throw Error("cannot create the cache folder for " + path + ": " + failed.message());
+  check_writable_destination(path, false);
   judge.classifier = train_classifier(builtin_image_set("fashion-mnist", "train"), recipe);
   judge.test_accuracy = accuracy(*judge.classifier, builtin_image_set("fashion-mnist", "test"));
   Safetensors file = module_weights(*judge.classifier);
   file.metadata[kVersionKey] = kVersion;
   file.metadata[kAccuracyKey] = std::to_string(judge.test_accuracy);
-  std::error_code failed;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), failed);
-  if (failed) throw Error("cannot create the cache folder for " + path + ": " + failed.message());
   write_safetensors(path, file);
   return judge;
 }

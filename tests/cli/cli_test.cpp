@@ -649,6 +649,7 @@ TEST_F(Cli, BadInputFailsClearlyAndWritesNothing) {
       {"sample " + run + " --class 1 --out " + path("o.npy"), "--class and --cfg are for class-conditional image models", "o.npy"},
       {"fd " + path("three.csv"), "neither a .npy of images nor an image set", ""},
       {"fd " + path("v.npy"), "judges Fashion-MNIST-like images [N >= 2, 1, 28, 28]", ""},
+      {"fd fashion-mnist:test --classifier " + path("two.csv") + "/judge.safetensors", "cannot create the cache folder", ""},
       {"train --data moons --out " + path("x") + " --lr -1", "--lr must be positive", "x"},
       {"sample " + run + " --noise " + path("three.csv") + " --out " + path("o.npy"), "3-D points but the model is 2-D", "o.npy"},
       {"sample " + run + " --solver leapfrog --out " + path("o.npy"), "unknown solver 'leapfrog'", "o.npy"},
