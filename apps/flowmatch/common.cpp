@@ -590,13 +590,20 @@ void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at
 }
 
 at::Tensor contexts_per_row(const VelocityModel& model, const ModelUsage& usage, const std::string& file, int64_t rows,
-                            const std::string& name, const std::string& use) {
+                            const std::string& name, const std::string& use, bool grouped) {
   if (model.context_dim() == 0) {
     if (!file.empty()) throw Error("--context needs a model trained with one (train --context); " + name + " takes none");
     return {};
   }
   if (file.empty()) throw Error("this model's " + use + " needs a context: give one context row per data row with --context FILE");
   at::Tensor context = usage.model_context(model, read_points(file));
+  if (grouped) {
+    const int64_t contexts = context.size(0);
+    if (rows % contexts != 0)
+      throw Error("--grouped: the data's " + std::to_string(rows) + " rows do not split into " + std::to_string(contexts) +
+                  " equal blocks, one per row of " + file);
+    return context.repeat_interleave(rows / contexts, 0);  // row i is given context i / (rows / M)
+  }
   if (context.size(0) != rows)
     throw Error("the data has " + std::to_string(rows) + " rows but the context " + file + " has " + std::to_string(context.size(0)));
   return context;

@@ -171,9 +171,11 @@ void report_path_geometry(nlohmann::json& report, VelocityModel& model, const at
 // A context model's contexts for `rows` data rows, one per row, read from --context FILE and z-scored as
 // the model takes them; undefined for a model without a context. Throws Error, naming the model
 // `name` and what the context is for (`use`, e.g. "log p(x | c)"), when a context model gets none,
-// a model without one gets one, or the file's rows are not one per data row.
+// a model without one gets one, or the file's rows are not one per data row. `grouped`: the data
+// is one block of rows / M consecutive rows per context row (as sample --context writes them), and
+// each context row is repeated over its block.
 at::Tensor contexts_per_row(const VelocityModel& model, const ModelUsage& usage, const std::string& file, int64_t rows,
-                            const std::string& name, const std::string& use);
+                            const std::string& name, const std::string& use, bool grouped = false);
 
 // --class as given: a class index or one of the model's class names. Throws Error for another
 // name, or when the model is not class-conditional.

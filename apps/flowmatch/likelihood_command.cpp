@@ -1,6 +1,6 @@
 // flowmatch likelihood MODEL|RUN_DIR --data NAME|FILE [--n N] [--out FILE.npy] [--png FILE]
 //                      [--divergence exact|hutchinson] [--probes K] [--probe rademacher|gaussian]
-//                      [--solver ...] [--float64] [--batch B] [--json FILE] [--context C.npy]
+//                      [--solver ...] [--float64] [--batch B] [--json FILE] [--context C.npy [--grouped]]
 //                      token models: --data FILE.txt|FILE.npy [--time-draws K] (a bound: the ELBO)
 #include <torch/torch.h>
 
@@ -18,6 +18,7 @@
 #include "flowmatch/figures/figures.h"
 #include "flowmatch/io/atomic_file.h"
 #include "flowmatch/io/npy.h"
+#include "flowmatch/io/points_file.h"
 #include "flowmatch/model/engine.h"
 #include "flowmatch/ode/batched_likelihood.h"
 #include "flowmatch/ode/likelihood.h"
@@ -32,7 +33,7 @@ namespace {
 struct LikelihoodArgs {
   std::string model, data, out, png, json, context;
   std::string engine = "auto";
-  bool overwrite = false;
+  bool overwrite = false, grouped = false;
   int64_t n = 0, batch = 5000, grid = 100;
   int64_t time_draws = 16;  // token models: stratified times per sequence in the bound
   DensityArgs density;
@@ -118,8 +119,9 @@ void run_likelihood(const LikelihoodArgs& a, CLI::App* cmd) {
   int64_t n = a.n > 0 ? a.n : (data.is_finite() ? std::numeric_limits<int64_t>::max() : 10000);
   if (model->context_dim() > 0 && !a.context.empty() && !data.is_finite())
     throw Error("--context needs --data to be a points file with one row per context row");
+  if (a.grouped && a.context.empty()) throw Error("--grouped needs --context: the rows of --data are grouped by its rows");
   at::Tensor context = contexts_per_row(*model, trained.usage, a.context, data.is_finite() ? data.points().size(0) : 0, a.model,
-                                        "log p(x | c)");  // one row per point, as the model takes it
+                                        "log p(x | c)", a.grouped);  // one row per point, as the model takes it
   if (context.defined() && (a.n > 0 || !a.png.empty()))
     throw Error("--n and --png are not available with --context: every row is scored given its context");
   at::Tensor points = context.defined() ? data.points() : data.reference(n, gen);
@@ -160,6 +162,10 @@ void run_likelihood(const LikelihoodArgs& a, CLI::App* cmd) {
     report["excess_nats"] = excess.nats;
     report["excess_se"] = excess.nats_se;
   }
+  if (a.grouped) {  // -mean log p(x | c_k) over each context's block, e.g. posterior samples per observation
+    at::Tensor per_context = -result.log_density.reshape({read_points(a.context).size(0), -1}).mean(1).to(torch::kDouble);
+    report["nll_per_context"] = std::vector<double>(per_context.data_ptr<double>(), per_context.data_ptr<double>() + per_context.numel());
+  }
   report["divergence"] = options.describe_divergence();
   report["solver"] = options.solver.method;
   report["dtype"] = a.density.float64 ? "float64" : "float32";
@@ -194,6 +200,9 @@ void add_likelihood_command(CLI::App& app) {
   cmd->add_option("--n", args->n, "Points to score (0 = 10000 from a built-in, every row of a file)")->capture_default_str();
   cmd->add_option("--out", args->out, "Write log p of each point, in nats, to this .npy [N] (float64)");
   cmd->add_option("--context", args->context, "Context models: one context row per row of --data; gives log p(x_i | c_i)");
+  cmd->add_flag("--grouped", args->grouped,
+                "With --context of M rows: --data is M blocks of consecutive rows, block k given context row k (as sample "
+                "--context writes them); reports each block's mean NLL");
   cmd->add_option("--png", args->png, "Also draw the model's density on a grid over the data (2-D models)");
   cmd->add_option("--grid", args->grid, "Grid points per side for --png")->capture_default_str();
   cmd->add_option("--batch", args->batch, "Points integrated together (adaptive solvers step the batch together)")

@@ -72,6 +72,14 @@ std::vector<T> read_npy_values(const std::string& file) {
 }
 std::vector<float> read_npy_floats(const std::string& file) { return read_npy_values<float>(file); }
 
+// The numbers of a report's JSON array, "[1.5,-2,3e-4]".
+std::vector<double> numbers_of(const std::string& array) {
+  std::vector<double> numbers;
+  std::istringstream items(array.substr(1, array.size() - 2));
+  for (std::string item; std::getline(items, item, ',');) numbers.push_back(std::stod(item));
+  return numbers;
+}
+
 // IDX files as Fashion-MNIST ships them: big-endian magic (0, 0, 8 = uint8, dimensions), sizes, bytes.
 void write_idx(const std::string& file, const std::vector<uint32_t>& shape, const std::vector<uint8_t>& values) {
   std::ofstream out(file, std::ios::binary);
@@ -996,6 +1004,21 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   double gap = 0;
   for (size_t i = 0; i < 150; ++i) gap += std::abs(sampled_lp[i] - scored_lp[i]) / 150;
   EXPECT_LT(gap, 0.05);
+  // --grouped: the three context rows, each over its block of 50, score as the 150 rows written out.
+  Result by_block = flowmatch("likelihood " + path("run") + " --data " + path("batched.npy") + " --context " + path("c3.csv") +
+                              " --grouped --out " + path("grouped.npy"));
+  ASSERT_EQ(by_block.exit_code, 0) << by_block.output;
+  EXPECT_EQ(read_bytes(path("grouped.npy")), read_bytes(path("scored.npy")));
+  std::vector<double> per_context = numbers_of(report_of(by_block.output).at("nll_per_context"));
+  ASSERT_EQ(per_context.size(), 3u) << by_block.output;
+  double block_mean = 0;
+  for (size_t k = 0; k < 3; ++k) {
+    double nll = 0;
+    for (size_t i = 50 * k; i < 50 * (k + 1); ++i) nll -= scored_lp[i] / 50;
+    block_mean += nll / 3;
+    EXPECT_NEAR(per_context[k], nll, 1e-9) << k;
+  }
+  EXPECT_NEAR(std::stod(report_of(by_block.output).at("nll_nats")), block_mean, 1e-9);
 
   // With a context, x is z-scored by default: x = 1000 + 2 c + noise is learnt as z-scores and
   // sampled back in x's units. --standardize=false keeps x as given, which 60 steps cannot reach.
@@ -1057,6 +1080,9 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
       {"sample " + path("run") + " --out " + path("o.npy"), "give the contexts with --context", "o.npy"},
       {"sample " + unconditional + " --context-values 1 --out " + path("o.npy"), "--context needs a model trained with one", "o.npy"},
       {"likelihood " + path("run") + " --data " + path("x.csv") + " --out " + path("l.npy"), "give one context row per data row", "l.npy"},
+      {"likelihood " + path("run") + " --data " + path("x.csv") + " --context " + path("c3.csv") + " --grouped --out " + path("l.npy"),
+       "400 rows do not split into 3 equal blocks", "l.npy"},
+      {"likelihood " + path("run") + " --data " + path("x.csv") + " --grouped --out " + path("l.npy"), "--grouped needs --context", "l.npy"},
       {"train --data " + path("x.csv") + " --context " + path("c.csv") + " --batch 2000000000 --out " + path("x"),
        "at batch 2000000000 needs about", "x"},
       {"train --data " + path("wide.npy") + " --width 1024 --out " + path("x"), "parameters) needs about", "x"},  // 1.7e10: refused unbuilt
