@@ -534,6 +534,7 @@ TrainingRun run_training(const TrainArgs& given, CLI::App* cmd) {
   if (model->classes() > 0) usage.class_names = set.class_names;
   usage.data_scaling = set.data_scaling;
   usage.context_scaling = set.context_scaling;
+  usage.context_reach = set.context_reach;
   usage.sampler = objective->sampler();
   usage.path = TrainedPath{a.options.objective.scheduler, a.options.objective.poly_exponent, a.training.coupling};
   TrainOptions options = a.options;

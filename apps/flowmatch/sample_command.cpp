@@ -155,6 +155,25 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<
   print_report(report);
 }
 
+// One note naming the contexts whose z-score norm lies beyond the training contexts' 99th percentile
+// (model_usage.h: context_reach): the model extrapolates there, so their samples are least to be trusted.
+void note_contexts_beyond_reach(const ModelUsage& usage, const at::Tensor& contexts) {
+  if (usage.context_reach <= 0 || !usage.context_scaling) return;
+  at::Tensor norms = usage.context_scaling->norms(contexts);
+  std::vector<int64_t> far;
+  for (int64_t k = 0; k < norms.size(0); ++k)
+    if (norms[k].item<double>() > usage.context_reach) far.push_back(k);
+  if (far.empty()) return;
+  auto norm = [&](int64_t k) { return c10::str(std::round(norms[k].item<double>() * 100) / 100); };
+  std::string rows;
+  for (size_t i = 0; i < far.size() && i < 5; ++i) rows += (i ? ", " : "") + std::to_string(far[i]) + " (" + norm(far[i]) + ")";
+  if (far.size() > 5) rows += ", ...";
+  const bool one = far.size() == 1;
+  std::cerr << "note: context row" << (one ? " " : "s ") << rows << " of " << norms.size(0) << (one ? " lies" : " lie")
+            << " beyond 99 % of the training contexts, where the model extrapolates (the norm of a context's z-score; "
+            << "the training rows' 99th percentile is " << std::round(usage.context_reach * 100) / 100 << ")\n";
+}
+
 // A points model, with or without a context: the samples go to --out (and their log-densities to
 // --logp) batch by batch as they are drawn, so a set larger than memory is drawn in bounded memory.
 void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<VelocityModel>& model_ptr, const ModelUsage& usage,
@@ -170,6 +189,7 @@ void run_points_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr
     if (!std::isfinite(a.cfg)) throw Error("--cfg must be a finite number");
     request.contexts = read_contexts(a.context, a.context_values);
     usage.model_context(model, request.contexts);  // checks the width before any work
+    note_contexts_beyond_reach(usage, request.contexts);
     request.cfg = a.cfg;
   } else {
     if (!a.context.empty() || !a.context_values.empty())

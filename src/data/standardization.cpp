@@ -21,6 +21,8 @@ at::Tensor Standardization::apply(const at::Tensor& x) const { return ((x.to(tor
 
 at::Tensor Standardization::undo(const at::Tensor& z) const { return (mean + std * z.to(torch::kDouble)).to(z.scalar_type()); }
 
+at::Tensor Standardization::norms(const at::Tensor& x) const { return apply(x.to(torch::kDouble)).norm(2, 1); }
+
 double Standardization::log_jacobian() const { return -std.log().sum().item<double>(); }
 
 namespace {

@@ -26,6 +26,7 @@ TrainingSet make_context_pairs(const TrainingData& spec, at::Generator& gen) {
   }
   if (!spec.raw_context) {
     set.context_scaling = Standardization::fit(rows.context);
+    set.context_reach = torch::quantile(set.context_scaling->norms(rows.context), 0.99).item<double>();
     rows.context = set.context_scaling->apply(rows.context);
   }
   std::string name = spec.data + " given " + (spec.context.empty() ? "its columns " + spec.context_columns : spec.context);

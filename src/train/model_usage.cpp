@@ -23,6 +23,7 @@ constexpr const char* kRectification = "flowmatch.rectification";
 constexpr const char* kClasses = "flowmatch.classes";
 constexpr const char* kDataScaling = "flowmatch.data_standardization";
 constexpr const char* kContextScaling = "flowmatch.context_standardization";
+constexpr const char* kContextReach = "flowmatch.context_reach";
 constexpr const char* kCharacters = "flowmatch.characters";
 }  // namespace
 
@@ -33,6 +34,7 @@ std::map<std::string, std::string> ModelUsage::to_metadata() const {
   if (!class_names.empty()) metadata[kClasses] = nlohmann::json(class_names).dump();
   if (data_scaling) metadata[kDataScaling] = data_scaling->to_json();
   if (context_scaling) metadata[kContextScaling] = context_scaling->to_json();
+  if (context_reach > 0) metadata[kContextReach] = nlohmann::json(context_reach).dump();
   if (characters) metadata[kCharacters] = nlohmann::json(characters->characters()).dump();
   if (sampler) {
     nlohmann::json entry = {{"solver", sampler->method}, {"steps", sampler->steps}};
@@ -66,6 +68,12 @@ ModelUsage ModelUsage::from_metadata(const std::map<std::string, std::string>& m
     usage.data_scaling = Standardization::from_json(it->second, path + ": " + kDataScaling + " in __metadata__");
   if (auto it = metadata.find(kContextScaling); it != metadata.end())
     usage.context_scaling = Standardization::from_json(it->second, path + ": " + kContextScaling + " in __metadata__");
+  if (auto it = metadata.find(kContextReach); it != metadata.end()) {
+    nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
+    if (!entry.is_number() || !(entry.get<double>() > 0) || !std::isfinite(entry.get<double>()))
+      throw Error(path + ": malformed " + kContextReach + " in __metadata__: " + it->second);
+    usage.context_reach = entry.get<double>();
+  }
   if (auto it = metadata.find(kCharacters); it != metadata.end()) {
     nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
     try {

@@ -973,9 +973,37 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   ASSERT_EQ(grouped.exit_code, 0) << grouped.output;
   EXPECT_EQ(report_of(grouped.output)["n"], "150");
   EXPECT_EQ(read_npy_floats(path("s.npy")).size(), 150u);
+  // The contexts -1 and 1 lie beyond 99 % of the training contexts' z-score norms |c - mean| / std,
+  // 0 within: the note names the first two, with the percentile computed here from the rows (linear
+  // interpolation between order statistics).
+  std::vector<double> c_values;
+  std::istringstream c_lines(c_rows);
+  for (std::string line; std::getline(c_lines, line);) c_values.push_back(std::stod(line));
+  double c_mean = 0, c_var = 0;
+  for (double c : c_values) c_mean += c / c_values.size();
+  for (double c : c_values) c_var += (c - c_mean) * (c - c_mean) / (c_values.size() - 1);
+  std::vector<double> z_norms;
+  for (double c : c_values) z_norms.push_back(std::abs(c - c_mean) / std::sqrt(c_var));
+  std::sort(z_norms.begin(), z_norms.end());
+  double position = 0.99 * (z_norms.size() - 1), below = std::floor(position);
+  double reach = z_norms[size_t(below)] + (position - below) * (z_norms[size_t(below) + 1] - z_norms[size_t(below)]);
+  auto hundredths = [](double v) {
+    std::ostringstream text;
+    text << std::round(v * 100) / 100;
+    return text.str();
+  };
+  EXPECT_NE(grouped.output.find("note: context rows 0 (" + hundredths((1 + c_mean) / std::sqrt(c_var)) + "), 2 (" +
+                                hundredths((1 - c_mean) / std::sqrt(c_var)) + ") of 3 lie beyond 99 % of the training "
+                                "contexts, where the model extrapolates (the norm of a context's z-score; the training "
+                                "rows' 99th percentile is " + hundredths(reach) + ")"),
+            std::string::npos)
+      << grouped.output;
   Result inline_context = flowmatch("sample " + path("run") + " --context-values 1 --n 50 --out " + path("a.npy"));
   Result cfg_one = flowmatch("sample " + path("run") + " --context-values 1 --n 50 --cfg 1 --out " + path("b.npy"));
   ASSERT_EQ(inline_context.exit_code + cfg_one.exit_code, 0) << inline_context.output << cfg_one.output;
+  Result within = flowmatch("sample " + path("run") + " --context-values 0.5 --n 10 --out " + path("within.npy"));
+  ASSERT_EQ(within.exit_code, 0) << within.output;
+  EXPECT_EQ(within.output.find("note: context"), std::string::npos) << within.output;
   EXPECT_EQ(read_bytes(path("a.npy")), read_bytes(path("b.npy")));  // --cfg 1 is the conditional model
   Result likelihood = flowmatch("likelihood " + path("run") + " --data " + path("x.csv") + " --context " + path("c.csv"));
   EXPECT_EQ(likelihood.exit_code, 0) << likelihood.output;

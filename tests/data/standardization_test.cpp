@@ -22,6 +22,16 @@ TEST(Standardization, ZScoresAndRoundTripsThroughItsJson) {
   EXPECT_NEAR(s.log_jacobian(), -(std::log(s.std[0].item<double>()) + std::log(s.std[1].item<double>())), 1e-12);
 }
 
+// ||(x - mean) / std|| per row: fitted on (0, 0) and (2, 4), mean (1, 2) and std (sqrt 2, 2 sqrt 2), so
+// (3, 6) has the z-score (sqrt 2, sqrt 2) and the norm 2, and the mean the norm 0.
+TEST(Standardization, NormsAreThoseOfTheZScores) {
+  Standardization s = Standardization::fit(torch::tensor({0.0, 0.0, 2.0, 4.0}, torch::kDouble).reshape({2, 2}));
+  at::Tensor norms = s.norms(torch::tensor({3.0f, 6.0f, 1.0f, 2.0f}).reshape({2, 2}));
+  ASSERT_EQ(norms.scalar_type(), torch::kDouble);
+  EXPECT_NEAR(norms[0].item<double>(), 2.0, 1e-6);
+  EXPECT_NEAR(norms[1].item<double>(), 0.0, 1e-12);
+}
+
 TEST(Standardization, RefusesMalformedJson) {
   EXPECT_THROW(Standardization::from_json("{", "x"), Error);
   EXPECT_THROW(Standardization::from_json(R"({"mean": [1], "std": [0]})", "x"), Error);

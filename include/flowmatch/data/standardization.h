@@ -15,6 +15,7 @@ struct Standardization {
   static Standardization fit(const at::Tensor& x);
   at::Tensor apply(const at::Tensor& x) const;  // (x - mean) / std, in x's dtype
   at::Tensor undo(const at::Tensor& z) const;   // mean + std z
+  at::Tensor norms(const at::Tensor& x) const;  // ||(x_i - mean) / std|| per row: [N], float64
   // log |dz/dx| = -sum_d log std_d: a density in z becomes one in x as log p_x(x) = log p_z(z) + this.
   double log_jacobian() const;
   int64_t dim() const { return mean.size(0); }

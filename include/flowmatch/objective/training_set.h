@@ -41,6 +41,7 @@ struct TrainingSet {
   std::vector<std::string> class_names;             // images' classes (empty when unconditional)
   std::optional<Standardization> data_scaling;      // --standardize: x as the model sees it
   std::optional<Standardization> context_scaling;   // the context as the model sees it
+  double context_reach = 0;                          // with it: the 99th percentile of the rows' ||z-score|| (model_usage.h)
   std::optional<CharacterVocabulary> characters;    // text: the characters its tokens stand for
   int64_t vocabulary = 0;                           // token data: V
 };

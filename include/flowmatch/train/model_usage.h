@@ -41,11 +41,15 @@ struct ModelUsage {
   std::optional<TrainedPath> path;
   // The z-scores it was trained in (training_set.h): of x (--standardize), and of its context.
   std::optional<Standardization> data_scaling, context_scaling;
+  // With context_scaling: the 99th percentile of the training contexts' z-score norms ||(c - mean) / std||.
+  // A context beyond it is rarer than 1 in 100 of them, and the model extrapolates there (docs/sbi.md
+  // measures it); the norm ignores correlations between columns. 0 in files written before it.
+  double context_reach = 0;
   // A token model trained on text: the characters its tokens 1 .. V - 1 stand for.
   std::optional<CharacterVocabulary> characters;
 
   // flowmatch.source, .sampler, .path, .rectification, .classes, .data_standardization,
-  // .context_standardization, .characters
+  // .context_standardization, .context_reach, .characters
   std::map<std::string, std::string> to_metadata() const;
   // Throws Error naming `path` when the sampler entry is malformed.
   static ModelUsage from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
