@@ -16,7 +16,7 @@ FlowMatching::FlowMatching(std::unique_ptr<Scheduler> scheduler, TimeSampler tim
     : scheduler_(std::move(scheduler)), time_sampler_(std::move(time_sampler)) {}
 
 TrainingTimes FlowMatching::draw_times(const PairBatch& pairs, at::Generator& gen) const {
-  return {at::Tensor(), time_sampler_(pairs.x1.size(0), gen)};
+  return {at::Tensor(), time_sampler_(pairs.x1.size(0), gen), at::Tensor()};  // no interval, no reveal times
 }
 
 at::Tensor FlowMatching::loss(VelocityModel& model, const PairBatch& pairs, const Condition& condition,

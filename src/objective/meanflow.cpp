@@ -12,7 +12,7 @@ TrainingTimes draw_interval_times(const TimeSampler& sampler, double interval_fr
   at::Tensor a = sampler(n, gen), b = sampler(n, gen);
   at::Tensor s = torch::minimum(a, b), t = torch::maximum(a, b);
   at::Tensor same = torch::rand({n}, gen) >= interval_fraction;
-  return {torch::where(same, t, s), t};
+  return {torch::where(same, t, s), t, at::Tensor()};  // no reveal times
 }
 
 at::Tensor meanflow_loss(VelocityModel& model, const Scheduler& scheduler, const at::Tensor& x0, const at::Tensor& x1,
