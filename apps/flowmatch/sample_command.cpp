@@ -159,19 +159,20 @@ void run_image_sample(const SampleArgs& a, CLI::App* cmd, const std::shared_ptr<
 // (model_usage.h: context_reach): the model extrapolates there, so their samples are least to be trusted.
 void note_contexts_beyond_reach(const ModelUsage& usage, const at::Tensor& contexts) {
   if (usage.context_reach <= 0 || !usage.context_scaling) return;
-  at::Tensor norms = usage.context_scaling->norms(contexts);
+  at::Tensor norms = usage.context_scaling->norms(contexts).contiguous();
+  const double* norm = norms.data_ptr<double>();
   std::vector<int64_t> far;
   for (int64_t k = 0; k < norms.size(0); ++k)
-    if (norms[k].item<double>() > usage.context_reach) far.push_back(k);
+    if (norm[k] > usage.context_reach) far.push_back(k);
   if (far.empty()) return;
-  auto norm = [&](int64_t k) { return c10::str(std::round(norms[k].item<double>() * 100) / 100); };
+  auto hundredths = [](double v) { return c10::str(std::round(v * 100) / 100); };
   std::string rows;
-  for (size_t i = 0; i < far.size() && i < 5; ++i) rows += (i ? ", " : "") + std::to_string(far[i]) + " (" + norm(far[i]) + ")";
+  for (size_t i = 0; i < far.size() && i < 5; ++i) rows += (i ? ", " : "") + std::to_string(far[i]) + " (" + hundredths(norm[far[i]]) + ")";
   if (far.size() > 5) rows += ", ...";
   const bool one = far.size() == 1;
   std::cerr << "note: context row" << (one ? " " : "s ") << rows << " of " << norms.size(0) << (one ? " lies" : " lie")
             << " beyond 99 % of the training contexts, where the model extrapolates (the norm of a context's z-score; "
-            << "the training rows' 99th percentile is " << std::round(usage.context_reach * 100) / 100 << ")\n";
+            << "the training rows' 99th percentile is " << hundredths(usage.context_reach) << ")\n";
 }
 
 // A points model, with or without a context: the samples go to --out (and their log-densities to
