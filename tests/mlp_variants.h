@@ -30,6 +30,8 @@ inline std::vector<MlpVariant> mlp_variants() {
       {"mlp with a FiLM context", with(mlp, {{"context_dim", 4}, {"context_mode", "film"}, {"depth", 3}}), true},
       {"mlp with an interval input", with(mlp, {{"interval", true}})},
       {"mlp with an interval input and a context", with(mlp, {{"interval", true}, {"context_dim", 2}})},
+      {"mlp with the linear term", with(mlp, {{"linear_term", true}})},
+      {"mlp with an added context and the linear term", with(mlp, {{"context_dim", 4}, {"linear_term", true}}), true},
   };
 }
 

@@ -273,6 +273,10 @@ void add_model_options(CLI::App* cmd, ModelArgs& a) {
   model->add_option("--time-scale", a.time_scale, "mlp: the time embedding sees t times this (0 = the model's default)");
   model->add_option("--fourier-features", a.fourier_features, "mlp: random Fourier features of x (-1 = the model's default, 0 = none)");
   model->add_option("--fourier-scale", a.fourier_scale, "mlp: std of the Fourier frequencies (0 = the model's default)");
+  model->add_option("--linear-term", a.linear_term,
+                    "mlp: add A(t) [x, c] to the velocity, a matrix learned as a function of t (auto: with a context, "
+                    "where D (D + C) <= 256; docs/conditional.md)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "true", "false"}));
 }
 
 nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t classes, int64_t context_dim, bool interval,
@@ -302,6 +306,13 @@ nlohmann::json ModelArgs::config(const std::vector<int64_t>& shape, int64_t clas
     c["context_dim"] = context_dim;
     if (name == "mlp") c["context_mode"] = context_mode;
   }
+  // The linear term by default where it pays (docs/conditional.md): a context flow whose A(t) has at
+  // most 256 entries, which costs about one residual block of the default context width.
+  const int64_t dim = shape.size() == 1 ? shape[0] : 0;
+  const bool small = dim > 0 && dim * (dim + context_dim) <= 256;
+  if (linear_term == "true" && name != "mlp") throw Error("--linear-term is an mlp option, not " + name + "'s");
+  if (linear_term == "true" || (linear_term == "auto" && name == "mlp" && context_dim > 0 && !interval && small))
+    c["linear_term"] = true;
   return c;
 }
 

@@ -77,6 +77,7 @@ struct ModelArgs {
   double time_scale = 0, fourier_scale = 0;
   std::string activation;
   std::string context_mode = "add";
+  std::string linear_term = "auto";  // auto | true | false
   // The model config (model_registry.h) for samples of `shape` ([D] points or [C, H, W] images),
   // `classes` labels (unet) and contexts of size context_dim (mlp, seed-mlp), with model-specific
   // defaults for what was left unset; `interval` adds MeanFlow's interval input. With a vocabulary V

@@ -59,9 +59,10 @@ double model_value_count(const nlohmann::json& config) {
     return count;
   };
   const int64_t dim = config.contains("data_dim") && config["data_dim"].is_number_integer() ? config["data_dim"].get<int64_t>() : 0;
-  if (dim <= 2) return values(0);
-  const double one = values(1), two = values(2);
-  return one + (two - one) * double(dim - 1);  // affine in data_dim
+  if (dim <= 3) return values(0);
+  // Quadratic in data_dim (affine but for the mlp's linear term, D x (D + C)): through D = 1, 2, 3.
+  const double one = values(1), two = values(2), three = values(3), k = double(dim - 1);
+  return one + (two - one) * k + (three - 2 * two + one) / 2 * k * (k - 1);
 }
 
 void save_model(const std::string& path, VelocityModel& model, const std::map<std::string, std::string>& metadata) {

@@ -7,6 +7,7 @@
 
 #include "flowmatch/core/error.h"
 #include "flowmatch/model/module_weights.h"
+#include "flowmatch/model/residual_mlp.h"
 #include "flowmatch/model/time_embedding.h"
 #include "flowmatch/native/activation.h"
 #include "flowmatch/native/linear.h"
@@ -44,11 +45,12 @@ struct NativeMLP::Engine {
   bool seed = false;  // seed-mlp: blocks of Linear + ReLU, no activation before the output layer
   int64_t D = 0, W = 0, depth = 0, F = 0, C = 0, time_dim = 0;
   float time_scale = 0;
-  bool interval = false, film = false;
+  bool interval = false, film = false, linear = false;  // linear: v += A(t) [x, m c]
+  int64_t Z = 0;                                        // the linear term's D + C
   Activation act = Activation::ReLU;
   std::vector<float> frequencies;
   at::Tensor fourier_basis;
-  Layer in, time, interval_time, out, context_first, context_second;
+  Layer in, time, interval_time, out, context_first, context_second, linear_term;
   std::vector<Layer> ff1, ff2, film_layers;  // seed-mlp: ff1 holds blocks.i.ff
   std::vector<Layer*> layers;                // all of them
   int64_t dy_width = 0;                      // the layers' dL/dy, floats per row
@@ -59,13 +61,15 @@ struct NativeMLP::Engine {
   at::Tensor x, s, t, context, dropped;
   std::vector<float> input_bias;  // the input stage's biases, summed; with shared_time, plus the time terms
   bool shared_time = false;       // a sampling pass whose rows share s and t: the time terms computed once
+  std::vector<float> shared_A;    // with shared_time and the linear term: A(t), [D, Z]
+  static constexpr int64_t K = ResidualMLP::kLinearTermDegree;  // A(t)'s polynomials of t
   int parts = 1;
 
   // Activations: per row, buffers at these offsets (in floats per row) of a workspace of `capacity`
   // rows. A block's buffers repeat per block when a pass keeps them for backward, else are reused.
   struct Offsets {
-    int64_t f, T, T2, dt, cin, c1, c1a, e, ea, h, z, gb, u, a, z1, a1, o;  // forward
-    int64_t dh, da, du, dgb, dea, de, dc1, df, dphase, dy;                // backward
+    int64_t f, T, T2, dt, cin, c1, c1a, e, ea, h, z, gb, u, a, z1, a1, o, zl, polynomials, A;  // forward
+    int64_t dh, da, du, dgb, dea, de, dc1, df, dphase, dA, dy;                   // backward
   } off{};
   std::vector<float> memory;
   int64_t capacity = 0;
@@ -80,12 +84,14 @@ struct NativeMLP::Engine {
   void forward_rows(int64_t r, int64_t n, int64_t w, float* v);
   void sum_input_biases(bool keep);
   void input_stage(int64_t r, int64_t n, int64_t w);
+  void add_linear_term(int64_t r, int64_t n, int64_t w, float* vr);
   // A backward pass runs in two sweeps. The first goes down the layers, each thread on its share of
   // the rows, and gives dL/dx; with `weights`, it also keeps each layer's dL/dy for its rows
   // (keep_dy). The second computes the weight gradients, each thread a share of every layer's
   // output rows over all the batch's rows (weight_grads), so that nothing needs summing afterwards.
   void input_stage_grad(int64_t n, int64_t r, const float* dh, bool weights, float* dx);
   void backward_rows(int64_t r, int64_t n, const float* dv, bool weights, float* dx);
+  void linear_term_grad(int64_t r, int64_t n, const float* dvr, bool weights, float* dx);
   // Layer `layer`'s dL/dy for rows r .. r + n - 1, and where its input's rows lie.
   void keep_dy(Layer& layer, const float* dy, const float* input, int64_t r, int64_t n);
   // dW += dy^T input, db += the column sums of dy, over all `rows`, for share `part` of `parts` of
@@ -134,6 +140,9 @@ void NativeMLP::Engine::plan(int64_t rows, bool keep) {
   off.z1 = take(mlp, blocks * W);
   off.a1 = take(mlp, blocks * W);
   off.o = take(mlp, W);
+  off.zl = take(linear, Z);
+  off.polynomials = take(linear, K);
+  off.A = take(linear, D * Z);
   off.dh = take(keep, W);
   off.da = take(keep, W);
   off.du = take(keep && mlp, W);
@@ -143,6 +152,7 @@ void NativeMLP::Engine::plan(int64_t rows, bool keep) {
   off.dc1 = take(keep && context, W);
   off.df = take(keep && F > 0, D + 2 * F);
   off.dphase = take(keep && F > 0, F);
+  off.dA = take(keep && linear, D * Z);
   off.dy = take(keep, dy_width);
   kept = keep;
   capacity = rows;
@@ -170,6 +180,12 @@ void NativeMLP::Engine::sum_input_biases(bool keep) {
     native::linear_forward(embedding.data(), 1, time_dim, interval_time.w(), W, terms.data(), true);
   }
   for (int64_t j = 0; j < W; ++j) input_bias[j] += terms[j];
+  if (!linear) return;
+  float polynomials[K];
+  native::chebyshev_basis(t.data_ptr<float>(), 1, K, polynomials);
+  shared_A.resize(size_t(D * Z));
+  native::linear_forward(polynomials, 1, K, linear_term.w(), D * Z, shared_A.data());
+  native::add_bias_and_activate(shared_A.data(), linear_term.b(), 1, D * Z, Activation::Identity, shared_A.data());
 }
 
 // h_0 = in_projection(f(x)) + t_projection(emb(t)) [+ interval_projection(emb(t - s))] [+ e]: rows
@@ -261,6 +277,46 @@ void NativeMLP::Engine::forward_rows(int64_t r, int64_t n, int64_t w, float* v) 
   native::activate(at(off.h + h_slot(depth) * W, W, w), n * W, act, o);
   native::linear_forward(o, n, W, out.w(), D, vr);
   native::add_bias_and_activate(vr, out.b(), n, D, Activation::Identity, vr);
+  if (linear) add_linear_term(r, n, w, vr);
+}
+
+// v += A(t) z, z = [x, m c] (m c as the context embedding's input holds it),
+// A(t) = reshape(W [T_k(2t - 1)] + b) [D, Z]
+void NativeMLP::Engine::add_linear_term(int64_t r, int64_t n, int64_t w, float* vr) {
+  float* z = at(off.zl, Z, w);
+  const float *xr = x.data_ptr<float>() + r * D, *cin = C > 0 ? at(off.cin, C + 1, w) : nullptr;
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy_n(xr + i * D, D, z + i * Z);
+    if (cin) std::copy_n(cin + i * (C + 1), C, z + i * Z + D);
+  }
+  if (shared_time) return native::linear_forward(z, n, Z, shared_A.data(), D, vr, true);  // one A for every row
+  float *A = at(off.A, D * Z, w), *polynomials = at(off.polynomials, K, w);
+  native::chebyshev_basis(t.data_ptr<float>() + r, n, K, polynomials);
+  native::linear_forward(polynomials, n, K, linear_term.w(), D * Z, A);
+  native::add_bias_and_activate(A, linear_term.b(), n, D * Z, Activation::Identity, A);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t d = 0; d < D; ++d) {
+      const float *a = A + (i * D + d) * Z, *zi = z + i * Z;
+      float sum = 0;
+      for (int64_t j = 0; j < Z; ++j) sum += a[j] * zi[j];
+      vr[i * D + d] += sum;
+    }
+}
+
+// dL/dA = dv z^T per row, kept for dW = sum over rows of dL/dA [T_k(2t - 1)]^T; dL/dx += the first D of A^T dv.
+void NativeMLP::Engine::linear_term_grad(int64_t r, int64_t n, const float* dvr, bool weights, float* dx) {
+  const float *z = at(off.zl, Z, r), *A = at(off.A, D * Z, r);
+  if (weights) {
+    float* dA = at(off.dA, D * Z, r);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t d = 0; d < D; ++d)
+        for (int64_t j = 0; j < Z; ++j) dA[(i * D + d) * Z + j] = dvr[i * D + d] * z[i * Z + j];
+    keep_dy(linear_term, dA, at(off.polynomials, K, r), r, n);
+  }
+  if (!dx) return;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t j = 0; j < D; ++j) dx[(r + i) * D + j] += A[(i * D + d) * Z + j] * dvr[i * D + d];
 }
 
 // From dh = dL/dh_0: with `weights`, the input stage's and the context embedding's dL/dy kept; and
@@ -345,6 +401,7 @@ void NativeMLP::Engine::backward_rows(int64_t r, int64_t n, const float* dv, boo
     native::linear_input_grad(dgb, n, 2 * W, film_layers[i].w(), W, at(off.dea, W, r), i < depth - 1);
   }
   input_stage_grad(n, r, dh, weights, dx);
+  if (linear) linear_term_grad(r, n, dvr, weights, dx);
 }
 
 bool NativeMLP::runs(const VelocityModel& model) {
@@ -368,6 +425,8 @@ NativeMLP::NativeMLP(std::shared_ptr<VelocityModel> model, int threads) : model_
   e.C = c.value("context_dim", int64_t(0));
   e.interval = c.value("interval", false);
   e.film = e.C > 0 && c.value("context_mode", std::string("add")) == "film";
+  e.linear = c.value("linear_term", false);
+  e.Z = e.D + e.C;
   e.time_scale = e.seed ? 10000.0f : float(c["time_scale"].get<double>());
   e.act = e.seed ? Activation::ReLU : native::activation_named(c["activation"]);
   e.F = e.seed ? 0 : c["fourier_features"].get<int64_t>();
@@ -406,7 +465,8 @@ NativeMLP::NativeMLP(std::shared_ptr<VelocityModel> model, int threads) : model_
     e.context_first = layer("context_embedding.first");
     e.context_second = layer("context_embedding.second");
   }
-  for (Engine::Layer* l : {&e.in, &e.time, &e.interval_time, &e.out, &e.context_first, &e.context_second})
+  if (e.linear) e.linear_term = layer("linear_term");
+  for (Engine::Layer* l : {&e.in, &e.time, &e.interval_time, &e.out, &e.context_first, &e.context_second, &e.linear_term})
     if (l->weight.defined()) e.layers.push_back(l);
   for (auto* list : {&e.ff1, &e.ff2, &e.film_layers})
     for (Engine::Layer& l : *list) e.layers.push_back(&l);

@@ -35,6 +35,7 @@ std::shared_ptr<VelocityModel> ResidualMLP::from_config(ModelConfig& config) {
   o.fourier_scale = config.take("fourier_scale", o.fourier_scale);
   o.context_dim = config.take("context_dim", o.context_dim);
   if (o.context_dim > 0) o.context_mode = config.take("context_mode", o.context_mode);
+  o.linear_term = config.take("linear_term", o.linear_term);
   return std::make_shared<ResidualMLP>(data_dim, o);
 }
 
@@ -47,6 +48,8 @@ ResidualMLP::ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options)
     throw Error("mlp: unknown activation '" + o.activation + "' (choose silu, relu or gelu)");
   if (o.context_dim < 0 || (o.context_mode != "add" && o.context_mode != "film"))
     throw Error("mlp: context_dim >= 0 and a context_mode of add or film are required");
+  if (o.linear_term && o.interval)
+    throw Error("mlp: the linear term is for flows, not for interval (MeanFlow) models");
   frequencies_ = sinusoidal_frequencies(o.time_dim);
   fourier_basis_ = register_buffer("fourier_basis", torch::randn({data_dim, o.fourier_features}) * o.fourier_scale);
   int64_t in_features = data_dim + 2 * o.fourier_features;
@@ -63,6 +66,12 @@ ResidualMLP::ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options)
   if (o.context_dim > 0)
     context_embedding_ = register_module("context_embedding", std::make_shared<ContextEmbedding>(o.context_dim, o.width));
   out_projection_ = register_module("out_projection", torch::nn::Linear(o.width, data_dim));
+  if (o.linear_term) {  // zero at the start: the network begins as it would without the term
+    linear_term_ = register_module("linear_term", torch::nn::Linear(kLinearTermDegree, data_dim * (data_dim + o.context_dim)));
+    torch::NoGradGuard no_grad;
+    linear_term_->weight.zero_();
+    linear_term_->bias.zero_();
+  }
 }
 
 at::Tensor ResidualMLP::act(const at::Tensor& x) const {
@@ -105,8 +114,18 @@ at::Tensor ResidualMLP::forward(const at::Tensor& x, const at::Tensor& t) {
 at::Tensor ResidualMLP::forward_context(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                                         const at::Tensor& dropped) {
   if (options_.interval) return forward_average(x, t, t, Condition{{}, context, dropped});  // v(x, t) = u(x, t, t)
-  return network(x, t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale)),
-                 context_features(x, context, dropped));
+  at::Tensor v = network(x, t_projection_(sinusoidal_embedding(t, frequencies_, options_.time_scale)),
+                         context_features(x, context, dropped));
+  return linear_term_ ? v + linear_term(x, t, context, dropped) : v;
+}
+
+at::Tensor ResidualMLP::linear_term(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
+                                    const at::Tensor& dropped) {
+  at::Tensor z = x;  // [x, m c]
+  if (context_embedding_)
+    z = torch::cat({x, context_embedding_->input(context, dropped, x.size(0), x.options()).narrow(1, 0, options_.context_dim)}, 1);
+  at::Tensor A = linear_term_(chebyshev_basis(t, kLinearTermDegree)).view({-1, data_dim_, z.size(1)}).expand({x.size(0), -1, -1});  // A(t) [B, D, D + C]
+  return torch::bmm(A, z.unsqueeze(2)).squeeze(2);
 }
 
 at::Tensor ResidualMLP::forward_average(const at::Tensor& x, const at::Tensor& s, const at::Tensor& t,
@@ -135,6 +154,7 @@ nlohmann::json ResidualMLP::config() const {
     config["context_dim"] = o.context_dim;
     config["context_mode"] = o.context_mode;
   }
+  if (o.linear_term) config["linear_term"] = true;  // as interval: files without it are unchanged
   return config;
 }
 

@@ -17,4 +17,16 @@ at::Tensor sinusoidal_embedding(const at::Tensor& t, const at::Tensor& frequenci
   return torch::cat({angles.sin(), angles.cos()}, 1);
 }
 
+at::Tensor chebyshev_basis(const at::Tensor& t, int64_t count) {
+  at::Tensor u = 2 * t - 1, previous = torch::ones_like(t), current = u;
+  std::vector<at::Tensor> columns;
+  for (int64_t k = 1; k <= count; ++k) {
+    columns.push_back(current);
+    at::Tensor next = 2 * u * current - previous;  // T_{k+1} = 2u T_k - T_{k-1}
+    previous = current;
+    current = next;
+  }
+  return torch::stack(columns, 1);
+}
+
 }  // namespace flowmatch

@@ -22,6 +22,18 @@ void sinusoidal_embedding(const float* t, int64_t rows, float scale, const float
   }
 }
 
+void chebyshev_basis(const float* t, int64_t rows, int64_t count, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float u = 2 * t[r] - 1, previous = 1, current = u;
+    for (int64_t k = 1; k <= count; ++k) {
+      y[r * count + k - 1] = current;
+      float next = 2 * u * current - previous;  // T_{k+1} = 2u T_k - T_{k-1}
+      previous = current;
+      current = next;
+    }
+  }
+}
+
 void fourier_features(const float* x, int64_t rows, int64_t dim, const float* basis, int64_t features, float* f) {
   int64_t width = dim + 2 * features;
   // The phases x B go into the cos block first, then become sin and cos in place.

@@ -965,6 +965,9 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
   Result trained = flowmatch("train --data " + path("x.csv") + " --context " + path("c.csv") + " --out " + path("run") + small);
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
   EXPECT_EQ(report_of(trained.output).count("best_step"), 1u) << trained.output;
+  // A context flow this small gets the linear term by default (D (D + C) = 2 <= 256): config.toml
+  // says so, and sampling, likelihoods, reflow and distillation below run through it.
+  EXPECT_NE(read_bytes(path("run/config.toml")).find("linear-term=true"), std::string::npos);
   Result columns = flowmatch("train --data " + path("joined.csv") + " --context-columns 1:2 --out " + path("columns") + small);
   EXPECT_EQ(columns.exit_code, 0) << columns.output;
   EXPECT_EQ(read_bytes(path("run/model.safetensors")), read_bytes(path("columns/model.safetensors")));
@@ -1127,6 +1130,11 @@ TEST_F(Cli, ContextModelsSampleGivenEachContextAndRefuseWhatDoesNotFit) {
       {"distill " + path("plain1") + " --steps-out 1 --pairs-file " + path("rf/pairs.safetensors") + " --out " + path("rf2"),
        "pairs with a context of size 1", "rf2"},
       {"sample " + path("mf") + " --context-values 1 --cfg 2 --out " + path("o.npy"), "a context only without guidance", "o.npy"},
+      {"train --data " + path("x.csv") + " --context " + path("c.csv") + " --model seed-mlp --linear-term true --out " + path("x"),
+       "--linear-term is an mlp option, not seed-mlp's", "x"},
+      {"train --data " + path("x.csv") + " --context " + path("c.csv") + " --objective meanflow --linear-term true --out " + path("x"),
+       "the linear term is for flows, not for interval (MeanFlow) models", "x"},
+      {"train --data " + path("x.csv") + " --linear-term yes --out " + path("x"), "--linear-term", "x"},
       {"simulate three-moons --n 10 --theta " + path("t.npy") + " --x " + path("xs.npy"), "unknown task 'three-moons'", "t.npy"},
       {"simulate slcp --posterior --observation " + path("c3.csv") + " --n 10 --out " + path("r.npy"), "observations are 8-D", "r.npy"},
   };

@@ -14,6 +14,8 @@ class ContextEmbedding : public torch::nn::Module {
   // context [B, C]; dropped [B] bool, or undefined when no row is dropped; returns e [B, width].
   // An undefined context gives every row of a batch of `rows` the "no context" embedding.
   at::Tensor forward(const at::Tensor& context, const at::Tensor& dropped, int64_t rows, const at::TensorOptions& options);
+  // Its input [m c, m] [B, C + 1], checked as forward checks it.
+  at::Tensor input(const at::Tensor& context, const at::Tensor& dropped, int64_t rows, const at::TensorOptions& options) const;
 
  private:
   int64_t context_dim_;

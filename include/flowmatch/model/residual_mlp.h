@@ -21,6 +21,7 @@ struct ResidualMLPOptions {
   bool interval = false;             // also embed the interval t - s: an average-velocity model
   int64_t context_dim = 0;           // > 0: a context model v(x, t | c) with c of this size
   std::string context_mode = "add";  // how c enters: add | film (docs/conditional.md says why add)
+  bool linear_term = false;          // add A(t) [x, c] to v (not with `interval`; docs/conditional.md says when)
 };
 
 // The default velocity network ("mlp"):
@@ -33,8 +34,15 @@ struct ResidualMLPOptions {
 // With a context c (context_embedding.h: e = embed(c)):
 //   add:  h = in_projection(f(x)) + t_projection(emb(t)) + e, as if c were concatenated to the input
 //   film: each block's input is h * (1 + gamma_i) + beta_i, (gamma_i, beta_i) = blocks.i.film(silu(e))
+// With `linear_term`, v += A(t) [x, m c], A(t) = A_0 + sum_k A_k T_k(2t - 1) [D, D + C], the
+// Chebyshev polynomials T_k for k = 1 .. kLinearTermDegree (linear_term's bias is A_0, its weight
+// the other A_k), zero at the start. The velocity of a Gaussian whose mean is linear in c is
+// A(t) [x, c] exactly, with smooth coefficients that these polynomials follow closely; the network
+// learns what is left. Polynomials, because A(t) from the network's own time embedding fitted the
+// noise of t at 10^3 points, and cosines of t follow the coefficients only to O(1/K) (docs/conditional.md).
 class ResidualMLP : public VelocityModel {
  public:
+  static constexpr int64_t kLinearTermDegree = 8;
   ResidualMLP(int64_t data_dim, const ResidualMLPOptions& options);
   // {"name": "mlp", "data_dim": D, ...the options above by their names}, defaulting as above.
   static std::shared_ptr<VelocityModel> from_config(ModelConfig& config);
@@ -49,7 +57,9 @@ class ResidualMLP : public VelocityModel {
   std::vector<int64_t> sample_shape() const override { return {data_dim_}; }
   // The Fourier features, then per block its two layers and activations (and FiLM's scale and shift).
   double floats_per_row() const override {
-    return double(data_dim_ + 2 * options_.fourier_features) * 3 + double(options_.width) * double(6 * options_.depth + 8);
+    const double z = double(data_dim_ + options_.context_dim);  // the linear term's [x, m c], polynomials, A(t) and dL/dA
+    return double(data_dim_ + 2 * options_.fourier_features) * 3 + double(options_.width) * double(6 * options_.depth + 8) +
+           (options_.linear_term ? z + double(kLinearTermDegree) + 2 * double(data_dim_) * z : 0.0);
   }
 
  private:
@@ -59,6 +69,8 @@ class ResidualMLP : public VelocityModel {
   // e for the rows of x: of `context` (rows `dropped` and an undefined context: "no context"), or
   // undefined for a model without a context; throws Error for a context such a model is given.
   at::Tensor context_features(const at::Tensor& x, const at::Tensor& context, const at::Tensor& dropped);
+  // A(t) [x, m c] for the rows of x.
+  at::Tensor linear_term(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context, const at::Tensor& dropped);
 
   int64_t data_dim_;
   ResidualMLPOptions options_;
@@ -67,6 +79,7 @@ class ResidualMLP : public VelocityModel {
   std::vector<std::pair<torch::nn::Linear, torch::nn::Linear>> blocks_;
   std::shared_ptr<ContextEmbedding> context_embedding_;
   std::vector<torch::nn::Linear> film_;  // film mode: one per block, e -> [gamma, beta]
+  torch::nn::Linear linear_term_{nullptr};  // Chebyshev polynomials of t -> A(t), flattened
 };
 
 }  // namespace flowmatch

@@ -9,4 +9,8 @@ namespace flowmatch {
 at::Tensor sinusoidal_frequencies(int64_t dim);
 at::Tensor sinusoidal_embedding(const at::Tensor& t, const at::Tensor& frequencies, double scale);
 
+// Polynomials for smooth functions of t in [0, 1] (with a constant): the Chebyshev polynomials
+// [T_k(2t - 1) for k = 1 .. count], [B, count]; T_1(u) = u, T_2(u) = 2u^2 - 1, T_{k+1} = 2u T_k - T_{k-1}.
+at::Tensor chebyshev_basis(const at::Tensor& t, int64_t count);
+
 }  // namespace flowmatch
