@@ -122,9 +122,13 @@ at::Tensor ResidualMLP::forward_context(const at::Tensor& x, const at::Tensor& t
 at::Tensor ResidualMLP::linear_term(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                                     const at::Tensor& dropped) {
   at::Tensor z = x;  // [x, m c]
-  if (context_embedding_)
-    z = torch::cat({x, context_embedding_->input(context, dropped, x.size(0), x.options()).narrow(1, 0, options_.context_dim)}, 1);
-  at::Tensor A = linear_term_(chebyshev_basis(t, kLinearTermDegree)).view({-1, data_dim_, z.size(1)}).expand({x.size(0), -1, -1});  // A(t) [B, D, D + C]
+  if (context_embedding_) {
+    at::Tensor given = context_embedding_->input(context, dropped, x.size(0), x.options());  // [m c, m]
+    z = torch::cat({x, given.narrow(1, 0, options_.context_dim)}, 1);
+  }
+  at::Tensor A = linear_term_(chebyshev_basis(t, kLinearTermDegree))  // A(t) [B, D, D + C]
+                     .view({-1, data_dim_, z.size(1)})
+                     .expand({x.size(0), -1, -1});
   return torch::bmm(A, z.unsqueeze(2)).squeeze(2);
 }
 

@@ -88,11 +88,13 @@ TEST(ModelRegistry, RejectsUnknownNamesOptionsAndMismatchedWeights) {
 
 // Each model fills in its own defaults (its from_config): the config it reports is complete.
 // The count found without building the model at full size is the built model's, for each points
-// model, with a context and with the linear term (quadratic in D), and finding it leaves the default generator where it was.
+// model, with a context and with the linear term (quadratic in D), and finding it leaves the
+// default generator where it was.
 TEST(ModelRegistry, CountsAModelsValuesWithoutBuildingItOrDrawing) {
   for (nlohmann::json config : {nlohmann::json{{"name", "mlp"}, {"data_dim", 37}, {"width", 16}},
                                 nlohmann::json{{"name", "mlp"}, {"data_dim", 5}, {"context_dim", 3}, {"width", 8}},
-                                nlohmann::json{{"name", "mlp"}, {"data_dim", 7}, {"context_dim", 3}, {"width", 8}, {"linear_term", true}},
+                                nlohmann::json{{"name", "mlp"}, {"data_dim", 7}, {"context_dim", 3}, {"width", 8},
+                                               {"linear_term", true}},
                                 nlohmann::json{{"name", "seed-mlp"}, {"data_dim", 11}}}) {
     torch::manual_seed(3);
     const double counted = model_value_count(config);

@@ -16,8 +16,9 @@ namespace flowmatch {
 std::shared_ptr<VelocityModel> make_model(const nlohmann::json& config);
 // The number of values (parameters and buffers) the model built from `config` would hold, without
 // building it at full size: a points model's count is quadratic in data_dim at most (its input and
-// output layers, and the mlp's linear term), so it is counted at data_dim 1, 2 and 3 and extrapolated. For refusing a model too large
-// for memory before allocating it; draws nothing from the default random generator.
+// output layers, and the mlp's linear term), so it is counted at data_dim 1, 2 and 3 and
+// extrapolated. For refusing a model too large for memory before allocating it; draws nothing from
+// the default random generator.
 double model_value_count(const nlohmann::json& config);
 // mlp, seed-mlp, unet, and the token models token-mlp and transformer: one entry each in
 // model_registry.cpp.
